@@ -1,0 +1,41 @@
+# The README's commands. Every target creates .venv with the pinned dependencies first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: serve build test lint format pdf bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+serve: $(STAMP)  ## live-reloading site at http://127.0.0.1:8000
+	$(BIN)/mkdocs serve --livereload --dev-addr 127.0.0.1:8000
+
+build: $(STAMP)  ## strict build into site/
+	$(BIN)/mkdocs build --strict
+
+lint: $(STAMP)
+	$(BIN)/ruff check snippets tests mlsd_docs
+	$(BIN)/ruff format --check snippets tests mlsd_docs
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix snippets tests mlsd_docs
+	$(BIN)/ruff format snippets tests mlsd_docs
+
+test: lint  ## lint, then every test (snippets, pages, build, browser)
+	$(BIN)/python -m pytest
+
+lock:  ## re-resolve the pinned dependencies into requirements.lock
+	rm -rf /tmp/mlsd-lock && $(PYTHON) -m venv /tmp/mlsd-lock
+	/tmp/mlsd-lock/bin/python -m pip install --quiet --upgrade "pip>=25"
+	/tmp/mlsd-lock/bin/python -m pip install --quiet ".[docs,test]"
+	/tmp/mlsd-lock/bin/python -m pip freeze --exclude mlsd-guide --exclude pip > requirements.lock
+
+clean:
+	rm -rf $(VENV) site .cache .pytest_cache

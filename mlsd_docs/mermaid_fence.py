@@ -1,0 +1,64 @@
+"""Render ```mermaid fences to inline SVG at build time (no JavaScript, no CDN).
+
+Material's own Mermaid support loads mermaid.min.js from a CDN, which breaks offline
+pages (their search stops working too). Instead, this superfences custom fence renders
+each diagram with mermaidx (an embedded JS engine bundling Mermaid 11) into two inline
+SVGs, one per colour scheme; CSS shows the one that matches the reader's scheme and the
+light one in print. Rendered SVGs are cached on disk by content hash, so only changed
+diagrams cost time on rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+from pathlib import Path
+
+import mermaidx
+
+CACHE_DIR = Path(os.environ.get("MLSD_MERMAID_CACHE", ".cache/mermaid"))
+THEMES = {"light": "default", "dark": "dark"}
+_MERMAID_ID = "my-svg"  # mermaidx gives every SVG this id; we make ids unique
+
+
+def render_svg(source: str, scheme: str) -> str:
+    """Return the SVG for one diagram in one scheme, from the cache when possible."""
+    if scheme not in THEMES:
+        raise ValueError(f"scheme must be one of {sorted(THEMES)}, got {scheme!r}")
+    version = mermaidx.__version__
+    digest = hashlib.sha256(f"{version}\0{scheme}\0{source}".encode()).hexdigest()[:16]
+    cached = CACHE_DIR / f"{digest}.svg"
+    if cached.exists():
+        return cached.read_text(encoding="utf-8")
+    svg = mermaidx.render(source, theme=THEMES[scheme]).svg()
+    if "<svg" not in svg:
+        raise ValueError(f"mermaid could not render this diagram:\n{source}")
+    svg = svg.replace(_MERMAID_ID, f"mmd-{digest}")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(svg, encoding="utf-8")
+    partial.replace(cached)  # atomic: parallel builds never read half a file
+    return svg
+
+
+def _label(source: str) -> str:
+    """A short accessible name: the first node label of the diagram, or its type."""
+    match = re.search(r"\[\"?([^\]\"]+)\"?\]", source)
+    kind = source.strip().split(maxsplit=1)[0] if source.strip() else "diagram"
+    return f"Diagram ({kind}): {match.group(1)}" if match else f"Diagram ({kind})"
+
+
+def fence_mermaid(source, language, css_class, options, md, **kwargs):
+    """pymdownx.superfences formatter: two themed inline SVGs in one figure."""
+    parts = []
+    for scheme in THEMES:
+        svg = render_svg(source, scheme)
+        parts.append(f'<div class="diagram__{scheme}">{svg}</div>')
+    label = html.escape(_label(source), quote=True)
+    return (
+        f'<div class="diagram" role="img" aria-label="{label}">'
+        + "".join(parts)
+        + "</div>"
+    )

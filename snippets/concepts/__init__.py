@@ -1,0 +1,1 @@
+"""Concepts checklist: metrics, statistics, retrieval and serving building blocks."""

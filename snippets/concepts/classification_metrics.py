@@ -1,0 +1,220 @@
+"""Classification metrics from first principles, checked against scikit-learn.
+
+Run it: ``python -m snippets.concepts.classification_metrics``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+# --8<-- [start:validate]
+def check_binary_inputs(
+    y_true: ArrayLike, y_score: ArrayLike, *, name: str = "y_score"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return labels and scores as arrays, or raise ValueError saying what is wrong."""
+    labels = np.asarray(y_true)
+    scores = np.asarray(y_score, dtype=float)
+    if labels.ndim != 1 or scores.ndim != 1:
+        raise ValueError(f"y_true and {name} must be 1-D arrays")
+    if labels.size == 0:
+        raise ValueError("y_true is empty: a metric needs at least one example")
+    if labels.shape != scores.shape:
+        raise ValueError(
+            f"y_true has {labels.size} items but {name} has {scores.size}: "
+            "they must have the same length"
+        )
+    if not np.isin(labels, (0, 1)).all():
+        bad = np.unique(labels[~np.isin(labels, (0, 1))])[:5]
+        raise ValueError(f"y_true must contain only 0 and 1, found {bad.tolist()}")
+    if np.isnan(scores).any() or (scores < 0).any() or (scores > 1).any():
+        raise ValueError(f"{name} must hold probabilities in [0, 1] (no NaN)")
+    return labels.astype(int), scores
+    # --8<-- [end:validate]
+
+
+# --8<-- [start:confusion]
+@dataclass(frozen=True)
+class Confusion:
+    """Counts of a binary confusion matrix."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+def confusion(y_true: ArrayLike, y_pred: ArrayLike) -> Confusion:
+    """Count true/false positives/negatives of hard 0/1 predictions."""
+    labels, preds = check_binary_inputs(y_true, y_pred, name="y_pred")
+    if not np.isin(preds, (0.0, 1.0)).all():
+        raise ValueError("y_pred must be hard 0/1 predictions; threshold scores first")
+    preds = preds.astype(int)
+    return Confusion(
+        tp=int(np.sum((preds == 1) & (labels == 1))),
+        fp=int(np.sum((preds == 1) & (labels == 0))),
+        fn=int(np.sum((preds == 0) & (labels == 1))),
+        tn=int(np.sum((preds == 0) & (labels == 0))),
+    )
+
+
+def precision(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Share of predicted positives that are positive: TP / (TP + FP); 0 if none."""
+    c = confusion(y_true, y_pred)
+    return c.tp / (c.tp + c.fp) if c.tp + c.fp else 0.0
+
+
+def recall(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Share of actual positives that are found: TP / (TP + FN); 0 if none."""
+    c = confusion(y_true, y_pred)
+    return c.tp / (c.tp + c.fn) if c.tp + c.fn else 0.0
+
+
+def f1(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Harmonic mean of precision and recall: 2TP / (2TP + FP + FN)."""
+    c = confusion(y_true, y_pred)
+    denominator = 2 * c.tp + c.fp + c.fn
+    return 2 * c.tp / denominator if denominator else 0.0
+    # --8<-- [end:confusion]
+
+
+# --8<-- [start:auc]
+def roc_auc(y_true: ArrayLike, y_score: ArrayLike) -> float:
+    """P(score of a random positive > score of a random negative), ties count 1/2."""
+    labels, scores = check_binary_inputs(y_true, y_score)
+    n_pos, n_neg = labels.sum(), (1 - labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("ROC-AUC needs at least one positive and one negative")
+    # Mann-Whitney U: average ranks handle ties exactly as the pairwise definition.
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    average_rank = first + (counts + 1) / 2  # 1-based mean rank of each tie group
+    ranks[order] = np.repeat(average_rank, counts)
+    u_statistic = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2
+    return float(u_statistic / (n_pos * n_neg))
+
+
+def average_precision(y_true: ArrayLike, y_score: ArrayLike) -> float:
+    """PR-AUC as a step sum: precision at each threshold times the recall gained."""
+    labels, scores = check_binary_inputs(y_true, y_score)
+    if labels.sum() == 0:
+        raise ValueError("average precision needs at least one positive")
+    order = np.argsort(-scores, kind="mergesort")
+    labels, scores = labels[order], scores[order]
+    # One operating point per distinct score: the last index of each tie group.
+    last_of_group = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    true_pos = np.cumsum(labels)[last_of_group]
+    predicted_pos = last_of_group + 1
+    precision_at = true_pos / predicted_pos
+    recall_at = true_pos / labels.sum()
+    recall_gain = np.diff(np.r_[0.0, recall_at])
+    return float(np.sum(recall_gain * precision_at))
+
+
+def log_loss(y_true: ArrayLike, y_prob: ArrayLike) -> float:
+    """Mean negative log-likelihood of the labels; probabilities clipped off 0 and 1."""
+    labels, probs = check_binary_inputs(y_true, y_prob, name="y_prob")
+    eps = np.finfo(float).eps
+    probs = np.clip(probs, eps, 1 - eps)
+    return float(-np.mean(labels * np.log(probs) + (1 - labels) * np.log1p(-probs)))
+    # --8<-- [end:auc]
+
+
+# --8<-- [start:threshold]
+def expected_cost(
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    threshold: float,
+    cost_fp: float,
+    cost_fn: float,
+) -> float:
+    """Average cost per example when we predict positive for score >= threshold."""
+    labels, scores = check_binary_inputs(y_true, y_score)
+    if cost_fp < 0 or cost_fn < 0:
+        raise ValueError("costs must be non-negative")
+    preds = scores >= threshold
+    false_pos = np.sum(preds & (labels == 0))
+    false_neg = np.sum(~preds & (labels == 1))
+    return float((cost_fp * false_pos + cost_fn * false_neg) / len(labels))
+
+
+def cost_minimising_threshold(
+    y_true: ArrayLike, y_score: ArrayLike, cost_fp: float, cost_fn: float
+) -> tuple[float, float]:
+    """Threshold of least average cost: an observed score, or inf (flag nothing)."""
+    labels, scores = check_binary_inputs(y_true, y_score)
+    if cost_fp < 0 or cost_fn < 0:
+        raise ValueError("costs must be non-negative")
+    # Sweep thresholds from high to low; each step flags one more tie group.
+    order = np.argsort(-scores, kind="mergesort")
+    labels, scores = labels[order], scores[order]
+    last_of_group = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    false_pos = np.r_[0, np.cumsum(1 - labels)[last_of_group]]
+    false_neg = labels.sum() - np.r_[0, np.cumsum(labels)[last_of_group]]
+    costs = (cost_fp * false_pos + cost_fn * false_neg) / len(labels)
+    thresholds = np.r_[np.inf, scores[last_of_group]]
+    best = int(np.argmin(costs))
+    return float(thresholds[best]), float(costs[best])
+
+
+def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
+    """For calibrated probabilities, flag when p * cost_fn > (1 - p) * cost_fp."""
+    if cost_fp <= 0 or cost_fn <= 0:
+        raise ValueError("costs must be positive")
+    return cost_fp / (cost_fp + cost_fn)
+    # --8<-- [end:threshold]
+
+
+# --8<-- [start:demo]
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Map real scores to (0, 1); monotone, so rankings and AUCs are unchanged."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def simulate_scores(
+    n: int, prevalence: float, separation: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positives score N(separation, 1), negatives N(0, 1), squashed to (0, 1)."""
+    labels = (rng.random(n) < prevalence).astype(int)
+    raw = rng.normal(size=n) + separation * labels
+    return labels, sigmoid(raw)
+
+
+def main() -> None:
+    rng = np.random.default_rng(7)
+    print("Same score distributions, different class balance (n = 200,000):")
+    print(f"{'prevalence':>10} {'ROC-AUC':>8} {'PR-AUC':>7}")
+    for prevalence in (0.5, 0.1, 0.01):
+        y, p = simulate_scores(200_000, prevalence, separation=1.5, rng=rng)
+        print(
+            f"{prevalence:>10.0%} {roc_auc(y, p):>8.3f} {average_precision(y, p):>7.3f}"
+        )
+
+    # Calibrated probabilities: labels drawn from the probabilities themselves.
+    logits = rng.normal(-3.0, 1.5, size=100_000)
+    probs = sigmoid(logits)
+    y = (rng.random(probs.size) < probs).astype(int)
+    base_rate = np.full(y.size, y.mean())
+    print(f"\nCalibrated model, prevalence {y.mean():.1%}:")
+    print(
+        f"log loss {log_loss(y, probs):.3f} vs {log_loss(y, base_rate):.3f} (base rate)"
+    )
+    print("\nCost-based thresholds (cost_fp = 1):")
+    print(f"{'cost_fn':>7} {'Bayes t':>8} {'best t':>7} {'precision':>9} {'recall':>6}")
+    for cost_fn in (1, 10, 100):
+        best_t, _ = cost_minimising_threshold(y, probs, cost_fp=1, cost_fn=cost_fn)
+        flagged = (probs >= best_t).astype(int)
+        print(
+            f"{cost_fn:>7} {bayes_threshold(1, cost_fn):>8.3f} {best_t:>7.3f} "
+            f"{precision(y, flagged):>9.3f} {recall(y, flagged):>6.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

@@ -1,0 +1,1 @@
+"""The interview framework: estimation, thresholds, features, drift."""

@@ -1,0 +1,84 @@
+"""Back-of-envelope arithmetic that every design page uses: traffic, storage, budgets.
+
+Run it: ``python -m snippets.framework.estimation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+SECONDS_PER_DAY = 86_400
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return float(value)
+
+
+# --8<-- [start:traffic]
+def average_qps(daily_active_users: float, requests_per_user_per_day: float) -> float:
+    """Mean requests per second over a day."""
+    dau = _positive("daily_active_users", daily_active_users)
+    per_user = _positive("requests_per_user_per_day", requests_per_user_per_day)
+    return dau * per_user / SECONDS_PER_DAY
+
+
+def peak_qps(
+    daily_active_users: float,
+    requests_per_user_per_day: float,
+    peak_to_average: float = 2.0,
+) -> float:
+    """Requests per second at the daily peak; size serving for this, not the mean."""
+    ratio = _positive("peak_to_average", peak_to_average)
+    if ratio < 1:
+        raise ValueError(f"peak_to_average must be >= 1, got {ratio}")
+    return average_qps(daily_active_users, requests_per_user_per_day) * ratio
+
+
+def storage_bytes(count: float, bytes_per_item: float, replicas: int = 1) -> float:
+    """Bytes to store count items of bytes_per_item each, times replicas."""
+    _positive("count", count)
+    _positive("bytes_per_item", bytes_per_item)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+        raise ValueError(f"replicas must be a positive integer, got {replicas!r}")
+    return float(count) * float(bytes_per_item) * replicas
+    # --8<-- [end:traffic]
+
+
+# --8<-- [start:budget]
+def remaining_budget_ms(total_ms: float, stages_ms: Mapping[str, float]) -> float:
+    """Latency left for everything else once the named stages are paid for."""
+    total = _positive("total_ms", total_ms)
+    for stage, ms in stages_ms.items():
+        _positive(f"stages_ms[{stage!r}]", ms)
+    return total - sum(stages_ms.values())
+
+
+def human_bytes(n_bytes: float) -> str:
+    """Format a byte count with a decimal unit (kB, MB, GB, TB, PB)."""
+    if n_bytes < 0:
+        raise ValueError("n_bytes must be non-negative")
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n_bytes < 1000:
+            return f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.1f} PB"
+    # --8<-- [end:budget]
+
+
+# --8<-- [start:demo]
+def main() -> None:
+    qps = peak_qps(daily_active_users=100e6, requests_per_user_per_day=10)
+    print(f"100M DAU x 10 requests/day: {qps:,.0f} peak QPS (2x the mean)")
+    embeddings = storage_bytes(1e9, bytes_per_item=256 * 4)  # 256 float32 per item
+    print(f"1B item embeddings of 256 float32: {human_bytes(embeddings)}")
+    left = remaining_budget_ms(200, {"network": 40, "features": 20, "retrieval": 30})
+    print(f"Left for ranking in a 200 ms budget: {left:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

@@ -1,0 +1,1 @@
+"""Worked design problems: a miniature of each design on synthetic data."""

@@ -1,0 +1,170 @@
+"""What the tests know about the guide: its pages, their code blocks, the snippets.
+
+Pages show Python in two ways only: an include of a named snippet section
+(``--8<-- "concepts/x.py:name"``), or an inline block that ``test_pages.py`` runs.
+Printed output is a ``text`` fence titled with the command that produces it:
+
+    ```text title="python -m snippets.concepts.classification_metrics"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import re
+import runpy
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+SNIPPET_BASES = (SNIPPETS, ROOT / "includes")
+
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})(?P<info>.*)$")
+_INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<target>[^"]+)"\s*$')
+_SECTION = re.compile(r"#\s*--8<--\s*\[(?P<kind>start|end):(?P<name>[\w-]+)\]")
+OUTPUT_TITLE = re.compile(r'title="python -m (?P<module>snippets(?:\.\w+)+)"')
+
+
+@dataclass(frozen=True)
+class Fence:
+    """One fenced code block of a page."""
+
+    page: str
+    line: int
+    info: str
+    body: str
+
+    @property
+    def language(self) -> str:
+        info = self.info.strip()
+        if info.startswith("{"):  # attribute form: {.python .notest}
+            classes = re.findall(r"\.([\w-]+)", info)
+            return classes[0] if classes else ""
+        return info.split(maxsplit=1)[0] if info else ""
+
+    @property
+    def includes(self) -> list[str]:
+        return [
+            m["target"]
+            for line in self.body.splitlines()
+            if (m := _INCLUDE.match(line))
+        ]
+
+    @property
+    def is_include_only(self) -> bool:
+        lines = [line for line in self.body.splitlines() if line.strip()]
+        return bool(lines) and all(_INCLUDE.match(line) for line in lines)
+
+    @property
+    def output_of(self) -> str | None:
+        match = OUTPUT_TITLE.search(self.info)
+        return match["module"] if self.language == "text" and match else None
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+def pages() -> list[Path]:
+    """Every Markdown page of the site, sorted."""
+    return sorted(DOCS.rglob("*.md"))
+
+
+def page_name(path: Path) -> str:
+    return path.relative_to(DOCS).as_posix()
+
+
+@functools.cache
+def page_text(name: str) -> str:
+    """The raw Markdown of a page, e.g. ``page_text("concepts/features.md")``."""
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def fences(name: str) -> list[Fence]:
+    """The fenced blocks of a page, de-indented (content tabs, admonitions)."""
+    found, lines = [], page_text(name).splitlines()
+    i = 0
+    while i < len(lines):
+        match = _FENCE_OPEN.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, ticks = match["indent"], match["ticks"]
+        body, j = [], i + 1
+        closing = re.compile(
+            rf"^{re.escape(indent)}{re.escape(ticks[0])}{{{len(ticks)},}}\s*$"
+        )
+        while j < len(lines) and not closing.match(lines[j]):
+            line = lines[j]
+            body.append(
+                line[len(indent) :] if line.startswith(indent) else line.lstrip()
+            )
+            j += 1
+        found.append(Fence(name, i + 1, match["info"], "\n".join(body)))
+        i = j + 1
+    return found
+
+
+def all_fences() -> list[Fence]:
+    return [fence for path in pages() for fence in fences(page_name(path))]
+
+
+def resolve_include(target: str) -> tuple[Path | None, str | None]:
+    """Split ``file.py:section`` and find the file in the snippet base paths."""
+    file_part, _, section = target.partition(":")
+    for base in SNIPPET_BASES:
+        candidate = base / file_part
+        if candidate.is_file():
+            return candidate, section or None
+    return None, section or None
+
+
+def sections(path: Path) -> dict[str, str]:
+    """Named sections of a snippet file: name -> the code between its markers."""
+    found: dict[str, list[str]] = {}
+    open_sections: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        marker = _SECTION.search(line)
+        if marker and marker["kind"] == "start":
+            open_sections.append(marker["name"])
+            found.setdefault(marker["name"], [])
+        elif marker and marker["kind"] == "end":
+            if marker["name"] in open_sections:
+                open_sections.remove(marker["name"])
+        else:
+            for name in open_sections:
+                found[name].append(line)
+    return {name: "\n".join(body) for name, body in found.items()}
+
+
+def snippet_modules() -> list[str]:
+    """Dotted names of every snippet module that runs as a program."""
+    names = []
+    for path in sorted(SNIPPETS.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8"):
+            names.append(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return names
+
+
+@functools.cache
+def module_output(module: str) -> str:
+    """What ``python -m <module>`` prints (in-process with runpy, once a session)."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), warnings.catch_warnings():
+        # The test process imported the module already; -m semantics are unaffected.
+        warnings.filterwarnings("ignore", ".*found in sys.modules", RuntimeWarning)
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    return buffer.getvalue()
+
+
+def assert_page_quotes(page: str, *numbers: str) -> None:
+    """Fail unless every formatted number appears in the page's prose or output."""
+    text = page_text(page)
+    missing = [n for n in numbers if n not in text]
+    assert not missing, f"{page} does not quote {missing}: update the page or the code"
