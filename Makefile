@@ -28,8 +28,19 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix snippets tests mlsd_docs
 	$(BIN)/ruff format snippets tests mlsd_docs
 
-test: lint  ## lint, then every test (snippets, pages, build, browser)
+test: lint node_modules  ## lint, then every test (snippets, pages, build, browser, PDF)
 	$(BIN)/python -m pytest
+
+pdf: build  ## the whole guide as one PDF: site/mlsd-guide.pdf (needs chromium)
+	$(BIN)/python -m mlsd_docs.pdf site/mlsd-guide.pdf
+
+bench: $(STAMP) node_modules  ## measure build, page weight, search, Lighthouse: bench/results.md
+	$(BIN)/python bench/run.py
+
+node_modules: package.json package-lock.json  ## axe-core (tests) and Lighthouse (bench)
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
+	else echo "npm not found: the accessibility tests will skip (apt-get install npm)"; fi
 
 lock:  ## re-resolve the pinned dependencies into requirements.lock
 	rm -rf /tmp/mlsd-lock && $(PYTHON) -m venv /tmp/mlsd-lock

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import re
 from pathlib import Path
@@ -19,7 +20,12 @@ from pathlib import Path
 import mermaidx
 
 CACHE_DIR = Path(os.environ.get("MLSD_MERMAID_CACHE", ".cache/mermaid"))
-THEMES = {"light": "default", "dark": "dark"}
+# Mermaid theme and overrides per colour scheme. The dark theme's edge labels sit on a
+# mid-grey (#585858) that fails WCAG contrast with their light text: darken it.
+THEMES: dict[str, tuple[str, dict]] = {
+    "light": ("default", {}),
+    "dark": ("dark", {"themeVariables": {"edgeLabelBackground": "#2b2b2b"}}),
+}
 _MERMAID_ID = "my-svg"  # mermaidx gives every SVG this id; we make ids unique
 
 
@@ -27,12 +33,14 @@ def render_svg(source: str, scheme: str) -> str:
     """Return the SVG for one diagram in one scheme, from the cache when possible."""
     if scheme not in THEMES:
         raise ValueError(f"scheme must be one of {sorted(THEMES)}, got {scheme!r}")
-    version = mermaidx.__version__
-    digest = hashlib.sha256(f"{version}\0{scheme}\0{source}".encode()).hexdigest()[:16]
+    theme, config = THEMES[scheme]
+    options = json.dumps(config, sort_keys=True)
+    key = f"{mermaidx.__version__}\0{theme}\0{options}\0{source}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     cached = CACHE_DIR / f"{digest}.svg"
     if cached.exists():
         return cached.read_text(encoding="utf-8")
-    svg = mermaidx.render(source, theme=THEMES[scheme]).svg()
+    svg = mermaidx.render(source, theme=theme, config=config or None).svg()
     if "<svg" not in svg:
         raise ValueError(f"mermaid could not render this diagram:\n{source}")
     svg = svg.replace(_MERMAID_ID, f"mmd-{digest}")

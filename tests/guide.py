@@ -18,6 +18,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
@@ -168,3 +170,44 @@ def assert_page_quotes(page: str, *numbers: str) -> None:
     text = page_text(page)
     missing = [n for n in numbers if n not in text]
     assert not missing, f"{page} does not quote {missing}: update the page or the code"
+
+
+class _MkdocsLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml without resolving its !ENV and !!python tags."""
+
+
+_MkdocsLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+_MkdocsLoader.add_multi_constructor(
+    "tag:yaml.org,2002:python/", lambda lo, su, no: None
+)
+
+
+@functools.cache
+def mkdocs_config() -> dict:
+    return yaml.load(
+        (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_MkdocsLoader
+    )
+
+
+def nav_pages() -> list[str]:
+    """Every Markdown file of the nav, in nav order."""
+    found: list[str] = []
+
+    def walk(items):
+        for item in items:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                walk(value)
+            elif value.endswith(".md"):
+                found.append(value)
+
+    walk(mkdocs_config()["nav"])
+    return found
+
+
+def page_url(name: str) -> str:
+    """The site-relative URL of a page: 'concepts/x.md' -> 'concepts/x/'."""
+    stem = name.removesuffix(".md")
+    if stem == "index" or stem.endswith("/index"):
+        return stem.removesuffix("index")
+    return stem + "/"

@@ -1,0 +1,170 @@
+"""Every page in a real browser: served from 127.0.0.1, driven by headless Chromium.
+
+One browser and one server serve the whole run (session fixtures in conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from guide import ROOT, nav_pages, page_url
+
+pytestmark = pytest.mark.browser
+
+DEMO = "concepts/classification-metrics/"
+PAGES = [page_url(name) for name in nav_pages()]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# What axe may report and still pass: none. Impact levels "minor" and "moderate" are
+# reported by test output only; "serious" and "critical" fail.
+FAILING_IMPACTS = {"serious", "critical"}
+
+
+@pytest.fixture
+def visit(browser, site_url):
+    """Open a page; record console errors; block and record other hosts' requests."""
+    contexts = []
+
+    def _visit(path: str, color_scheme: str = "light"):
+        context = browser.new_context(color_scheme=color_scheme)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors, page.foreign = [], []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: page.errors.append(msg.text) if msg.type == "error" else None,
+        )
+
+        def guard(route):
+            host = urlparse(route.request.url).hostname
+            if host in {"127.0.0.1", None}:
+                route.continue_()
+            else:
+                page.foreign.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", guard)
+        page.goto(site_url + path, wait_until="networkidle")
+        return page
+
+    yield _visit
+    for context in contexts:
+        context.close()
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core in the page; return its serious and critical violations."""
+    if not AXE.is_file():
+        message = f"axe-core not installed at {AXE} (run `npm ci`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa',
+                                               'best-practice']}})"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+        for v in result["violations"]
+        if v["impact"] in FAILING_IMPACTS
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_clean_offline_and_accessible(visit, path, scheme):
+    page = visit(path, color_scheme=scheme)
+    expected = "slate" if scheme == "dark" else "default"
+    assert page.evaluate("document.body.dataset.mdColorScheme") == expected
+    assert page.locator("article h1").first.is_visible()
+    assert page.errors == [], f"console errors on /{path}: {page.errors}"
+    assert page.foreign == [], f"/{path} asked another host for {page.foreign}"
+    violations = axe_violations(page)
+    assert not violations, f"/{path} ({scheme}):\n" + "\n".join(violations)
+
+
+def test_search_finds_the_demo_page(visit):
+    page = visit("")
+    page.locator("input.md-search__input").first.click(force=True)
+    page.keyboard.type("calibrated")
+    page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
+    hrefs = page.locator(".md-search-result__item a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert any("classification-metrics" in href for href in hrefs), hrefs
+
+
+def test_search_works_from_the_keyboard_alone(visit):
+    page = visit("")
+    page.keyboard.press("/")  # Material's shortcut focuses the search field
+    focused = page.evaluate(
+        "document.activeElement.classList.contains('md-search__input')"
+    )
+    assert focused, "the '/' shortcut did not focus search"
+    page.keyboard.type("Elkan")  # a word only the demo page has
+    page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/classification-metrics/**", timeout=10_000)
+    assert page.locator("article h1").first.is_visible()
+
+
+def test_tab_reaches_the_search_field(visit):
+    page = visit(DEMO)
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "document.activeElement.classList.contains('md-search__input')"
+        ):
+            break
+    else:
+        pytest.fail("15 presses of Tab never reached the search field")
+
+
+def test_diagram_renders_in_both_schemes(visit):
+    for scheme, shown in (("light", ".diagram__light"), ("dark", ".diagram__dark")):
+        page = visit(DEMO, color_scheme=scheme)
+        svg = page.locator(f"{shown} svg").first
+        box = svg.bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 50, (scheme, box)
+        assert page.locator(f"{shown} svg g.node").count() >= 3
+
+
+def test_dark_mode_toggle_switches_scheme(visit):
+    page = visit(DEMO, color_scheme="light")
+
+    def scheme() -> str:
+        return page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+
+    assert scheme() == "default"
+    # The palette cycles system -> light -> dark; click until the scheme changes.
+    for _ in range(3):
+        page.locator("label.md-header__button[for^='__palette']:visible").first.click()
+        if scheme() == "slate":
+            break
+    assert scheme() == "slate"
+    assert page.locator(".diagram__dark svg").first.is_visible()
+    assert not page.locator(".diagram__light svg").first.is_visible()
+
+
+def test_home_page_links_to_the_pdf(visit):
+    page = visit("")
+    link = page.locator("a.mlsd-pdf-button")
+    assert link.get_attribute("href").endswith("mlsd-guide.pdf")
+
+
+def test_pages_read_from_disk_show_their_content(browser, built_site: Path):
+    """file:// works for reading; search and instant navigation need HTTP."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(
+        (built_site / "concepts" / "classification-metrics" / "index.html").as_uri()
+    )
+    assert page.locator("article h1").first.inner_text().startswith("Classification")
+    assert page.locator(".diagram__light svg").first.is_visible()
+    context.close()

@@ -1,0 +1,105 @@
+"""The strict build passes and the built HTML never reaches for another host."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlparse
+
+import pytest
+from guide import page_text
+
+# Links readers follow (<a href>) may point anywhere; what the page *loads* may not.
+LOADING = {
+    ("script", "src"),
+    ("link", "href"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("source", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("object", "data"),
+    ("embed", "src"),
+    ("image", "href"),
+    ("use", "href"),
+}
+CSS_URL = re.compile(r"""url\(\s*['"]?(?P<url>[^'")\s]+)""")
+CSS_IMPORT = re.compile(r"""@import\s+['"](?P<url>[^'"]+)""")
+
+
+class _Loads(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "link" and attributes.get("rel") in {"canonical", "alternate"}:
+            return  # metadata, not loaded
+        for name in ("src", "href", "data", "xlink:href"):
+            if (tag, name.split(":")[-1]) in LOADING and attributes.get(name):
+                self.urls.append(attributes[name])
+        if attributes.get("style"):
+            self.urls += [m["url"] for m in CSS_URL.finditer(attributes["style"])]
+
+
+def _is_external(url: str) -> bool:
+    parsed = urlparse(url)
+    return (
+        bool(parsed.netloc)
+        or parsed.scheme in {"http", "https"}
+        or url.startswith("//")
+    )
+
+
+def test_strict_build_passes(built_site):
+    assert (built_site / "index.html").is_file()
+    assert (built_site / "concepts" / "classification-metrics" / "index.html").is_file()
+    assert (built_site / "search" / "search_index.json").is_file()
+
+
+def test_built_site_loads_nothing_from_another_host(built_site):
+    offenders = []
+    for html_file in built_site.rglob("*.html"):
+        parser = _Loads()
+        text = html_file.read_text(encoding="utf-8")
+        parser.feed(text)
+        urls = parser.urls + [m["url"] for m in CSS_URL.finditer(text)]
+        offenders += [
+            f"{html_file.relative_to(built_site)}: {u}" for u in urls if _is_external(u)
+        ]
+    for css in built_site.rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        urls = [m["url"] for m in CSS_URL.finditer(text)]
+        urls += [m["url"] for m in CSS_IMPORT.finditer(text)]
+        offenders += [
+            f"{css.relative_to(built_site)}: {u}" for u in urls if _is_external(u)
+        ]
+    assert not offenders, "external resources:\n" + "\n".join(
+        sorted(set(offenders))[:20]
+    )
+
+
+def test_no_cdn_hosts_anywhere_in_the_built_assets(built_site):
+    cdn = re.compile(r"fonts\.googleapis|fonts\.gstatic|unpkg\.com|cdn\.jsdelivr|cdnjs")
+    hits = [
+        str(path.relative_to(built_site))
+        for path in built_site.rglob("*")
+        if path.suffix in {".html", ".css"}
+        and cdn.search(path.read_text(encoding="utf-8"))
+    ]
+    assert not hits, f"CDN hosts referenced by {hits}"
+
+
+@pytest.mark.parametrize("page", ["concepts/classification-metrics"])
+def test_mermaid_fences_become_inline_svg(built_site, page):
+    html = (built_site / page / "index.html").read_text(encoding="utf-8")
+    source = page_text(f"{page}.md")
+    expected = source.count("```mermaid")
+    assert expected >= 1
+    assert html.count('<div class="diagram__light"><svg') == expected
+    assert html.count('<div class="diagram__dark"><svg') == expected
+    assert 'class="mermaid"' not in html, "Material would fetch mermaid.js from a CDN"
+    outside_svg = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
+    assert "language-mermaid" not in html
+    assert "--&gt;" not in outside_svg, "raw Mermaid source leaked into the page"

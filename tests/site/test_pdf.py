@@ -1,0 +1,103 @@
+"""`make pdf` makes a real book: every chapter, diagrams drawn, nothing off the page."""
+
+from __future__ import annotations
+
+import re
+
+import pdfplumber
+import pypdf
+import pytest
+from guide import DOCS, mkdocs_config, nav_pages, page_text
+
+from mlsd_docs import pdf
+
+pytestmark = pytest.mark.browser
+POINTS_PER_MM = 72 / 25.4
+ONE_PAGE_PRINTS = ["framework/45-minute-plan/", "framework/whiteboard-template/"]
+
+
+def printed_pages() -> list[str]:
+    """Markdown files in nav order, minus those the print plugin excludes."""
+    plugins = mkdocs_config()["plugins"]
+    plugin = next(p for p in plugins if isinstance(p, dict) and "print-site" in p)
+    excluded = set(plugin["print-site"].get("exclude", []))
+    return [name for name in nav_pages() if name not in excluded]
+
+
+def h1(markdown: str) -> str:
+    return next(
+        line[2:].strip() for line in markdown.splitlines() if line.startswith("# ")
+    )
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory, browser):
+    """Build the print site and the PDF once per session."""
+    out = tmp_path_factory.mktemp("pdf")
+    site = pdf.build_print_site(out / "print-site")
+    return site, pdf.build_pdf(site, out / "mlsd-guide.pdf", browser)
+
+
+@pytest.fixture(scope="session")
+def reader(book):
+    return pypdf.PdfReader(book[1])
+
+
+def test_page_count_is_within_bounds(reader):
+    n_chapters = len(printed_pages())
+    assert n_chapters + 2 <= len(reader.pages) <= 40 * n_chapters
+
+
+def test_bookmarks_list_every_chapter_in_nav_order(reader):
+    top_level = [item.title for item in reader.outline if not isinstance(item, list)]
+    titles = [h1(page_text(name)) for name in printed_pages()]
+    positions, start = [], 0
+    for title in titles:
+        assert title in top_level[start:], f"chapter {title!r} missing or out of order"
+        start = top_level.index(title, start) + 1
+        positions.append(start)
+    assert positions == sorted(positions)
+
+
+def test_text_holds_every_chapter_title_and_folded_answers(reader):
+    text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+    for name in printed_pages():
+        assert h1(page_text(name)) in text
+    # A folded answer of the demo page: closed on screen, open on paper.
+    assert "When a false positive costs more than a false negative" in text
+
+
+def test_every_diagram_is_drawn_not_left_as_source(book):
+    site, book_pdf = book
+    html = (site / "print_page" / "index.html").read_text(encoding="utf-8")
+    fences = sum(page_text(name).count("```mermaid") for name in printed_pages())
+    assert html.count('<div class="diagram__light"><svg') == fences
+    assert "language-mermaid" not in html
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(book_pdf).pages)
+    assert "flowchart LR" not in text and "-->" not in text
+
+
+def test_no_text_runs_outside_the_printable_area(book):
+    margin = {side: mm * POINTS_PER_MM for side, mm in pdf.MARGIN_MM.items()}
+    outside = []
+    with pdfplumber.open(book[1]) as document:
+        for number, page in enumerate(document.pages, start=1):
+            body_bottom = page.height - margin["bottom"]
+            for char in page.chars:
+                if char["top"] >= body_bottom:
+                    continue  # the footer's page number lives in the margin box
+                if (
+                    char["x0"] < margin["left"] - 1
+                    or char["x1"] > page.width - margin["right"] + 1
+                ):
+                    outside.append((number, char["text"], round(char["x1"])))
+    assert not outside, f"text in the margins (page, char, x): {outside[:10]}"
+
+
+@pytest.mark.parametrize("path", ONE_PAGE_PRINTS)
+def test_cheat_sheets_print_on_exactly_one_page(built_site, browser, path, tmp_path):
+    assert (DOCS / (path.rstrip("/") + ".md")).is_file()
+    out = tmp_path / "sheet.pdf"
+    with pdf.serve(built_site) as base:
+        pdf.print_url(browser, base + path, out)
+    assert len(pypdf.PdfReader(out).pages) == 1

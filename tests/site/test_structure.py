@@ -1,0 +1,86 @@
+"""Every page has the shape the rubric asks for (shared/RUBRIC.md)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from guide import DOCS, page_text
+
+PROBLEM_SECTIONS = [
+    "Whiteboard summary",
+    "Clarifying questions",
+    "Framing as an ML task",
+    "Metrics",
+    "Back-of-envelope estimation",
+    "Architecture",
+    "Data and labels",
+    "Features",
+    "Model",
+    "Evaluation",
+    "Serving",
+    "Monitoring and iteration",
+    "Trade-offs, pitfalls and the Staff answer",
+    "Follow-up questions",
+    "Runnable miniature",
+    "Further reading",
+]
+PROBLEMS = sorted(
+    p.name for p in (DOCS / "problems").glob("*.md") if p.name != "index.md"
+)
+FAMILIES = sorted(
+    p.name for p in (DOCS / "concepts").glob("*.md") if p.name != "index.md"
+)
+STEPS = [
+    "problem-clarification.md",
+    "high-level-architecture.md",
+    "data.md",
+    "features.md",
+    "model-development.md",
+    "evaluation.md",
+    "deployment-and-serving.md",
+    "monitoring.md",
+]
+FOLDED_QUESTION = re.compile(r"^\s*\?\?\?\+? question ", re.M)
+LINK = re.compile(r"\]\((https?://[^)]+)\)")
+
+
+def h2_headings(text: str) -> list[str]:
+    return [
+        re.sub(r"\s*\{[^}]*\}\s*$", "", line[3:]).strip()
+        for line in text.splitlines()
+        if line.startswith("## ")
+    ]
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_problem_has_the_sixteen_sections_in_order(name):
+    assert h2_headings(page_text(f"problems/{name}")) == PROBLEM_SECTIONS
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_problem_has_diagram_follow_ups_miniature_and_references(name):
+    text = page_text(f"problems/{name}")
+    assert text.count("```mermaid") >= 1
+    assert len(FOLDED_QUESTION.findall(text)) >= 5, "at least five folded follow-ups"
+    assert 'title="python -m snippets.problems.' in text, "the miniature's output"
+    assert len(LINK.findall(text)) >= 3, "at least three real references with links"
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_concept_family_has_folded_self_checks_and_references(name):
+    text = page_text(f"concepts/{name}")
+    assert len(FOLDED_QUESTION.findall(text)) >= 3
+    assert len(LINK.findall(text)) >= 2
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_framework_step_ends_with_three_folded_self_checks(name):
+    text = page_text(f"framework/{name}")
+    assert len(FOLDED_QUESTION.findall(text)) >= 3
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.rglob("*.md")), ids=lambda p: p.name)
+def test_every_page_has_a_description_for_search_engines(path):
+    text = path.read_text(encoding="utf-8")
+    assert re.match(r"---\ndescription: .{40,}\n", text), "front matter description"
