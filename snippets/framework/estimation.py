@@ -59,10 +59,13 @@ def remaining_budget_ms(total_ms: float, stages_ms: Mapping[str, float]) -> floa
 
 def human_bytes(n_bytes: float) -> str:
     """Format a byte count with a decimal unit (kB, MB, GB, TB, PB)."""
-    if n_bytes < 0:
-        raise ValueError("n_bytes must be non-negative")
+    if isinstance(n_bytes, bool) or not isinstance(n_bytes, int | float):
+        raise TypeError(f"n_bytes must be a number, got {type(n_bytes).__name__}")
+    if not n_bytes >= 0 or n_bytes == float("inf"):
+        raise ValueError(f"n_bytes must be finite and non-negative, got {n_bytes}")
     for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n_bytes < 1000:
+        # Compare the rounded value, so 999.96 kB prints as 1.0 MB, not 1000.0 kB.
+        if round(n_bytes, 1) < 1000:
             return f"{n_bytes:.1f} {unit}"
         n_bytes /= 1000
     return f"{n_bytes:.1f} PB"

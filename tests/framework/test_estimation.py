@@ -1,0 +1,100 @@
+"""Back-of-envelope helpers: the arithmetic is right and bad input fails clearly."""
+
+from __future__ import annotations
+
+import pytest
+from guide import assert_page_quotes, module_output
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snippets.framework import estimation as est
+
+PAGE = "framework/high-level-architecture.md"
+
+
+def test_average_qps_spreads_daily_requests_over_86400_seconds():
+    assert est.average_qps(86_400, 1) == pytest.approx(1.0)
+    assert est.average_qps(100e6, 10) == pytest.approx(1e9 / 86_400)
+
+
+@given(
+    dau=st.floats(1, 1e10),
+    per_user=st.floats(0.01, 1e3),
+    ratio=st.floats(1, 10),
+)
+def test_peak_is_average_times_the_peak_ratio(dau, per_user, ratio):
+    peak = est.peak_qps(dau, per_user, peak_to_average=ratio)
+    assert peak == pytest.approx(est.average_qps(dau, per_user) * ratio)
+    assert peak >= est.average_qps(dau, per_user)
+
+
+def test_storage_multiplies_count_size_and_replicas():
+    assert est.storage_bytes(1e9, 1024) == pytest.approx(1.024e12)
+    assert est.storage_bytes(10, 4, replicas=3) == 120
+
+
+def test_remaining_budget_subtracts_every_stage_and_can_go_negative():
+    assert est.remaining_budget_ms(100, {"a": 30, "b": 20.5}) == pytest.approx(49.5)
+    assert est.remaining_budget_ms(100, {}) == 100
+    # Over budget is a finding, not an error: the caller sees a negative number.
+    assert est.remaining_budget_ms(50, {"ranking": 80}) == -30
+
+
+@pytest.mark.parametrize(
+    ("n_bytes", "expected"),
+    [
+        (0, "0.0 B"),
+        (999, "999.0 B"),
+        (1000, "1.0 kB"),
+        (1536, "1.5 kB"),
+        (999_960, "1.0 MB"),  # rounds up into the next unit, not "1000.0 kB"
+        (1.024e12, "1.0 TB"),
+        (2.5e15, "2.5 PB"),
+    ],
+)
+def test_human_bytes_uses_decimal_units(n_bytes, expected):
+    assert est.human_bytes(n_bytes) == expected
+
+
+@given(st.floats(0, 1e17))
+def test_human_bytes_shows_a_number_below_1000_until_petabytes(n_bytes):
+    text = est.human_bytes(n_bytes)
+    value, unit = text.split()
+    assert unit in {"B", "kB", "MB", "GB", "TB", "PB"}
+    assert float(value) < 1000
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: est.average_qps(0, 10), ValueError, "daily_active_users"),
+        (lambda: est.average_qps(-5, 10), ValueError, "positive"),
+        (lambda: est.average_qps("1e6", 10), TypeError, "must be a number"),
+        (lambda: est.average_qps(True, 10), TypeError, "must be a number"),
+        (lambda: est.peak_qps(1e6, 10, peak_to_average=0.5), ValueError, ">= 1"),
+        (lambda: est.storage_bytes(10, 4, replicas=0), ValueError, "replicas"),
+        (lambda: est.storage_bytes(10, 4, replicas=1.5), ValueError, "replicas"),
+        (lambda: est.storage_bytes(10, -4), ValueError, "bytes_per_item"),
+        (lambda: est.remaining_budget_ms(0, {}), ValueError, "total_ms"),
+        (lambda: est.remaining_budget_ms(100, {"net": -1}), ValueError, "'net'"),
+        (lambda: est.human_bytes(-1), ValueError, "non-negative"),
+        (lambda: est.human_bytes(float("nan")), ValueError, "non-negative"),
+        (lambda: est.human_bytes("10"), TypeError, "must be a number"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_page_quotes_the_numbers_the_demo_prints():
+    out = module_output("snippets.framework.estimation")
+    qps = f"{est.peak_qps(100e6, 10):,.0f} peak QPS"
+    embeddings = est.human_bytes(est.storage_bytes(1e9, 256 * 4))
+    ranking = est.remaining_budget_ms(
+        200, {"network": 40, "features": 20, "retrieval": 30}
+    )
+    left = f"{ranking:.0f} ms"
+    for number in (qps, embeddings, left):
+        assert number in out
+    assert_page_quotes(PAGE, qps, embeddings, left)

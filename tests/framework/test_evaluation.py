@@ -1,0 +1,62 @@
+"""Time splits hold out the future; on drifting data a random split is optimistic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from guide import assert_page_quotes, module_output
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snippets.framework import evaluation as ev
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0, 1e6, allow_nan=False), min_size=2, max_size=80).filter(
+        lambda ts: len(set(ts)) > 1
+    ),
+    st.floats(0.05, 0.95),
+)
+def test_time_split_puts_every_holdout_example_after_every_training_one(ts, share):
+    times = np.array(ts)
+    train, holdout = ev.time_split(times, share)
+    assert train.size and holdout.size
+    assert times[train].max() < times[holdout].min()
+    assert sorted([*train, *holdout]) == list(range(times.size))
+
+
+def test_random_split_is_a_partition_that_mixes_time():
+    train, holdout = ev.random_split(1000, 0.2, seed=1)
+    assert sorted([*train, *holdout]) == list(range(1000))
+    assert holdout.size == 200
+    assert holdout.min() < 100 and holdout.max() > 900  # early and late days alike
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_split_overestimates_and_time_split_is_closer(seed):
+    r = ev.compare_splits(seed=seed)
+    assert r["random split estimate"] > r["time split estimate"] > r["after launch"]
+    gap_random = r["random split estimate"] - r["after launch"]
+    gap_time = r["time split estimate"] - r["after launch"]
+    assert gap_time < gap_random / 2
+
+
+def test_bad_input_fails_clearly():
+    with pytest.raises(ValueError, match="time range"):
+        ev.time_split(np.zeros(5))
+    with pytest.raises(ValueError, match="holdout_share"):
+        ev.time_split(np.arange(5.0), 1.5)
+    with pytest.raises(ValueError, match="1-D"):
+        ev.time_split(np.arange(4.0).reshape(2, 2))
+    with pytest.raises(ValueError, match="at least two"):
+        ev.random_split(1)
+
+
+def test_page_quotes_the_numbers_the_code_prints():
+    r = ev.compare_splits()
+    output = module_output("snippets.framework.evaluation")
+    numbers = [f"{value:.3f}" for value in r.values()]
+    assert all(n in output for n in numbers)
+    overstatement = r["random split estimate"] - r["after launch"]
+    assert_page_quotes("framework/evaluation.md", *numbers, f"by {overstatement:.2f} (")

@@ -1,0 +1,107 @@
+"""Costs of errors set the threshold: checked against scikit-learn and brute force."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from guide import assert_page_quotes, module_output
+from sklearn import metrics as skm
+
+from snippets.concepts.classification_metrics import expected_cost
+from snippets.framework import problem_clarification as pc
+
+PAGE = "framework/problem-clarification.md"
+RATIOS = [1 / 20, 1 / 5, 1, 5, 20]
+
+
+@pytest.fixture(scope="module")
+def validation():
+    return pc.calibrated_validation_set(20_000, np.random.default_rng(3))
+
+
+def test_operating_point_matches_sklearn_and_brute_force(validation):
+    y, p = validation
+    point = pc.operating_point(y, p, cost_fp=1, cost_fn=7)
+    flagged = (p >= point.threshold).astype(int)
+    assert point.precision == pytest.approx(skm.precision_score(y, flagged))
+    assert point.recall == pytest.approx(skm.recall_score(y, flagged))
+    assert point.flagged_share == pytest.approx(flagged.mean())
+    # No threshold on a coarse grid does better than the chosen one.
+    grid = np.linspace(0, 1, 201)
+    assert point.cost_per_example <= min(expected_cost(y, p, t, 1, 7) for t in grid)
+
+
+def test_costlier_misses_trade_precision_for_recall(validation):
+    y, p = validation
+    points = pc.sweep_cost_ratios(y, p, RATIOS)
+    thresholds = [pt.threshold for pt in points]
+    recalls = [pt.recall for pt in points]
+    precisions = [pt.precision for pt in points]
+    assert thresholds == sorted(thresholds, reverse=True)
+    assert recalls == sorted(recalls)
+    assert precisions == sorted(precisions, reverse=True)
+    # The two ends of the table flip which metric is high.
+    assert precisions[0] > 0.9 > recalls[0]
+    assert recalls[-1] > 0.9 > precisions[-1]
+
+
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_empirical_threshold_sits_near_bayes_for_calibrated_scores(validation, ratio):
+    y, p = validation
+    point = pc.operating_point(y, p, cost_fp=1, cost_fn=ratio)
+    assert point.bayes_threshold == pytest.approx(1 / (1 + ratio))
+    assert point.threshold == pytest.approx(point.bayes_threshold, abs=0.05)
+
+
+@pytest.mark.parametrize("scenario", [pc.SPAM_FILTER, pc.CANCER_SCREEN])
+def test_default_threshold_costs_more_when_errors_are_unequal(validation, scenario):
+    y, p = validation
+    at_half, at_best = pc.cost_of_default_threshold(y, p, scenario)
+    assert at_best < at_half / 2
+
+
+def test_only_the_ratio_of_costs_moves_the_threshold(validation):
+    y, p = validation
+    small = pc.operating_point(y, p, cost_fp=1, cost_fn=4)
+    large = pc.operating_point(y, p, cost_fp=250, cost_fn=1000)
+    assert small.threshold == large.threshold
+    assert large.cost_per_example == pytest.approx(250 * small.cost_per_example)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"cost_fp": 0, "cost_fn": 1}, ValueError, "cost_fp must be positive"),
+        ({"cost_fp": 1, "cost_fn": -2}, ValueError, "cost_fn must be positive"),
+        ({"cost_fp": 1, "cost_fn": float("inf")}, ValueError, "finite"),
+        ({"cost_fp": "1", "cost_fn": 1}, TypeError, "cost_fp must be a number"),
+    ],
+)
+def test_bad_costs_raise_a_clear_error(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        pc.operating_point([0, 1], [0.2, 0.8], **kwargs)
+
+
+def test_bad_scores_and_ratios_raise_a_clear_error():
+    with pytest.raises(ValueError, match="same length"):
+        pc.operating_point([0, 1, 1], [0.2, 0.8], 1, 1)
+    with pytest.raises(ValueError, match="ratios is empty"):
+        pc.sweep_cost_ratios([0, 1], [0.2, 0.8], [])
+    with pytest.raises(ValueError, match="cost_fn must be positive"):
+        pc.sweep_cost_ratios([0, 1], [0.2, 0.8], [1, 0])
+
+
+def test_page_quotes_the_numbers_the_code_prints():
+    out = module_output("snippets.framework.problem_clarification")
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    y, p = pc.calibrated_validation_set(40_000, np.random.default_rng(2024))
+    for label, ratio in (("1/20", Fraction(1, 20)), ("20", Fraction(20))):
+        point = pc.operating_point(y, p, 1.0, float(ratio))
+        shown = [f"{point.threshold:.3f}", f"{point.precision:.3f}"]
+        shown += [f"{point.recall:.3f}"]
+        assert rows[label][2:5] == shown
+        assert_page_quotes(PAGE, *shown)
+    spam_half, spam_best = rows["spam"][4:6], rows["cancer"][4:6]
+    assert_page_quotes(PAGE, *spam_half, *spam_best)
