@@ -1,4 +1,4 @@
-"""Ranking and retrieval metrics for one query; average them over queries yourself.
+"""Ranking and retrieval metrics for one query, and their mean over queries.
 
 Every worked problem imports these: one implementation, checked against scikit-learn.
 Run it: ``python -m snippets.concepts.ranking_metrics``.
@@ -6,7 +6,7 @@ Run it: ``python -m snippets.concepts.ranking_metrics``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -87,18 +87,20 @@ def dcg_at_k(
     gains_in_rank_order: Sequence[float], k: int, gain: str = "linear"
 ) -> float:
     """Discounted cumulative gain: sum of gain(rel_i) / log2(i + 1) for i <= k."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
     rel = np.asarray(gains_in_rank_order, dtype=float)[:k]
     if rel.ndim != 1:
         raise ValueError("gains must be a 1-D sequence")
-    if (rel < 0).any():
-        raise ValueError("relevance grades must be non-negative")
+    if np.isnan(rel).any() or (rel < 0).any():
+        raise ValueError("relevance grades must be non-negative (no NaN)")
     if gain == "linear":  # scikit-learn's ndcg_score convention
         numerators = rel
     elif gain == "exponential":  # 2^rel - 1: stresses the top grades (Burges et al.)
         numerators = np.exp2(rel) - 1
     else:
         raise ValueError(f"gain must be 'linear' or 'exponential', got {gain!r}")
-    discounts = np.log2(np.arange(2, rel.size + 2))
+    discounts = np.log2(np.arange(2, rel.size + 2))  # rank i is discounted by log2(i+1)
     return float(np.sum(numerators / discounts))
 
 
@@ -117,12 +119,78 @@ def ndcg_at_k(
     # --8<-- [end:ndcg]
 
 
+# --8<-- [start:local_ideal]
+def ndcg_retrieved_only(
+    ranked: Sequence, grades: Mapping[Hashable, float], k: int, gain: str = "linear"
+) -> float:
+    """NDCG whose ideal re-sorts only the retrieved items: blind to missed items."""
+    k = _check_ranking(ranked, k)
+    if not isinstance(grades, Mapping):
+        raise TypeError("grades must map item id -> relevance grade")
+    shown = [grades.get(item, 0.0) for item in ranked]
+    ideal = dcg_at_k(sorted(shown, reverse=True), k, gain)
+    return dcg_at_k(shown, k, gain) / ideal if ideal > 0 else 0.0
+    # --8<-- [end:local_ideal]
+
+
+# --8<-- [start:mean]
+def mean_over_queries(
+    metric: Callable[..., float],
+    rankings: Mapping[Hashable, Sequence],
+    judgements: Mapping[Hashable, Collection | Mapping],
+    **metric_kwargs: object,
+) -> float:
+    """Macro-average of a per-query metric (MAP, MRR, mean NDCG) over judged queries."""
+    if not isinstance(rankings, Mapping) or not isinstance(judgements, Mapping):
+        raise TypeError("rankings and judgements must map query id -> value")
+    if not judgements:
+        raise ValueError("no judged query: the mean is undefined")
+    unranked = set(judgements) - set(rankings)
+    if unranked:
+        raise ValueError(f"queries judged but not ranked: {sorted(unranked)[:5]}")
+    # Every judged query counts, including those the system answered badly.
+    scores = [metric(rankings[q], judgements[q], **metric_kwargs) for q in judgements]
+    return float(np.mean(scores))
+    # --8<-- [end:mean]
+
+
+# --8<-- [start:click_bias]
+def simulate_click_labels(
+    n_queries: int, n_items: int, seed: int
+) -> tuple[float, float, float, float]:
+    """NDCG@10 of a logging and a better ranker, on true labels vs logged clicks."""
+    if n_queries < 1 or n_items < 10:
+        raise ValueError("need at least one query and ten items per query")
+    rng = np.random.default_rng(seed)
+    examine = 1.0 / np.arange(1, 11)  # position bias: P(user looks at rank i)
+    results = {"old_true": [], "new_true": [], "old_click": [], "new_click": []}
+    for _ in range(n_queries):
+        relevance = rng.integers(0, 2, size=n_items)  # true binary relevance
+        old_order = np.argsort(-(relevance + rng.normal(0, 1.0, n_items)))
+        new_order = np.argsort(-(relevance + rng.normal(0, 0.6, n_items)))
+        # Logged clicks: only the old ranker's top 10 was shown, and users click
+        # a relevant result only if they examined its position.
+        shown = old_order[:10]
+        clicked = rng.random(10) < examine * relevance[shown]
+        click_grades = dict.fromkeys(range(n_items), 0.0)
+        click_grades.update({int(i): 1.0 for i in shown[clicked]})
+        true_grades = {i: float(r) for i, r in enumerate(relevance)}
+        if not any(click_grades.values()) or not relevance.any():
+            continue  # queries without a click drop out: one more bias
+        for name, order in (("old", old_order), ("new", new_order)):
+            ranked = order.tolist()
+            results[f"{name}_true"].append(ndcg_at_k(ranked, true_grades, 10))
+            results[f"{name}_click"].append(ndcg_at_k(ranked, click_grades, 10))
+    return tuple(float(np.mean(results[key])) for key in results)
+    # --8<-- [end:click_bias]
+
+
 # --8<-- [start:demo]
 def main() -> None:
     grades = {"a": 3, "b": 2, "c": 0, "d": 1, "e": 0}  # graded relevance of one query
     ranking = ["c", "a", "e", "d", "b"]
     relevant = {item for item, grade in grades.items() if grade > 0}
-    print(f"ranking {ranking}, grades {grades}")
+    print(f"One query: ranking {ranking}, grades {grades}")
     print(f"precision@3  {precision_at_k(ranking, relevant, 3):.3f}")
     print(f"recall@3     {recall_at_k(ranking, relevant, 3):.3f}")
     print(f"hit@1        {hit_rate_at_k(ranking, relevant, 1):.3f}")
@@ -130,6 +198,43 @@ def main() -> None:
     print(f"AP           {average_precision_at_k(ranking, relevant):.3f}")
     print(f"NDCG@3 lin   {ndcg_at_k(ranking, grades, 3):.3f}")
     print(f"NDCG@3 exp   {ndcg_at_k(ranking, grades, 3, gain='exponential'):.3f}")
+
+    # Two systems on the same three queries: MRR and NDCG disagree.
+    judged = {
+        "q1": {"x1": 1, "x2": 1, "x3": 1, "x4": 1},
+        "q2": {"y1": 1, "y2": 1, "y3": 1},
+        "q3": {"z1": 1, "z2": 1},
+    }
+    filler = [f"n{i}" for i in range(12)]  # non-relevant items
+    system_a = {  # one relevant item on top, the rest below the cut-off
+        "q1": ["x1", *filler[:10], "x2", "x3", "x4"],
+        "q2": ["y1", *filler[:10], "y2", "y3"],
+        "q3": ["z1", *filler[:10], "z2"],
+    }
+    system_b = {  # first relevant item at rank 2, then all the others
+        "q1": ["n0", "x1", "x2", "x3", "x4", *filler[1:10]],
+        "q2": ["n0", "y1", "y2", "y3", *filler[1:10]],
+        "q3": ["n0", "z1", "z2", *filler[1:10]],
+    }
+    print("\nSystem  MRR    MAP    NDCG@10")
+    for name, runs in (("A", system_a), ("B", system_b)):
+        mrr = mean_over_queries(reciprocal_rank, runs, judged)
+        map_ = mean_over_queries(average_precision_at_k, runs, judged)
+        ndcg = mean_over_queries(ndcg_at_k, runs, judged, k=10)
+        print(f"{name:<7} {mrr:.3f}  {map_:.3f}  {ndcg:.3f}")
+
+    # Ideal over all judged items vs only over what the retriever returned.
+    grades_missing = {"a": 3, "b": 2, "d": 1}  # "a" was never retrieved
+    retrieved = ["b", "d", "c"]
+    full = ndcg_at_k(retrieved, grades_missing, 3)
+    local = ndcg_retrieved_only(retrieved, grades_missing, 3)
+    print(f"\nBest item not retrieved: NDCG@3 {full:.3f} (all judged) vs ", end="")
+    print(f"{local:.3f} (retrieved only)")
+
+    old_true, new_true, old_click, new_click = simulate_click_labels(400, 30, seed=3)
+    print("\nMean NDCG@10 over 400 queries  true labels  logged clicks")
+    print(f"old ranker (logged the data)  {old_true:>11.3f}  {old_click:>13.3f}")
+    print(f"new ranker (truly better)     {new_true:>11.3f}  {new_click:>13.3f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,244 @@
+"""Calibration: reliability bins, ECE, Brier score, Platt scaling, isotonic
+regression, and undoing negative downsampling. Checked against scikit-learn.
+
+Run it: ``python -m snippets.concepts.calibration``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from snippets.concepts.classification_metrics import (
+    check_binary_inputs,
+    log_loss,
+    sigmoid,
+)
+
+
+# --8<-- [start:reliability]
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """One bin of a reliability diagram: predictions in [lower, upper]."""
+
+    lower: float
+    upper: float
+    count: int
+    mean_predicted: float
+    fraction_positive: float
+
+
+def reliability_bins(
+    y_true: ArrayLike, y_prob: ArrayLike, n_bins: int = 10
+) -> list[ReliabilityBin]:
+    """Equal-width bins of predicted probability, empty bins left out."""
+    labels, probs = check_binary_inputs(y_true, y_prob, name="y_prob")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # Same rule as sklearn.calibration.calibration_curve: a value on an inner
+    # edge belongs to the bin below it.
+    bin_ids = np.searchsorted(edges[1:-1], probs)
+    bins = []
+    for b in range(n_bins):
+        in_bin = bin_ids == b
+        if in_bin.any():
+            bins.append(
+                ReliabilityBin(
+                    lower=float(edges[b]),
+                    upper=float(edges[b + 1]),
+                    count=int(in_bin.sum()),
+                    mean_predicted=float(probs[in_bin].mean()),
+                    fraction_positive=float(labels[in_bin].mean()),
+                )
+            )
+    return bins
+
+
+def expected_calibration_error(
+    y_true: ArrayLike, y_prob: ArrayLike, n_bins: int = 10
+) -> float:
+    """Count-weighted mean gap |observed rate - mean prediction| over the bins."""
+    bins = reliability_bins(y_true, y_prob, n_bins)
+    total = sum(b.count for b in bins)
+    return float(
+        sum(b.count * abs(b.fraction_positive - b.mean_predicted) for b in bins) / total
+    )
+
+
+def brier_score(y_true: ArrayLike, y_prob: ArrayLike) -> float:
+    """Mean squared error of the probabilities against the 0/1 outcomes."""
+    labels, probs = check_binary_inputs(y_true, y_prob, name="y_prob")
+    return float(np.mean((probs - labels) ** 2))
+    # --8<-- [end:reliability]
+
+
+# --8<-- [start:recalibrate]
+def _check_scores(
+    scores: ArrayLike, y_true: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    raw = np.asarray(scores, dtype=float)
+    if raw.ndim != 1 or not np.isfinite(raw).all():
+        raise ValueError("scores must be a 1-D array of finite numbers")
+    labels, _ = check_binary_inputs(y_true, np.zeros(raw.size))
+    if labels.min() == labels.max():
+        raise ValueError("calibration needs both positive and negative examples")
+    return raw, labels
+
+
+def fit_platt(
+    scores: ArrayLike, y_true: ArrayLike, max_iter: int = 100
+) -> tuple[float, float]:
+    """Fit P(y=1) = sigmoid(slope * score + intercept) by Newton's method."""
+    raw, labels = _check_scores(scores, y_true)
+    design = np.column_stack([raw, np.ones(raw.size)])
+    # Start from the base rate, so the first step is already sensible.
+    params = np.array([0.0, np.log(labels.mean() / (1 - labels.mean()))])
+    for _ in range(max_iter):
+        probs = sigmoid(design @ params)
+        gradient = design.T @ (probs - labels)
+        hessian = design.T @ (design * (probs * (1 - probs))[:, None])
+        step = np.linalg.solve(hessian, gradient)
+        params -= step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return float(params[0]), float(params[1])
+
+
+def apply_platt(scores: ArrayLike, slope: float, intercept: float) -> np.ndarray:
+    """Calibrated probabilities from raw scores and fitted Platt parameters."""
+    return sigmoid(slope * np.asarray(scores, dtype=float) + intercept)
+
+
+def fit_isotonic(y_prob: ArrayLike, y_true: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Pool-adjacent-violators: the best non-decreasing step map score -> rate."""
+    raw, labels = _check_scores(y_prob, y_true)
+    # Merge tied scores first: one block per distinct score, weighted by count.
+    xs, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=labels)
+    blocks: list[list[float]] = []  # [sum of labels, weight, number of xs]
+    for total, weight in zip(sums, counts, strict=True):
+        blocks.append([total, float(weight), 1])
+        # Merge while the last block's mean is below the previous one's.
+        while len(blocks) > 1 and (
+            blocks[-1][0] / blocks[-1][1] <= blocks[-2][0] / blocks[-2][1]
+        ):
+            total_b, weight_b, n_b = blocks.pop()
+            blocks[-1][0] += total_b
+            blocks[-1][1] += weight_b
+            blocks[-1][2] += n_b
+    fitted = np.repeat([t / w for t, w, _ in blocks], [n for _, _, n in blocks])
+    return xs, fitted
+
+
+def apply_isotonic(y_prob: ArrayLike, xs: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+    """Interpolate the fitted step map; clip outside the fitted range."""
+    return np.interp(np.asarray(y_prob, dtype=float), xs, fitted)
+    # --8<-- [end:recalibrate]
+
+
+# --8<-- [start:downsampling]
+def correct_downsampled(y_prob: ArrayLike, negative_rate: float) -> np.ndarray:
+    """Undo negative downsampling at rate w: q = p / (p + (1 - p) / w)."""
+    if not 0 < negative_rate <= 1:
+        raise ValueError(f"negative_rate must be in (0, 1], got {negative_rate!r}")
+    probs = np.asarray(y_prob, dtype=float)
+    if np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
+        raise ValueError("y_prob must hold probabilities in [0, 1] (no NaN)")
+    return probs / (probs + (1 - probs) / negative_rate)
+
+
+def downsampling_experiment(
+    n: int, negative_rate: float, seed: int
+) -> dict[str, float]:
+    """Train on downsampled negatives, then compare raw and corrected predictions."""
+    if n < 1000:
+        raise ValueError("n must be at least 1000 for a stable estimate")
+    rng = np.random.default_rng(seed)
+    true_slope, true_intercept = 1.0, -4.5
+
+    def population(size: int) -> tuple[np.ndarray, np.ndarray]:
+        feature = rng.normal(size=size)
+        clicks = rng.random(size) < sigmoid(true_slope * feature + true_intercept)
+        return feature, clicks.astype(int)
+
+    train_x, train_y = population(n)
+    # Keep every click, and each non-click with probability w.
+    keep = (train_y == 1) | (rng.random(n) < negative_rate)
+    slope, intercept = fit_platt(train_x[keep], train_y[keep])
+    test_x, test_y = population(n)
+    raw = apply_platt(test_x, slope, intercept)
+    corrected = correct_downsampled(raw, negative_rate)
+    return {
+        "true_intercept": true_intercept,
+        "fitted_intercept": intercept,
+        "true_ctr": float(test_y.mean()),
+        "mean_raw": float(raw.mean()),
+        "mean_corrected": float(corrected.mean()),
+        "log_loss_raw": log_loss(test_y, raw),
+        "log_loss_corrected": log_loss(test_y, corrected),
+        "log_loss_base_rate": log_loss(test_y, np.full(n, test_y.mean())),
+    }
+    # --8<-- [end:downsampling]
+
+
+# --8<-- [start:demo]
+def overconfident_model(
+    n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels from sigmoid(z); the model reports sigmoid(2.5 z + 1): overconfident."""
+    z = rng.normal(-1.0, 1.2, size=n)
+    labels = (rng.random(n) < sigmoid(z)).astype(int)
+    model_logit = 2.5 * z + 1.0
+    return labels, model_logit, sigmoid(model_logit)
+
+
+def main() -> None:
+    rng = np.random.default_rng(5)
+    y_cal, logit_cal, p_cal = overconfident_model(20_000, rng)  # held-out split
+    y_test, logit_test, p_test = overconfident_model(20_000, rng)
+
+    print("Reliability of the raw model on the test split:")
+    print(f"{'bin':<7} {'n':>6} {'predicted':>9} {'observed':>8}")
+    for b in reliability_bins(y_test, p_test):
+        print(
+            f"{b.lower:.1f}-{b.upper:.1f} {b.count:>6} "
+            f"{b.mean_predicted:>9.3f} {b.fraction_positive:>8.3f}"
+        )
+
+    slope, intercept = fit_platt(logit_cal, y_cal)
+    xs, fitted = fit_isotonic(p_cal, y_cal)
+    candidates = {
+        "raw": p_test,
+        "Platt": apply_platt(logit_test, slope, intercept),
+        "isotonic": apply_isotonic(p_test, xs, fitted),
+    }
+    print(f"\nPlatt fit on the calibration split: slope {slope:.2f}, ", end="")
+    print(f"intercept {intercept:.2f}")
+    print(f"{'model':<9} {'ECE':>6} {'Brier':>6} {'log loss':>8}")
+    for name, probs in candidates.items():
+        print(
+            f"{name:<9} {expected_calibration_error(y_test, probs):>6.3f} "
+            f"{brier_score(y_test, probs):>6.3f} {log_loss(y_test, probs):>8.3f}"
+        )
+
+    w = 0.05
+    result = downsampling_experiment(200_000, negative_rate=w, seed=1)
+    print(f"\nCTR model trained with negatives downsampled at w = {w}:")
+    print(f"true CTR            {result['true_ctr']:.4f}")
+    print(f"mean raw prediction {result['mean_raw']:.4f}", end="")
+    print(f"  log loss {result['log_loss_raw']:.4f}")
+    print(f"mean corrected      {result['mean_corrected']:.4f}", end="")
+    print(f"  log loss {result['log_loss_corrected']:.4f}")
+    print(
+        f"base-rate predictor               log loss {result['log_loss_base_rate']:.4f}"
+    )
+    shift = result["fitted_intercept"] - result["true_intercept"]
+    print(f"intercept shift {shift:.2f} vs -log(w) = {-np.log(w):.2f}")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

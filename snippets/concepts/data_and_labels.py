@@ -1,0 +1,319 @@
+"""Sampling, class imbalance and split leakage, each checked against a reference.
+
+Run it: ``python -m snippets.concepts.data_and_labels``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+from snippets.concepts.classification_metrics import (
+    average_precision,
+    check_binary_inputs,
+    roc_auc,
+)
+
+Item = TypeVar("Item")
+
+
+# --8<-- [start:reservoir]
+def reservoir_sample(
+    stream: Iterable[Item], k: int, rng: np.random.Generator
+) -> list[Item]:
+    """Uniform sample of k items from a stream of unknown length (Vitter's R)."""
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    reservoir: list[Item] = []
+    for seen, item in enumerate(stream):
+        if seen < k:
+            reservoir.append(item)
+            continue
+        # Item number seen+1 enters with probability k / (seen + 1) and evicts a
+        # uniformly chosen resident, which keeps every item's chance at k / n.
+        slot = int(rng.integers(0, seen + 1))
+        if slot < k:
+            reservoir[slot] = item
+    if len(reservoir) < k:
+        raise ValueError(f"the stream had {len(reservoir)} items, fewer than k={k}")
+    return reservoir
+
+
+def inclusion_counts(
+    sampler, n: int, k: int, trials: int, rng: np.random.Generator
+) -> np.ndarray:
+    """How often each of n stream positions ends up in the sample over many runs."""
+    counts = np.zeros(n, dtype=int)
+    for _ in range(trials):
+        for item in sampler(range(n), k, rng):
+            counts[item] += 1
+    return counts
+
+
+def uniformity_p_value(counts: np.ndarray) -> float:
+    """Chi-square goodness-of-fit p-value against 'every position equally likely'."""
+    return float(stats.chisquare(counts).pvalue)
+
+
+def format_p(p_value: float) -> str:
+    """'= 0.624' with three decimals, or '< 0.001' when too small to print usefully."""
+    return f"= {p_value:.3f}" if p_value >= 0.001 else "< 0.001"
+
+
+def recency_biased_sample(
+    stream: Iterable[Item], k: int, rng: np.random.Generator
+) -> list[Item]:
+    """A plausible-looking but wrong sampler: replaces a slot with probability 1/2."""
+    reservoir: list[Item] = []
+    for item in stream:
+        if len(reservoir) < k:
+            reservoir.append(item)
+        elif rng.random() < 0.5:
+            reservoir[int(rng.integers(0, k))] = item
+    return reservoir
+    # --8<-- [end:reservoir]
+
+
+# --8<-- [start:focal]
+def focal_loss(
+    y_true: ArrayLike, y_prob: ArrayLike, gamma: float = 2.0, alpha: float | None = None
+) -> float:
+    """Mean of -a_t (1 - p_t)^gamma log(p_t) (Lin et al., 2017); gamma=0 is log loss."""
+    labels, probs = check_binary_inputs(y_true, y_prob, name="y_prob")
+    if gamma < 0:
+        raise ValueError(f"gamma must be non-negative, got {gamma}")
+    if alpha is not None and not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    return float(np.mean(focal_terms(labels, probs, gamma, alpha)))
+
+
+def focal_terms(
+    labels: np.ndarray, probs: np.ndarray, gamma: float, alpha: float | None
+) -> np.ndarray:
+    """Per-example focal loss; p_t is the probability given to the true class."""
+    eps = np.finfo(float).eps
+    p_true = np.clip(np.where(labels == 1, probs, 1 - probs), eps, 1 - eps)
+    weight = 1.0 if alpha is None else np.where(labels == 1, alpha, 1 - alpha)
+    # (1 - p_t)^gamma is ~0 for confident, correct examples: they stop dominating.
+    return -weight * (1 - p_true) ** gamma * np.log(p_true)
+    # --8<-- [end:focal]
+
+
+# --8<-- [start:downsampling]
+def correct_for_negative_downsampling(
+    y_prob: ArrayLike, negative_keep_rate: float
+) -> np.ndarray:
+    """Undo the inflation from keeping a share w of negatives: p / (p + (1 - p) / w)."""
+    probs = np.asarray(y_prob, dtype=float)
+    if np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
+        raise ValueError("y_prob must hold probabilities in [0, 1] (no NaN)")
+    if not 0 < negative_keep_rate <= 1:
+        raise ValueError(
+            f"negative_keep_rate must be in (0, 1], got {negative_keep_rate}"
+        )
+    return probs / (probs + (1 - probs) / negative_keep_rate)
+    # --8<-- [end:downsampling]
+
+
+# --8<-- [start:oversampling]
+def random_oversample(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Duplicate random minority rows (with replacement) until the classes balance."""
+    labels = np.asarray(y)
+    if x.shape[0] != labels.shape[0]:
+        raise ValueError("x and y must have the same number of rows")
+    minority = np.flatnonzero(labels == 1)
+    majority_size = int(np.sum(labels == 0))
+    if minority.size == 0 or minority.size >= majority_size:
+        raise ValueError("class 1 must be the (non-empty) minority class")
+    extra = rng.choice(minority, size=majority_size - minority.size, replace=True)
+    rows = np.r_[np.arange(labels.size), extra]
+    return x[rows], labels[rows]
+
+
+def shared_rows(test: np.ndarray, train: np.ndarray) -> float:
+    """Share of test rows that also appear, byte for byte, in the training set."""
+    seen = {row.tobytes() for row in train}
+    return float(np.mean([row.tobytes() in seen for row in test]))
+
+
+def compare_oversampling_protocols(seed: int = 0) -> dict[str, dict[str, float]]:
+    """Oversample-then-split (leaky) vs split-then-oversample-train (honest)."""
+    rng = np.random.default_rng(seed)
+    n, prevalence = 6_000, 0.03
+    y = (rng.random(n) < prevalence).astype(int)
+    x = rng.normal(size=(n, 8)) + 0.6 * y[:, None] * (np.arange(8) < 2)
+    results = {}
+
+    # Wrong: copies of each positive land on both sides of the split.
+    x_bal, y_bal = random_oversample(x, y, rng)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x_bal, y_bal, test_size=0.3, random_state=seed
+    )
+    results["oversample, then split"] = _fit_and_score(x_tr, y_tr, x_te, y_te, seed)
+
+    # Right: hold out untouched data first; only the training fold is resampled.
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=0.3, random_state=seed, stratify=y
+    )
+    x_tr, y_tr = random_oversample(x_tr, y_tr, rng)
+    results["split, then oversample"] = _fit_and_score(x_tr, y_tr, x_te, y_te, seed)
+    return results
+
+
+def _fit_and_score(x_tr, y_tr, x_te, y_te, seed: int) -> dict[str, float]:
+    # A fully grown tree memorises rows, so a duplicated row is predicted perfectly.
+    tree = DecisionTreeClassifier(random_state=seed).fit(x_tr, y_tr)
+    scores = tree.predict_proba(x_te)[:, 1]
+    positives = x_te[y_te == 1]
+    return {
+        "prevalence": float(y_te.mean()),
+        "copied": shared_rows(positives, x_tr[y_tr == 1]),
+        "roc_auc": roc_auc(y_te, scores),
+        "pr_auc": average_precision(y_te, scores),
+    }
+    # --8<-- [end:oversampling]
+
+
+# --8<-- [start:time-split]
+def drifting_events(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Events over 100 days whose label rule rotates slowly: concept drift."""
+    day = np.sort(rng.uniform(0, 100, size=n))
+    x = rng.normal(size=(n, 4))
+    angle = day / 100 * np.pi / 2  # the rule turns from x0 to x1 over the period
+    logit = 3 * (np.cos(angle) * x[:, 0] + np.sin(angle) * x[:, 1]) - 2
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return day, x, y
+
+
+def random_vs_time_split(seed: int = 0) -> dict[str, float]:
+    """Test ROC-AUC of one model under a random split and a forward-in-time split."""
+    rng = np.random.default_rng(seed)
+    day, x, y = drifting_events(20_000, rng)
+    features = x  # the model sees the event, not its date
+    model = LogisticRegression()
+    train, test = train_test_split(np.arange(y.size), test_size=0.2, random_state=seed)
+    model.fit(features[train], y[train])
+    random_auc = roc_auc(y[test], model.predict_proba(features[test])[:, 1])
+    past, future = day < 80, day >= 80  # train on days 0-80, test on 80-100
+    model.fit(features[past], y[past])
+    time_auc = roc_auc(y[future], model.predict_proba(features[future])[:, 1])
+    return {"random split": random_auc, "time split": time_auc}
+    # --8<-- [end:time-split]
+
+
+# --8<-- [start:active]
+def rare_positive_pool(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Unlabelled pool with 5% positives, shifted along two of five features."""
+    y = (rng.random(n) < 0.05).astype(int)
+    x = rng.normal(size=(n, 5))
+    x[:, 0] += 2.0 * y
+    x[:, 1] += 1.0 * y
+    return x, y
+
+
+def active_learning(
+    strategy: str, budget: int = 200, batch: int = 20, seed: int = 0
+) -> dict[str, float]:
+    """Spend a label budget randomly or on the least certain examples; score on test."""
+    if strategy not in ("random", "uncertainty"):
+        raise ValueError(
+            f"strategy must be 'random' or 'uncertainty', got {strategy!r}"
+        )
+    rng = np.random.default_rng(seed)
+    x, y = rare_positive_pool(6_000, rng)
+    x_test, y_test = rare_positive_pool(4_000, rng)
+    labelled = list(rng.choice(y.size, size=2 * batch, replace=False))  # random seed
+    while len(labelled) < budget:
+        pool = np.setdiff1d(np.arange(y.size), labelled)
+        if strategy == "uncertainty" and len(set(y[labelled])) == 2:
+            model = LogisticRegression().fit(x[labelled], y[labelled])
+            p = model.predict_proba(x[pool])[:, 1]
+            chosen = pool[np.argsort(np.abs(p - 0.5))[:batch]]  # nearest the boundary
+        else:
+            chosen = rng.choice(pool, size=batch, replace=False)
+        labelled += chosen.tolist()
+    model = LogisticRegression().fit(x[labelled], y[labelled])
+    return {
+        "pr_auc": average_precision(y_test, model.predict_proba(x_test)[:, 1]),
+        "positive_share": float(y[labelled].mean()),
+    }
+    # --8<-- [end:active]
+
+
+# --8<-- [start:demo]
+def main() -> None:
+    rng = np.random.default_rng(7)
+    fair = inclusion_counts(reservoir_sample, n=20, k=4, trials=4_000, rng=rng)
+    biased = inclusion_counts(recency_biased_sample, n=20, k=4, trials=4_000, rng=rng)
+    print("Reservoir sampling, k=4 of n=20, 4,000 runs (expected 800 per item):")
+    print(f"  Algorithm R   counts {fair.min()}-{fair.max()}, ", end="")
+    print(f"chi-square p {format_p(uniformity_p_value(fair))}")
+    print(f"  1/2-replace   counts {biased.min()}-{biased.max()}, ", end="")
+    print(f"chi-square p {format_p(uniformity_p_value(biased))}")
+
+    print("\nFocal loss vs log loss for one positive (gamma = 2):")
+    print(f"{'p_true':>6} {'log loss':>8} {'focal':>7} {'ratio':>6}")
+    for p in (0.9, 0.6, 0.1):
+        ce = focal_loss([1], [p], gamma=0)
+        fl = focal_loss([1], [p], gamma=2)
+        print(f"{p:>6.1f} {ce:>8.3f} {fl:>7.3f} {fl / ce:>6.3f}")
+    labels = (rng.random(50_000) < 0.01).astype(int)
+    probs = 1 / (1 + np.exp(-(rng.normal(-5, 1.5, labels.size) + 4 * labels)))
+    p_true = np.where(labels == 1, probs, 1 - probs)
+    easy = p_true > 0.9
+    for gamma in (0, 2):
+        terms = focal_terms(labels, probs, gamma, alpha=None)
+        print(
+            f"gamma={gamma}: easy examples ({easy.mean():.0%} of rows) carry "
+            f"{terms[easy].sum() / terms.sum():.1%} of the loss"
+        )
+
+    print("\nNegative downsampling (keep 10% of negatives), then correction:")
+    x = rng.normal(size=(40_000, 3))
+    y = (rng.random(40_000) < 1 / (1 + np.exp(-(x[:, 0] - 4)))).astype(int)
+    keep = (y == 1) | (rng.random(y.size) < 0.1)
+    model = LogisticRegression().fit(x[keep], y[keep])
+    raw = model.predict_proba(x)[:, 1]
+    fixed = correct_for_negative_downsampling(raw, negative_keep_rate=0.1)
+    print(
+        f"true rate {y.mean():.4f}, mean prediction {raw.mean():.4f} raw, "
+        f"{fixed.mean():.4f} corrected"
+    )
+
+    print("\nRandom oversampling and the split (fully grown decision tree):")
+    print(
+        f"{'protocol':<23} {'test prev':>9} {'copied':>6} {'ROC-AUC':>7} {'PR-AUC':>6}"
+    )
+    for name, r in compare_oversampling_protocols().items():
+        print(
+            f"{name:<23} {r['prevalence']:>9.1%} {r['copied']:>6.0%} "
+            f"{r['roc_auc']:>7.3f} {r['pr_auc']:>6.3f}"
+        )
+
+    print("\nDrifting concept, same model, two splits (test ROC-AUC):")
+    for name, auc in random_vs_time_split().items():
+        print(f"  {name:<13} {auc:.3f}")
+
+    print("\nActive learning, 200 labels from a pool with 5% positives:")
+    for strategy in ("random", "uncertainty"):
+        r = active_learning(strategy)
+        print(
+            f"  {strategy:<11} test PR-AUC {r['pr_auc']:.3f}, "
+            f"positives among labels {r['positive_share']:.0%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

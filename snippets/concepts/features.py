@@ -1,0 +1,188 @@
+"""Feature hashing, crosses and streaming windows, checked against references.
+
+Run it: ``python -m snippets.concepts.features``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils import murmurhash3_32
+
+from snippets.concepts.classification_metrics import log_loss
+from snippets.framework.estimation import human_bytes, storage_bytes
+
+INT32_MIN = -(2**31)
+
+
+# --8<-- [start:hashing]
+def bucket_and_sign(feature: str, n_buckets: int) -> tuple[int, int]:
+    """Column and sign of a feature name under the signed hashing trick."""
+    if not isinstance(feature, str):
+        raise TypeError(f"feature names must be str, got {type(feature).__name__}")
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, int):
+        raise TypeError(f"n_buckets must be an int, got {type(n_buckets).__name__}")
+    if n_buckets < 1:
+        raise ValueError(f"n_buckets must be at least 1, got {n_buckets}")
+    # A stable hash (not Python's hash(), which is salted per process) so that
+    # training and serving put the same feature in the same column.
+    h = murmurhash3_32(feature.encode("utf-8"), seed=0)
+    # |INT32_MIN| does not fit in int32; scikit-learn maps it like this.
+    column = (2**31 - n_buckets) % n_buckets if h == INT32_MIN else abs(h) % n_buckets
+    # The sign comes from the same hash: colliding features cancel on average
+    # instead of adding up, so inner products stay unbiased (Weinberger et al.).
+    return column, 1 if h >= 0 else -1
+
+
+def hash_features(
+    rows: Sequence[Mapping[str, float | str]],
+    n_buckets: int,
+    alternate_sign: bool = True,
+) -> sparse.csr_matrix:
+    """Sparse matrix of hashed features; a string value v of f becomes 'f=v' with 1."""
+    row_ids, columns, values = [], [], []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"row {i} must be a mapping of feature name to value")
+        for name, value in row.items():
+            if isinstance(value, str):
+                name, value = f"{name}={value}", 1.0
+            column, sign = bucket_and_sign(name, n_buckets)
+            row_ids.append(i)
+            columns.append(column)
+            values.append(value * (sign if alternate_sign else 1))
+    # Features that collide in one row add up, as in a dense matrix.
+    return sparse.csr_matrix((values, (row_ids, columns)), shape=(len(rows), n_buckets))
+    # --8<-- [end:hashing]
+
+
+# --8<-- [start:collisions]
+def measured_collisions(keys: Sequence[str], n_buckets: int) -> int:
+    """Keys that land in a bucket already taken: n minus the buckets used."""
+    used = {bucket_and_sign(key, n_buckets)[0] for key in keys}
+    return len(set(keys)) - len(used)
+
+
+def expected_collisions(n_keys: int, n_buckets: int) -> float:
+    """E[n - occupied buckets] = n - m(1 - (1 - 1/m)^n) for uniform hashing."""
+    if n_keys < 0 or n_buckets < 1:
+        raise ValueError("need n_keys >= 0 and n_buckets >= 1")
+    return n_keys - n_buckets * (1 - (1 - 1 / n_buckets) ** n_keys)
+    # --8<-- [end:collisions]
+
+
+# --8<-- [start:memory]
+def embedding_table_bytes(rows: float, dim: int, bytes_per_value: int = 4) -> float:
+    """Bytes of an embedding table (one row per id or bucket) in float32."""
+    return storage_bytes(rows, bytes_per_item=dim * bytes_per_value)
+    # --8<-- [end:memory]
+
+
+# --8<-- [start:cross]
+def cross_demo(seed: int = 0) -> dict[str, float]:
+    """Log loss of logistic regression with and without a country x device cross."""
+    rng = np.random.default_rng(seed)
+    n, countries, devices = 12_000, 30, 3
+    country = rng.integers(0, countries, n)
+    device = rng.integers(0, devices, n)
+    # The click rate depends on the pair, not on each value alone.
+    pair_logit = rng.normal(-2.0, 1.0, size=(countries, devices))
+    prob = 1 / (1 + np.exp(-pair_logit[country, device]))
+    y = (rng.random(n) < prob).astype(int)
+    rows = [
+        {"country": f"c{c}", "device": f"d{d}", "country_x_device": f"c{c}_d{d}"}
+        for c, d in zip(country, device, strict=True)
+    ]
+    train, test = slice(0, 8_000), slice(8_000, n)
+    results = {"true probabilities": log_loss(y[test], prob[test])}
+    for name, keep in (
+        ("country + device", ("country", "device")),
+        ("+ hashed cross", ("country", "device", "country_x_device")),
+    ):
+        subset = [{k: row[k] for k in keep} for row in rows]
+        x = hash_features(subset, n_buckets=2**10)
+        model = LogisticRegression(C=1.0, max_iter=1_000).fit(x[train], y[train])
+        results[name] = log_loss(y[test], model.predict_proba(x[test])[:, 1])
+    return results
+    # --8<-- [end:cross]
+
+
+# --8<-- [start:windows]
+def tumbling_counts(timestamps: Sequence[float], width: float) -> dict[int, int]:
+    """Events per fixed, non-overlapping window [k*width, (k+1)*width)."""
+    _check_window(timestamps, width)
+    counts: dict[int, int] = {}
+    for t in timestamps:
+        window = int(t // width)
+        counts[window] = counts.get(window, 0) + 1
+    return counts
+
+
+def sliding_count(timestamps: Sequence[float], now: float, width: float) -> int:
+    """Events in the trailing window (now - width, now]: 'clicks in the last 5 min'."""
+    _check_window(timestamps, width)
+    return sum(now - width < t <= now for t in timestamps)
+
+
+def sessions(timestamps: Sequence[float], gap: float) -> list[list[float]]:
+    """Split sorted events into sessions wherever the silence exceeds gap."""
+    _check_window(timestamps, gap)
+    found: list[list[float]] = []
+    for t in timestamps:
+        if found and t - found[-1][-1] <= gap:
+            found[-1].append(t)
+        else:
+            found.append([t])
+    return found
+
+
+def _check_window(timestamps: Sequence[float], width: float) -> None:
+    if width <= 0:
+        raise ValueError(f"window width must be positive, got {width}")
+    if any(b < a for a, b in itertools.pairwise(timestamps)):
+        raise ValueError("timestamps must be sorted in time order")
+    # --8<-- [end:windows]
+
+
+# --8<-- [start:demo]
+def main() -> None:
+    rows = [{"country": "FR", "device": "ios", "price": 12.5}, {"query": "red shoes"}]
+    hashed = hash_features(rows, n_buckets=16).toarray()
+    print("Row 1 hashed into 16 buckets (column: value):")
+    columns = np.flatnonzero(hashed[0])
+    print("  " + ", ".join(f"{c}: {hashed[0, c]:+.1f}" for c in columns))
+
+    keys = [f"user_id={i}" for i in range(10_000)]
+    print("\n10,000 distinct keys hashed into m buckets:")
+    print(f"{'m':>9} {'keys/m':>6} {'collided':>8} {'expected':>8} {'share':>6}")
+    for power in (12, 14, 16, 18, 20):
+        m = 2**power
+        measured = measured_collisions(keys, m)
+        expected = expected_collisions(len(keys), m)
+        print(
+            f"{m:>9,} {len(keys) / m:>6.2f} {measured:>8,} {expected:>8,.0f} "
+            f"{measured / len(keys):>6.1%}"
+        )
+
+    print("\nEmbedding table for 100M user ids, 64 float32 per row:")
+    print(f"  one row per id         {human_bytes(embedding_table_bytes(1e8, 64))}")
+    print(f"  hashed to 2^22 buckets {human_bytes(embedding_table_bytes(2**22, 64))}")
+
+    print("\nFeature cross, test log loss (lower is better):")
+    for name, loss in cross_demo().items():
+        print(f"  {name:<19} {loss:.4f}")
+
+    clicks = [0, 40, 70, 200, 230, 1_900, 1_950, 4_000]  # seconds
+    print("\nWindows over 8 click times (seconds):")
+    print(f"  tumbling 10 min counts   {tumbling_counts(clicks, 600)}")
+    print(f"  sliding 5 min at t=2,000 {sliding_count(clicks, 2_000, 300)}")
+    print(f"  sessions (30 min gap)    {[len(s) for s in sessions(clicks, 1_800)]}")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

@@ -1,0 +1,234 @@
+"""LLM serving arithmetic (KV cache, decode roofline) and RAG chunking.
+
+Every number is computed from published model configurations and a stated
+accelerator datasheet, not measured.
+Run it: ``python -m snippets.concepts.generative_ai``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from snippets.problems.search_engine import reciprocal_rank_fusion
+
+GIB = 2**30
+
+
+# --8<-- [start:kv_cache]
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape of a decoder-only transformer, as in its config.json."""
+
+    name: str
+    layers: int  # num_hidden_layers
+    hidden: int  # hidden_size
+    attention_heads: int  # num_attention_heads (query heads)
+    kv_heads: int  # num_key_value_heads: fewer than query heads means GQA
+    intermediate: int  # intermediate_size of the gated MLP
+    vocab: int  # vocab_size
+
+    def __post_init__(self) -> None:
+        for field in ("layers", "hidden", "attention_heads", "kv_heads"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{field} must be a positive integer, got {value!r}")
+        if self.hidden % self.attention_heads:
+            raise ValueError("hidden must be a multiple of attention_heads")
+        if self.attention_heads % self.kv_heads:
+            raise ValueError("attention_heads must be a multiple of kv_heads")
+
+    @property
+    def head_dim(self) -> int:
+        """Width of one attention head."""
+        return self.hidden // self.attention_heads
+
+    @property
+    def parameters(self) -> int:
+        """Weights of a Llama-style model: untied embeddings, gated MLP, RMSNorm."""
+        kv_width = self.kv_heads * self.head_dim
+        attention = 2 * self.hidden * self.hidden + 2 * self.hidden * kv_width
+        mlp = 3 * self.hidden * self.intermediate  # gate, up and down projections
+        per_layer = attention + mlp + 2 * self.hidden  # two norms
+        embeddings = 2 * self.vocab * self.hidden  # input table and output head
+        return self.layers * per_layer + embeddings + self.hidden  # final norm
+
+
+def kv_cache_bytes(
+    config: ModelConfig, tokens: int, batch: int = 1, bytes_per_value: float = 2
+) -> float:
+    """Bytes of K and V kept for `tokens` tokens of each of `batch` sequences."""
+    for name, value in (("tokens", tokens), ("batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if bytes_per_value <= 0:
+        raise ValueError(f"bytes_per_value must be positive, got {bytes_per_value}")
+    per_token = 2 * config.layers * config.kv_heads * config.head_dim  # 2: K and V
+    return per_token * bytes_per_value * tokens * batch
+
+
+# Sources: the models' config.json on Hugging Face; GQA in Llama 2 70B per the
+# Llama 2 paper (Touvron et al., 2023, arXiv:2307.09288).
+LLAMA_2_7B = ModelConfig("Llama 2 7B", 32, 4096, 32, 32, 11008, 32000)
+LLAMA_2_70B = ModelConfig("Llama 2 70B", 80, 8192, 64, 8, 28672, 32000)
+LLAMA_3_8B = ModelConfig("Llama 3 8B", 32, 4096, 32, 8, 14336, 128256)
+# --8<-- [end:kv_cache]
+
+
+# --8<-- [start:roofline]
+@dataclass(frozen=True)
+class Accelerator:
+    """Datasheet peak numbers: the best case, never reached in practice."""
+
+    name: str
+    memory_bytes: float
+    bandwidth: float  # bytes per second from HBM
+    peak_flops: float  # dense FP16/BF16 tensor FLOP/s
+
+
+# NVIDIA A100 80GB SXM datasheet: 80 GB HBM2e, 2,039 GB/s, 312 TFLOPS dense FP16.
+A100_80GB = Accelerator("A100 80GB SXM", 80e9, 2.039e12, 312e12)
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Lower bounds on one forward pass, from bytes moved and FLOPs done."""
+
+    memory_s: float
+    compute_s: float
+
+    @property
+    def seconds(self) -> float:
+        """The pass takes at least as long as the slower of the two."""
+        return max(self.memory_s, self.compute_s)
+
+    @property
+    def bound(self) -> str:
+        return "memory" if self.memory_s >= self.compute_s else "compute"
+
+
+def forward_time(
+    config: ModelConfig,
+    accelerator: Accelerator,
+    new_tokens: int,
+    context: int,
+    batch: int = 1,
+    bytes_per_value: float = 2,
+) -> StepTime:
+    """Roofline bound for `batch` sequences each adding `new_tokens` after `context`."""
+    if new_tokens < 1 or context < 0 or batch < 1:
+        raise ValueError("need new_tokens >= 1, context >= 0 and batch >= 1")
+    weights = config.parameters * bytes_per_value  # read once per pass, shared
+    kv = kv_cache_bytes(config, context + new_tokens, batch, bytes_per_value)
+    tokens = batch * new_tokens
+    # 2 FLOPs per weight per token, plus attention over the context (QK and AV).
+    attended = context + (new_tokens + 1) / 2  # mean keys seen per new token
+    attention = 4 * config.layers * config.hidden * attended
+    flops = tokens * (2 * config.parameters + attention)
+    return StepTime(
+        memory_s=(weights + kv) / accelerator.bandwidth,
+        compute_s=flops / accelerator.peak_flops,
+    )
+
+
+def fits_in_memory(
+    config: ModelConfig, accelerator: Accelerator, context: int, batch: int
+) -> bool:
+    """Do fp16 weights plus the KV cache of the batch fit on one accelerator?"""
+    need = config.parameters * 2 + kv_cache_bytes(config, context, batch)
+    return need <= accelerator.memory_bytes
+    # --8<-- [end:roofline]
+
+
+# --8<-- [start:chunking]
+@dataclass(frozen=True)
+class Chunk:
+    """A window of words: its position in the document and its text."""
+
+    start: int  # index of the first word in the document
+    words: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+def chunk_words(words: Sequence[str], size: int, overlap: int) -> list[Chunk]:
+    """Fixed-size windows of `size` words; neighbours share `overlap` words."""
+    if isinstance(words, str):
+        raise TypeError("pass a sequence of words (text.split()), not a string")
+    if not all(isinstance(w, str) for w in words):
+        raise TypeError("every word must be a string")
+    for name, value in (("size", size), ("overlap", overlap)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    if not 0 <= overlap < size:
+        raise ValueError(f"overlap must be in [0, size), got {overlap} for {size}")
+    stride = size - overlap
+    chunks = []
+    for start in range(0, len(words), stride):
+        chunks.append(Chunk(start, tuple(words[start : start + size])))
+        if start + size >= len(words):  # this window reached the end
+            break
+    return chunks
+    # --8<-- [end:chunking]
+
+
+# --8<-- [start:demo]
+def main() -> None:
+    models = (LLAMA_2_7B, LLAMA_2_70B, LLAMA_3_8B)
+    mha_70b = ModelConfig("70B, no GQA", 80, 8192, 64, 64, 28672, 32000)
+    print("fp16 weights in GB (10^9 bytes); KV cache in KiB and GiB (2^10, 2^30)")
+    print(
+        "model          params  weights GB  KV heads  KiB/token  4k x1  32k x1  4k x32"
+    )
+    for m in (*models, mha_70b):
+        per_token = kv_cache_bytes(m, 1) / 1024
+        gib = [
+            kv_cache_bytes(m, t, b) / GIB
+            for t, b in ((4096, 1), (32768, 1), (4096, 32))
+        ]
+        print(
+            f"{m.name:13} {m.parameters / 1e9:6.2f}B {m.parameters * 2 / 1e9:11.1f}"
+            f" {m.kv_heads:9d} {per_token:10.0f}"
+            f" {gib[0]:6.2f} {gib[1]:7.2f} {gib[2]:7.1f}"
+        )
+
+    gpu, m = A100_80GB, LLAMA_3_8B
+    print(f"\n{m.name} on one {gpu.name}, fp16, lower bounds from the datasheet")
+    ridge = gpu.peak_flops / gpu.bandwidth  # FLOP per byte where compute takes over
+    print(f"ridge point {ridge:.0f} FLOP/byte; batch-1 decode does about 1")
+    prefill = forward_time(m, gpu, new_tokens=2048, context=0)
+    decode = forward_time(m, gpu, new_tokens=1, context=2048)
+    for label, t in (("prefill 2,048 tokens", prefill), ("decode 1 token", decode)):
+        print(
+            f"{label:21} memory {t.memory_s * 1e3:6.2f} ms  compute"
+            f" {t.compute_s * 1e3:6.2f} ms  -> {t.bound}-bound"
+        )
+    print("\ncontext  batch  KV GB  ms/step  bound    tokens/s  fits in 80 GB")
+    for context in (512, 4096):
+        for batch in (1, 16, 64, 256, 512):
+            t = forward_time(m, gpu, new_tokens=1, context=context, batch=batch)
+            kv_gb = kv_cache_bytes(m, context, batch) / 1e9
+            fits = "yes" if fits_in_memory(m, gpu, context, batch) else "no"
+            print(
+                f"{context:7d} {batch:6d} {kv_gb:6.1f} {t.seconds * 1e3:8.2f}"
+                f"  {t.bound:7} {batch / t.seconds:9,.0f}  {fits}"
+            )
+
+    text = "the refund policy allows returns within thirty days of delivery"
+    words = text.split()
+    print(f"\nChunking {len(words)} words, size 4, overlap 1:")
+    for chunk in chunk_words(words, size=4, overlap=1):
+        print(f"  [{chunk.start:2d}] {chunk.text}")
+    # Chunk ids as ranked by BM25 and by a dense retriever, fused by rank only.
+    fused = reciprocal_rank_fusion([[3, 1, 7], [1, 4, 3]], k=60)
+    print("RRF of BM25 [3, 1, 7] and dense [1, 4, 3] (k = 60):")
+    print("  " + ", ".join(f"chunk {c}: {score:.5f}" for c, score in fused.items()))
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

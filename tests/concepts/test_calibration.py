@@ -1,0 +1,207 @@
+"""Calibration tools equal scikit-learn's and fix the miscalibration they claim to."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from guide import assert_page_quotes, fences, module_output
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.calibration import calibration_curve
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss
+
+from snippets.concepts import calibration as cal
+from snippets.concepts.classification_metrics import log_loss, sigmoid
+
+PAGE = "concepts/classification-metrics.md"
+
+
+def random_case(seed: int, n: int = 2_000, ties: bool = False):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(-0.5, 1.5, size=n)
+    y = (rng.random(n) < sigmoid(z)).astype(int)
+    p = sigmoid(1.8 * z + 0.4)
+    if ties:
+        p = np.round(p, 1)  # many values exactly on bin edges
+    return y, z, p
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("n_bins", [5, 10, 15])
+def test_reliability_bins_and_brier_match_sklearn(seed, ties, n_bins):
+    y, _, p = random_case(seed, ties=ties)
+    bins = cal.reliability_bins(y, p, n_bins)
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
+    np.testing.assert_allclose([b.fraction_positive for b in bins], prob_true)
+    np.testing.assert_allclose([b.mean_predicted for b in bins], prob_pred)
+    assert sum(b.count for b in bins) == len(y)
+    assert cal.brier_score(y, p) == pytest.approx(brier_score_loss(y, p))
+
+
+def test_ece_is_the_bias_of_a_constant_and_small_when_calibrated():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, size=50_000)
+    y = (rng.random(p.size) < p).astype(int)
+    assert cal.expected_calibration_error(y, p) < 0.01  # calibrated by construction
+    constant = np.full(y.size, 0.3)  # one bin: ECE is |base rate - 0.3|
+    assert cal.expected_calibration_error(y, constant) == pytest.approx(
+        abs(y.mean() - 0.3)
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_platt_matches_unpenalised_logistic_regression(seed):
+    y, z, _ = random_case(seed)
+    slope, intercept = cal.fit_platt(z, y)
+    reference = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12)
+    reference.fit(z[:, None], y)
+    assert slope == pytest.approx(reference.coef_[0, 0], rel=1e-4)
+    assert intercept == pytest.approx(reference.intercept_[0], rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("ties", [False, True])
+def test_isotonic_matches_sklearn(seed, ties):
+    y, _, p = random_case(seed, n=500, ties=ties)
+    xs, fitted = cal.fit_isotonic(p, y)
+    assert np.all(np.diff(fitted) >= 0)
+    reference = IsotonicRegression(out_of_bounds="clip").fit(p, y)
+    grid = np.linspace(-0.1, 1.1, 301)
+    np.testing.assert_allclose(
+        cal.apply_isotonic(grid, xs, fitted), reference.predict(grid), atol=1e-12
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        # Rounded: sklearn merges scores closer than 1e-15, a detail we don't copy.
+        st.tuples(st.integers(0, 1), st.floats(0, 1).map(lambda x: round(x, 6))),
+        min_size=2,
+        max_size=40,
+    ).filter(lambda rows: len({label for label, _ in rows}) == 2)
+)
+def test_isotonic_matches_sklearn_for_any_input(rows):
+    y = np.array([label for label, _ in rows])
+    p = np.array([score for _, score in rows])
+    xs, fitted = cal.fit_isotonic(p, y)
+    reference = IsotonicRegression(out_of_bounds="clip").fit(p, y)
+    np.testing.assert_allclose(
+        cal.apply_isotonic(p, xs, fitted), reference.predict(p), atol=1e-9
+    )
+
+
+def test_recalibration_fixes_an_overconfident_model():
+    rng = np.random.default_rng(42)
+    y_cal, logit_cal, p_cal = cal.overconfident_model(10_000, rng)
+    y_test, logit_test, p_test = cal.overconfident_model(10_000, rng)
+    slope, intercept = cal.fit_platt(logit_cal, y_cal)
+    assert slope == pytest.approx(1 / 2.5, abs=0.05)  # undoes the 2.5x stretch
+    xs, fitted = cal.fit_isotonic(p_cal, y_cal)
+    raw_ece = cal.expected_calibration_error(y_test, p_test)
+    for probs in (
+        cal.apply_platt(logit_test, slope, intercept),
+        cal.apply_isotonic(p_test, xs, fitted),
+    ):
+        assert cal.expected_calibration_error(y_test, probs) < raw_ece / 4
+        assert log_loss(y_test, probs) < log_loss(y_test, p_test)
+        assert cal.brier_score(y_test, probs) < cal.brier_score(y_test, p_test)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(0, 1), st.floats(0.001, 1))
+def test_downsampling_correction_is_a_shift_of_the_logit(p, w):
+    q = float(cal.correct_downsampled([p], w)[0])
+    assert 0 <= q <= p + 1e-12  # never raises a probability
+    if 1e-9 < p < 1 - 1e-9:
+        logit_q = np.log(q / (1 - q))
+        assert logit_q == pytest.approx(np.log(p / (1 - p)) + np.log(w), abs=1e-6)
+    assert cal.correct_downsampled([p], 1.0)[0] == pytest.approx(p)
+
+
+@pytest.mark.parametrize("w", [0.02, 0.1, 0.5])
+def test_correction_restores_the_base_rate_and_improves_log_loss(w):
+    result = cal.downsampling_experiment(100_000, negative_rate=w, seed=7)
+    assert result["mean_raw"] > 1.5 * result["true_ctr"]  # inflated
+    assert result["mean_corrected"] == pytest.approx(result["true_ctr"], rel=0.1)
+    assert result["log_loss_corrected"] < result["log_loss_raw"]
+    assert result["log_loss_corrected"] < result["log_loss_base_rate"]
+    shift = result["fitted_intercept"] - result["true_intercept"]
+    assert shift == pytest.approx(-np.log(w), abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: cal.reliability_bins([0, 1], [0.2, 0.8], 0), "positive integer"),
+        (lambda: cal.reliability_bins([0, 1], [0.2, 0.8], 2.5), "positive integer"),
+        (lambda: cal.reliability_bins([0, 1], [0.2, 1.8]), r"in \[0, 1\]"),
+        (lambda: cal.brier_score([0, 1, 1], [0.2, 0.8]), "same length"),
+        (lambda: cal.expected_calibration_error([0, 2], [0.1, 0.2]), "only 0 and 1"),
+        (lambda: cal.fit_platt([0.1, 0.2], [1, 1]), "both positive and negative"),
+        (lambda: cal.fit_platt([np.inf, 0.2], [0, 1]), "finite"),
+        (lambda: cal.fit_isotonic([[0.1, 0.2]], [0, 1]), "1-D"),
+        (lambda: cal.fit_isotonic([0.1, 0.2, 0.3], [0, 1]), "same length"),
+        (lambda: cal.correct_downsampled([0.5], 0), r"in \(0, 1\]"),
+        (lambda: cal.correct_downsampled([0.5], 1.5), "negative_rate"),
+        (lambda: cal.correct_downsampled([1.5], 0.1), "probabilities"),
+        (lambda: cal.downsampling_experiment(10, 0.1, 0), "at least 1000"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_page_quotes_the_numbers_the_code_prints():
+    out = module_output("snippets.concepts.calibration")
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert_page_quotes(PAGE, *rows["raw"][1:], *rows["Platt"][1:], rows["isotonic"][1])
+    assert float(rows["Platt"][1]) < float(rows["raw"][1]) / 4
+    top_bin = rows["0.9-1.0"]
+    assert_page_quotes(PAGE, top_bin[2], top_bin[3])
+    numbers = {
+        key: line.split()
+        for key in ("true", "mean", "base-rate", "intercept")
+        for line in out.splitlines()
+        if line.startswith(key)
+    }
+    true_ctr = next(line.split()[-1] for line in out.splitlines() if "true CTR" in line)
+    raw = next(line.split() for line in out.splitlines() if "mean raw" in line)
+    fixed = next(line.split() for line in out.splitlines() if "mean corrected" in line)
+    assert abs(float(fixed[2]) - float(true_ctr)) < 0.1 * float(true_ctr)
+    assert_page_quotes(PAGE, true_ctr, raw[3], raw[-1], fixed[2], fixed[-1])
+    assert_page_quotes(PAGE, numbers["base-rate"][-1])
+    shift = next(line.split() for line in out.splitlines() if "intercept shift" in line)
+    assert_page_quotes(PAGE, shift[2], shift[-1])
+
+
+def test_the_reliability_chart_plots_the_printed_bins():
+    out = module_output("snippets.concepts.calibration")
+    bins = [line.split() for line in out.splitlines() if re.match(r"0\.\d-", line)]
+    chart = next(f.body for f in fences(PAGE) if "xychart-beta" in f.body)
+    lines = [
+        [float(v) for v in m.split(",")]
+        for m in re.findall(r"line \[([^\]]+)\]", chart)
+    ]
+    predicted = [float(b[2]) for b in bins]
+    observed = [float(b[3]) for b in bins]
+    assert lines == [predicted, observed]
+
+
+def test_brier_baseline_and_platt_fit_the_page_quotes():
+    # 1% positives, everyone predicted at the base rate: Brier = p(1 - p).
+    y = np.r_[1, np.zeros(99, dtype=int)]
+    baseline = cal.brier_score(y, np.full(100, 0.01))
+    assert baseline == pytest.approx(0.01 * 0.99)
+    assert_page_quotes(PAGE, f"{baseline:.4f}")
+    out = module_output("snippets.concepts.calibration")
+    platt = next(line for line in out.splitlines() if line.startswith("Platt fit"))
+    slope = platt.split("slope ")[1].split(",")[0]
+    assert float(slope) == pytest.approx(1 / 2.5, abs=0.05)
+    assert_page_quotes(PAGE, f"slope of {slope}")

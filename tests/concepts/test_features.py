@@ -1,0 +1,124 @@
+"""Our hashing trick equals scikit-learn's FeatureHasher; windows match brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from guide import assert_page_quotes, module_output
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction import FeatureHasher
+
+from snippets.concepts import features as ft
+
+PAGE = "concepts/features.md"
+
+names = st.text(min_size=1, max_size=12)
+values = st.one_of(
+    st.floats(-1e3, 1e3, allow_nan=False).filter(lambda v: v != 0), names
+)
+rows_strategy = st.lists(st.dictionaries(names, values, max_size=6), max_size=6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows_strategy, st.sampled_from([1, 2, 7, 16, 1_000, 2**18]), st.booleans())
+def test_hashing_matches_sklearn_feature_hasher_exactly(rows, n_buckets, signed):
+    ours = ft.hash_features(rows, n_buckets, alternate_sign=signed).toarray()
+    hasher = FeatureHasher(n_features=n_buckets, alternate_sign=signed)
+    theirs = hasher.transform(rows).toarray() if rows else np.zeros((0, n_buckets))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-9)
+
+
+def test_hashing_matches_sklearn_on_many_realistic_keys():
+    rows = [{f"user_id={i}": 1.0, "country": f"c{i % 7}"} for i in range(3_000)]
+    ours = ft.hash_features(rows, 2**12).toarray()
+    theirs = FeatureHasher(n_features=2**12).transform(rows).toarray()
+    assert np.array_equal(ours, theirs)
+
+
+def test_hash_is_stable_and_handles_unseen_values():
+    # Same name -> same column in every process (murmurhash, not Python's hash()).
+    assert ft.bucket_and_sign("country=FR", 1_000) == ft.bucket_and_sign(
+        "country=FR", 1_000
+    )
+    column, sign = ft.bucket_and_sign("a value never seen in training", 64)
+    assert 0 <= column < 64 and sign in (-1, 1)
+
+
+def test_measured_collisions_track_the_birthday_formula():
+    keys = [f"item={i}" for i in range(5_000)]
+    for m in (2**10, 2**13, 2**16):
+        expected = ft.expected_collisions(len(keys), m)
+        # Occupancy variance is at most n/4 for these loads, so 5 sd is generous.
+        assert abs(ft.measured_collisions(keys, m) - expected) < 5 * np.sqrt(len(keys))
+    # The formula against a direct simulation of uniform hashing.
+    rng = np.random.default_rng(0)
+    n, m = 2_000, 4_096
+    sims = [n - np.unique(rng.integers(0, m, n)).size for _ in range(300)]
+    assert np.mean(sims) == pytest.approx(ft.expected_collisions(n, m), rel=0.02)
+    assert ft.expected_collisions(1, 10) == pytest.approx(0.0)
+
+
+def test_a_feature_cross_learns_an_interaction_that_one_hots_cannot():
+    results = ft.cross_demo(seed=2)
+    assert results["+ hashed cross"] < results["country + device"] - 0.02
+    assert results["+ hashed cross"] >= results["true probabilities"] - 0.01
+
+
+def brute_force_sessions(times, gap):
+    cuts = [0, *[i for i in range(1, len(times)) if times[i] - times[i - 1] > gap]]
+    return [times[a:b] for a, b in zip(cuts, [*cuts[1:], len(times)], strict=True)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 10_000), max_size=40).map(sorted),
+    st.integers(1, 2_000),
+    st.integers(0, 12_000),
+)
+def test_windows_match_their_definitions(times, width, now):
+    tumbling = ft.tumbling_counts(times, width)
+    assert sum(tumbling.values()) == len(times)
+    for window, count in tumbling.items():
+        lo, hi = window * width, (window + 1) * width
+        assert count == sum(lo <= t < hi for t in times)
+    expected_sliding = len([t for t in times if now - width < t <= now])
+    assert ft.sliding_count(times, now, width) == expected_sliding
+    assert ft.sessions(times, width) == (
+        brute_force_sessions(times, width) if times else []
+    )
+
+
+def test_bad_input_raises_a_clear_error():
+    with pytest.raises(ValueError, match="at least 1"):
+        ft.bucket_and_sign("x", 0)
+    with pytest.raises(TypeError, match="str"):
+        ft.bucket_and_sign(42, 8)
+    with pytest.raises(TypeError, match="mapping"):
+        ft.hash_features([["a", "b"]], 8)
+    with pytest.raises(ValueError, match="positive"):
+        ft.tumbling_counts([1, 2], 0)
+    with pytest.raises(ValueError, match="sorted"):
+        ft.sessions([5, 1], 10)
+    with pytest.raises(ValueError, match="n_buckets"):
+        ft.expected_collisions(10, 0)
+
+
+def test_page_quotes_the_numbers_the_code_prints():
+    out = module_output("snippets.concepts.features")
+    lines = out.splitlines()
+    table = [
+        line.split() for line in lines if line.strip()[:1].isdigit() and "%" in line
+    ]
+    assert len(table) == 5
+    for m, _, collided, expected, share in table:
+        assert_page_quotes(PAGE, m, collided, expected, share)
+    losses = {
+        line.strip().rsplit(maxsplit=1)[0]: line.split()[-1]
+        for line in lines
+        if line.startswith("  ") and line.split()[-1].startswith("0.")
+    }
+    assert float(losses["+ hashed cross"]) < float(losses["country + device"])
+    assert_page_quotes(PAGE, *losses.values())
+    sizes = [line.split()[-2] + " GB" for line in lines if line.endswith("GB")]
+    assert_page_quotes(PAGE, *sizes)

@@ -1,0 +1,175 @@
+"""KV-cache and roofline arithmetic equal hand-computed values; chunking covers text."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from guide import assert_page_quotes, module_output
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snippets.concepts import generative_ai as ga
+
+PAGE = "concepts/generative-ai.md"
+MIB = 2**20
+
+
+def test_kv_cache_per_token_matches_hand_computed_values():
+    # 2 (K and V) x layers x kv_heads x head_dim x 2 bytes (fp16)
+    assert ga.kv_cache_bytes(ga.LLAMA_2_7B, 1) == 2 * 32 * 32 * 128 * 2 == MIB // 2
+    assert ga.kv_cache_bytes(ga.LLAMA_2_70B, 1) == 2 * 80 * 8 * 128 * 2 == 327_680
+    assert ga.kv_cache_bytes(ga.LLAMA_3_8B, 1) == 2 * 32 * 8 * 128 * 2 == 131_072
+    # Llama 2 7B at its full 4,096-token context: exactly 2 GiB per sequence.
+    assert ga.kv_cache_bytes(ga.LLAMA_2_7B, 4096) == 2 * 2**30
+
+
+def test_grouped_query_attention_shrinks_the_cache_by_the_group_size():
+    mha = ga.ModelConfig("mha", 80, 8192, 64, 64, 28672, 32000)
+    ratio = ga.kv_cache_bytes(mha, 100) / ga.kv_cache_bytes(ga.LLAMA_2_70B, 100)
+    assert ratio == 64 / 8
+
+
+def hand_count(vocab, hidden, layers, kv_width, intermediate):
+    """Embeddings + layers x (q, o, k, v, gated MLP, two norms) + final norm."""
+    attention = 2 * hidden**2 + 2 * hidden * kv_width
+    per_layer = attention + 3 * hidden * intermediate + 2 * hidden
+    return 2 * vocab * hidden + layers * per_layer + hidden
+
+
+@pytest.mark.parametrize(
+    ("config", "published"),
+    [
+        (ga.LLAMA_2_7B, hand_count(32000, 4096, 32, 4096, 11008)),
+        (ga.LLAMA_3_8B, hand_count(128256, 4096, 32, 8 * 128, 14336)),
+        (ga.LLAMA_2_70B, hand_count(32000, 8192, 80, 8 * 128, 28672)),
+    ],
+)
+def test_parameter_count_matches_the_model_size(config, published):
+    assert config.parameters == published
+    # And rounds to the size in the model's name (6.74B is sold as "7B").
+    nominal = {"Llama 2 7B": 6.74e9, "Llama 3 8B": 8.03e9, "Llama 2 70B": 68.98e9}
+    assert config.parameters == pytest.approx(nominal[config.name], rel=1e-3)
+
+
+def test_cache_is_linear_in_tokens_batch_and_precision():
+    one = ga.kv_cache_bytes(ga.LLAMA_3_8B, 1000, 1)
+    assert ga.kv_cache_bytes(ga.LLAMA_3_8B, 3000, 4) == 12 * one
+    assert ga.kv_cache_bytes(ga.LLAMA_3_8B, 1000, 1, bytes_per_value=1) == one / 2
+
+
+def test_decode_is_memory_bound_and_prefill_compute_bound():
+    gpu, m = ga.A100_80GB, ga.LLAMA_3_8B
+    decode = ga.forward_time(m, gpu, new_tokens=1, context=0)
+    # Batch 1 decode reads every weight once: time = weight bytes / bandwidth.
+    weights_s = m.parameters * 2 / gpu.bandwidth
+    assert decode.bound == "memory"
+    assert decode.memory_s == pytest.approx(weights_s, rel=1e-3)
+    assert decode.compute_s == pytest.approx(
+        2 * m.parameters / gpu.peak_flops, rel=1e-3
+    )
+    assert ga.forward_time(m, gpu, new_tokens=2048, context=0).bound == "compute"
+
+
+def test_batching_amortises_weight_reads_until_compute_bound():
+    gpu, m = ga.A100_80GB, ga.LLAMA_3_8B
+    rate = [
+        b / ga.forward_time(m, gpu, 1, context=512, batch=b).seconds
+        for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+    ]
+    assert all(later >= 0.999 * earlier for earlier, later in itertools.pairwise(rate))
+    # Once compute-bound (batch 512 and 1024 here) the rate stops growing.
+    assert rate[-1] == pytest.approx(rate[-2], rel=1e-6)
+    assert rate[4] / rate[0] > 15  # batch 16: almost 16x the tokens per second
+    assert ga.forward_time(m, gpu, 1, context=512, batch=1024).bound == "compute"
+    # With long contexts every sequence reads its own cache: still memory-bound.
+    assert ga.forward_time(m, gpu, 1, context=4096, batch=64).bound == "memory"
+    assert ga.fits_in_memory(m, gpu, 4096, 64)
+    assert not ga.fits_in_memory(m, gpu, 4096, 256)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n_words=st.integers(0, 120),
+    size=st.integers(1, 30),
+    overlap_share=st.floats(0, 0.99),
+)
+def test_chunks_cover_every_word_and_overlap_exactly(n_words, size, overlap_share):
+    words = [f"w{i}" for i in range(n_words)]
+    overlap = int(overlap_share * size)
+    chunks = ga.chunk_words(words, size, overlap)
+    covered = {c.start + i for c in chunks for i in range(len(c.words))}
+    assert covered == set(range(n_words))
+    for c in chunks:
+        assert list(c.words) == words[c.start : c.start + len(c.words)]
+        assert 1 <= len(c.words) <= size
+    for left, right in itertools.pairwise(chunks):
+        assert len(left.words) == size  # only the last chunk may be short
+        assert left.start + size - right.start == overlap
+    # Rebuilding the text from chunks minus their overlaps gives the document back.
+    rebuilt = list(chunks[0].words) if chunks else []
+    for c in chunks[1:]:
+        rebuilt += c.words[overlap:]
+    assert rebuilt == words
+
+
+def test_chunking_bad_input_raises_a_clear_error():
+    with pytest.raises(TypeError, match="not a string"):
+        ga.chunk_words("a b c", 2, 0)
+    with pytest.raises(TypeError, match="every word"):
+        ga.chunk_words(["a", 3], 2, 0)
+    with pytest.raises(TypeError, match="integer"):
+        ga.chunk_words(["a"], 2.0, 0)
+    with pytest.raises(ValueError, match="at least 1"):
+        ga.chunk_words(["a"], 0, 0)
+    with pytest.raises(ValueError, match=r"overlap must be in \[0, size\)"):
+        ga.chunk_words(["a"], 3, 3)
+    with pytest.raises(ValueError, match=r"overlap must be in \[0, size\)"):
+        ga.chunk_words(["a"], 3, -1)
+
+
+def test_other_bad_input():
+    with pytest.raises(ValueError, match="multiple of kv_heads"):
+        ga.ModelConfig("bad", 2, 64, 8, 3, 128, 10)
+    with pytest.raises(ValueError, match="positive integer"):
+        ga.ModelConfig("bad", 0, 64, 8, 8, 128, 10)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        ga.kv_cache_bytes(ga.LLAMA_3_8B, -5)
+    with pytest.raises(ValueError, match="bytes_per_value"):
+        ga.kv_cache_bytes(ga.LLAMA_3_8B, 5, bytes_per_value=0)
+    with pytest.raises(ValueError, match="new_tokens"):
+        ga.forward_time(ga.LLAMA_3_8B, ga.A100_80GB, new_tokens=0, context=5)
+
+
+def test_page_quotes_the_numbers_the_code_prints():
+    out = module_output("snippets.concepts.generative_ai")
+    kv_rows = re.findall(
+        r"^(.{13}) +(\S+B) +(\S+) +\d+ +(\d+) +(\S+) +(\S+) +(\S+)$", out, re.M
+    )
+    assert len(kv_rows) == 4
+    for _, params, _weights, kib, short, long, batched in kv_rows:
+        assert_page_quotes(PAGE, params, f"{kib} KiB", short, long, batched)
+    weights = {name.strip(): w for name, _, w, *_ in kv_rows}
+    assert_page_quotes(
+        PAGE, f"{weights['Llama 2 7B']} GB", f"{weights['Llama 3 8B']} GB"
+    )
+    ridge = re.search(r"ridge point (\d+) FLOP/byte", out)[1]
+    assert int(ridge) > 100  # far above the ~1 FLOP/byte of batch-1 decode
+    assert_page_quotes(PAGE, f"{ridge} FLOP")
+    prefill = re.search(r"prefill .*memory +(\S+) ms +compute +(\S+) ms", out)
+    assert float(prefill[2]) > 10 * float(prefill[1])
+    assert_page_quotes(PAGE, *prefill.groups())
+    decode = re.search(r"decode .*compute +(\S+) ms", out)
+    assert_page_quotes(PAGE, decode[1])
+    table = re.findall(
+        r"^ +(\d+) +(\d+) +\S+ +(\S+) +(\w+) +(\S+) +(yes|no)$", out, re.M
+    )
+    rate = {(int(c), int(b)): (ms, bound, tps) for c, b, ms, bound, tps, _ in table}
+    for key in [(512, 1), (512, 16), (512, 256), (512, 512), (4096, 64), (4096, 256)]:
+        assert_page_quotes(PAGE, rate[key][2])
+    assert_page_quotes(PAGE, rate[(512, 1)][0], rate[(512, 512)][0])
+    fused = re.search(r"chunk 1: ([\d.]+), chunk 3: ([\d.]+)", out)
+    assert float(fused[1]) == pytest.approx(1 / 62 + 1 / 61, abs=5e-6)
+    assert float(fused[2]) == pytest.approx(1 / 61 + 1 / 63, abs=5e-6)
+    assert_page_quotes(PAGE, *fused.groups())
