@@ -55,18 +55,35 @@ def visit(browser, site_url):
         context.close()
 
 
-def axe_violations(page) -> list[str]:
-    """Run axe-core in the page; return its serious and critical violations."""
+def axe_violations(page, rules: list[str] | None = None, skip_chrome: bool = False):
+    """Run axe-core in the page; return its serious and critical violations.
+
+    rules=None runs the WCAG 2.1 A/AA and best-practice rules; skip_chrome leaves out
+    the navigation, header and footer, which are the same on every page (checked once).
+    """
     if not AXE.is_file():
         message = f"axe-core not installed at {AXE} (run `npm ci`)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     page.add_script_tag(path=str(AXE))
+    run_only = (
+        {"type": "rule", "values": rules}
+        if rules
+        else {
+            "type": "tag",
+            "values": ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"],
+        }
+    )
+    context = (
+        {"exclude": [[".md-sidebar--primary"], [".md-header"], [".md-footer"]]}
+        if skip_chrome
+        else "document"
+    )
     result = page.evaluate(
-        """async () => await axe.run(document, {
-             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa',
-                                               'best-practice']}})"""
+        "async ([context, runOnly]) => await axe.run("
+        "context === 'document' ? document : context, {runOnly})",
+        [context, run_only],
     )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
@@ -75,17 +92,63 @@ def axe_violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.fixture(scope="module")
+def tab(browser, site_url):
+    """One tab per colour scheme for the whole module: visiting a page is a goto."""
+    pages = {}
+
+    def _open(path: str, scheme: str):
+        if scheme not in pages:
+            context = browser.new_context(color_scheme=scheme)
+            page = context.new_page()
+            page.errors, page.foreign = [], []
+            page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+            page.on(
+                "console",
+                lambda msg: (
+                    page.errors.append(msg.text) if msg.type == "error" else None
+                ),
+            )
+
+            def guard(route, page=page):
+                if urlparse(route.request.url).hostname in {"127.0.0.1", None}:
+                    route.continue_()
+                else:
+                    page.foreign.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", guard)
+            pages[scheme] = page
+        page = pages[scheme]
+        page.errors.clear()
+        page.foreign.clear()
+        page.goto(site_url + path, wait_until="networkidle")
+        return page
+
+    yield _open
+    for page in pages.values():
+        page.context.close()
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_is_clean_offline_and_accessible(visit, path, scheme):
-    page = visit(path, color_scheme=scheme)
-    expected = "slate" if scheme == "dark" else "default"
-    assert page.evaluate("document.body.dataset.mdColorScheme") == expected
+def test_every_page_is_clean_offline_and_accessible(tab, path):
+    page = tab(path, "light")
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "default"
     assert page.locator("article h1").first.is_visible()
     assert page.errors == [], f"console errors on /{path}: {page.errors}"
     assert page.foreign == [], f"/{path} asked another host for {page.foreign}"
-    violations = axe_violations(page)
-    assert not violations, f"/{path} ({scheme}):\n" + "\n".join(violations)
+    violations = axe_violations(page, skip_chrome=path != "")
+    assert not violations, f"/{path} (light):\n" + "\n".join(violations)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_readable_in_dark_mode(tab, path):
+    """Only colours change with the scheme, so dark mode re-runs the contrast rule."""
+    page = tab(path, "dark")
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+    assert page.errors == [], f"console errors on /{path}: {page.errors}"
+    violations = axe_violations(page, rules=["color-contrast"], skip_chrome=path != "")
+    assert not violations, f"/{path} (dark):\n" + "\n".join(violations)
 
 
 def test_search_finds_the_demo_page(visit):

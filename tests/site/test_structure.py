@@ -84,3 +84,20 @@ def test_framework_step_ends_with_three_folded_self_checks(name):
 def test_every_page_has_a_description_for_search_engines(path):
     text = path.read_text(encoding="utf-8")
     assert re.match(r"---\ndescription: .{40,}\n", text), "front matter description"
+
+
+CHECKLIST_ITEM = re.compile(
+    r"^(?P<n>\d+)\. \[(?P<question>[^\]]+)\]\((?P<page>[\w-]+\.md)#(?P<id>[\w-]+)\)$"
+)
+
+
+def test_checklist_has_sixty_questions_linked_to_every_family():
+    lines = page_text("concepts/index.md").splitlines()
+    items = [m for line in lines if (m := CHECKLIST_ITEM.match(line))]
+    assert len(items) >= 60
+    assert [int(m["n"]) for m in items] == list(range(1, len(items) + 1))
+    assert all(m["question"].rstrip().endswith(("?", ".")) for m in items)
+    assert {m["page"] for m in items} == set(FAMILIES)
+    # Each link lands on an explicit heading id or a heading of the family page; the
+    # strict build checks the anchors, this checks they are not all the same one.
+    assert len({(m["page"], m["id"]) for m in items}) == len(items)
