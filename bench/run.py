@@ -15,7 +15,6 @@ import io
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -79,28 +78,51 @@ def timed(command: list[str], env: dict | None = None) -> float:
     return time.perf_counter() - start
 
 
+def _variant(transform: Callable[[str], str]) -> Path:
+    """A copy of mkdocs.yml beside it (relative paths must still resolve)."""
+    variant = ROOT / ".bench-variant.yml"
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    variant.write_text(transform(text), encoding="utf-8")
+    return variant
+
+
+NO_API = ("  - mkdocstrings:", "  - mkdocstrings:\n      enabled: false")
+NO_ABBR = ("      auto_append: [abbreviations.md]\n", "")
+
+
 def bench_build(runs: int = 3) -> dict:
-    """Median wall time of our strict build (warm and cold diagram cache) vs bare."""
+    """Median wall time of our strict build (warm and cold diagram cache) vs bare.
+
+    Two variants split the difference: without the API reference (mkdocstrings), and
+    without it and the abbreviations appended to every page and docstring.
+    """
     mkdocs = [sys.executable, "-m", "mkdocs", "build", "-q"]
+
+    def median_of(command: list[str], env: dict | None = None) -> float:
+        return statistics.median(timed(command, env) for _ in range(runs))
+
     with tempfile.TemporaryDirectory() as tmp:
-        ours = [timed([*mkdocs, "--strict", "-d", f"{tmp}/ours"]) for _ in range(runs)]
+        result = {"ours_warm_s": median_of([*mkdocs, "--strict", "-d", f"{tmp}/o"])}
         cold = []
         for i in range(runs):
-            cache = Path(tmp) / f"cache{i}"
-            env = {**ENV, "MLSD_MERMAID_CACHE": str(cache)}
-            cold.append(timed([*mkdocs, "--strict", "-d", f"{tmp}/cold"], env))
+            env = {**ENV, "MLSD_MERMAID_CACHE": f"{tmp}/cache{i}"}
+            cold.append(timed([*mkdocs, "--strict", "-d", f"{tmp}/c"], env))
+        result["ours_cold_s"] = statistics.median(cold)
+        try:
+            no_api = _variant(lambda text: text.replace(*NO_API))
+            result["no_api_s"] = median_of(
+                [*mkdocs, "-f", str(no_api), "-d", f"{tmp}/v"]
+            )
+            neither = _variant(lambda text: text.replace(*NO_API).replace(*NO_ABBR))
+            result["no_api_no_abbr_s"] = median_of(
+                [*mkdocs, "-f", str(neither), "-d", f"{tmp}/v"]
+            )
+        finally:
+            (ROOT / ".bench-variant.yml").unlink(missing_ok=True)
         config = Path(tmp) / "bare.yml"
         config.write_text(BARE_CONFIG.format(docs=ROOT / "docs"), encoding="utf-8")
-        bare = [
-            timed([*mkdocs, "-f", str(config), "-d", f"{tmp}/bare"])
-            for _ in range(runs)
-        ]
-    result = {
-        "ours_warm_s": statistics.median(ours),
-        "ours_cold_s": statistics.median(cold),
-        "bare_s": statistics.median(bare),
-        "runs": runs,
-    }
+        result["bare_s"] = median_of([*mkdocs, "-f", str(config), "-d", f"{tmp}/b"])
+    result["runs"] = runs
     result["ratio_warm"] = result["ours_warm_s"] / result["bare_s"]
     result["ratio_cold"] = result["ours_cold_s"] / result["bare_s"]
     return result
@@ -431,6 +453,12 @@ def markdown(results: dict) -> str:
             f"{build['bare_s']:.2f} s (ratios {build['ratio_warm']:.2f} and "
             f"{build['ratio_cold']:.2f}).",
         ]
+        if "no_api_s" in build:
+            out[-1] += (
+                f" Where the time goes: without the API reference (mkdocstrings) "
+                f"{build['no_api_s']:.2f} s; without it and the abbreviations appended "
+                f"to every page {build['no_api_no_abbr_s']:.2f} s."
+            )
     weight = results.get("page_weight", {})
     if "home" in weight:
         out += ["", "### Page weight (KB, uncompressed / gzip)", ""]
@@ -493,10 +521,14 @@ def markdown(results: dict) -> str:
     ann = results.get("ann", {})
     if "rows" in ann:
         out += ["", f"### ANN at {ann['n_vectors']:,} vectors (d = {ann['dim']})", ""]
-        out += ["| index | recall@10 | ms per query |", "|---|---|---|"]
+        out += [
+            "| index | recall@10 | distances per query | ms per query (1 core) |",
+            "|---|---|---|---|",
+        ]
         for row in ann["rows"]:
             out.append(
-                f"| {row['index']} | {row['recall_at_10']:.3f} | {row['ms']:.3f} |"
+                f"| {row['index']} | {row['recall_at_10']:.3f} | "
+                f"{row['distances_per_query']:,.0f} | {row['ms']:.3f} |"
             )
     errors = {
         k: v["error"]
@@ -509,7 +541,18 @@ def markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def write(results: dict) -> None:
+    OUT.mkdir(exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (OUT / "results.md").write_text(markdown(results), encoding="utf-8")
+    print(markdown(results))
+
+
 def main(argv: list[str]) -> None:
+    """Measure everything; `render` only rewrites results.md from results.json."""
+    if argv == ["render"]:
+        write(json.loads((OUT / "results.json").read_text(encoding="utf-8")))
+        return
     skip = set(argv)
     results: dict = {"machine": machine()}
     run_section(results, "build", bench_build)
@@ -542,12 +585,8 @@ def main(argv: list[str]) -> None:
         run_section(results, "tests", bench_tests)
     if "ann" not in skip:
         run_section(results, "ann", bench_ann)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (OUT / "results.md").write_text(markdown(results), encoding="utf-8")
-    print(markdown(results))
-    if shutil.which("git"):
-        print("[bench] wrote bench/results.md and bench/results.json")
+    write(results)
+    print("[bench] wrote bench/results.md and bench/results.json")
 
 
 if __name__ == "__main__":

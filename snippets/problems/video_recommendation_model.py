@@ -182,15 +182,15 @@ RANKER_FEATURES = (
 
 
 def ranker_features(
-    world: World,
-    retriever: Retriever,
-    history: np.ndarray,
-    last_window: np.ndarray,
-    users: np.ndarray,
-    candidates: np.ndarray,
-    now: int,
+    world: World, view: Snapshot, users: np.ndarray, candidates: np.ndarray
 ) -> np.ndarray:
-    """One row per (user, candidate): what the ranker knows at time `now`."""
+    """One row per (user, candidate): what the ranker knows at the view's time."""
+    retriever, history, last_window, now = (
+        view.retriever,
+        view.history,
+        view.last_window,
+        view.now,
+    )
     flat_users = np.repeat(users, candidates.shape[1])
     flat_videos = candidates.ravel()
     videos = retriever.video_vectors
@@ -324,15 +324,7 @@ def rank(
     candidates: np.ndarray,
 ) -> np.ndarray:
     """Order each user's candidates by the ranker's predicted watch probability."""
-    features = ranker_features(
-        world,
-        view.retriever,
-        view.history,
-        view.last_window,
-        users,
-        candidates,
-        view.now,
-    )
+    features = ranker_features(world, view, users, candidates)
     with threadpool_limits(1):
         p_watch = ranker.predict_proba(features)[:, 1].reshape(candidates.shape)
     order = np.argsort(-p_watch, axis=1, kind="stable")
@@ -352,15 +344,7 @@ def train_ranker(
     view = snapshot(world, len(world.events) - 2, seed)
     users = active_users(view, n_users, np.random.default_rng(seed))
     candidates = candidates_for(world, view, users, n_candidates)
-    features = ranker_features(
-        world,
-        view.retriever,
-        view.history,
-        view.last_window,
-        users,
-        candidates,
-        view.now,
-    )
+    features = ranker_features(world, view, users, candidates)
     targets = view.labels[np.repeat(users, n_candidates), candidates.ravel()]
     return fit_ranker(features, targets)
     # --8<-- [end:pipeline]

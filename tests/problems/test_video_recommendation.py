@@ -165,15 +165,7 @@ def test_found_share_counts_only_the_target_videos():
 def test_ranker_features_have_one_column_per_named_feature(small_world, view):
     users = np.arange(5)
     candidates = vrm.retrieve(view.retriever, users, view.history, 10)
-    features = vrm.ranker_features(
-        small_world,
-        view.retriever,
-        view.history,
-        view.last_window,
-        users,
-        candidates,
-        view.now,
-    )
+    features = vrm.ranker_features(small_world, view, users, candidates)
     assert features.shape == (50, len(vrm.RANKER_FEATURES))
     assert np.isfinite(features).all()
 
