@@ -244,36 +244,41 @@ def bench_search(browser, base: str) -> dict:
     return {"per_query_ms": times, "median_ms": statistics.median(times.values())}
 
 
-def bench_lighthouse(base: str) -> dict:
-    """Lighthouse 12 category scores (mobile defaults) for the three pages."""
+def bench_lighthouse(base: str, runs: int = 3) -> dict:
+    """Lighthouse 12 category scores (mobile defaults), median of runs, per page."""
     binary = ROOT / "node_modules" / ".bin" / "lighthouse"
     if not binary.exists():
         return {"error": "lighthouse not installed (npm ci)"}
     env = {**ENV, "CHROME_PATH": chromium_path()}
+    flags = " ".join(["--headless=new", *CHROMIUM_ARGS])
     scores = {}
     for name, path in PAGES.items():
-        with tempfile.NamedTemporaryFile(suffix=".json") as report:
-            flags = " ".join(["--headless=new", *CHROMIUM_ARGS])
-            subprocess.run(
-                [
-                    str(binary),
-                    base + path,
-                    "--quiet",
-                    "--output=json",
-                    f"--output-path={report.name}",
-                    f"--chrome-flags={flags}",
-                    "--only-categories=performance,accessibility,best-practices,seo",
-                ],
-                env=env,
-                check=True,
-                capture_output=True,
-                timeout=240,
+        samples: list[dict[str, int]] = []
+        for _ in range(runs):
+            with tempfile.NamedTemporaryFile(suffix=".json") as report:
+                subprocess.run(
+                    [
+                        str(binary),
+                        base + path,
+                        "--quiet",
+                        "--output=json",
+                        f"--output-path={report.name}",
+                        f"--chrome-flags={flags}",
+                        "--only-categories=performance,accessibility,best-practices,seo",
+                    ],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    timeout=240,
+                )
+                data = json.loads(Path(report.name).read_text(encoding="utf-8"))
+            samples.append(
+                {k: round(c["score"] * 100) for k, c in data["categories"].items()}
             )
-            data = json.loads(Path(report.name).read_text(encoding="utf-8"))
         scores[name] = {
-            key: round(category["score"] * 100)
-            for key, category in data["categories"].items()
+            key: round(statistics.median(s[key] for s in samples)) for key in samples[0]
         }
+        scores[name]["performance_runs"] = [s["performance"] for s in samples]
     return scores
 
 
@@ -504,14 +509,19 @@ def markdown(results: dict) -> str:
         out += ["", "### Search", "", f"Milliseconds to the first result: {per_query}."]
     lighthouse = results.get("lighthouse", {})
     if lighthouse and "error" not in lighthouse:
-        out += ["", "### Lighthouse 12 (mobile defaults, served with gzip)", ""]
         out += [
-            "| page | performance | accessibility | best practices | SEO |",
+            "",
+            "### Lighthouse 12 (mobile defaults, served with gzip, median of 3 runs)",
+            "",
+        ]
+        out += [
+            "| page | performance (runs) | accessibility | best practices | SEO |",
             "|---|---|---|---|---|",
         ]
         for name, s in lighthouse.items():
+            runs = ", ".join(map(str, s.get("performance_runs", [])))
             out.append(
-                f"| {name} | {s['performance']} | {s['accessibility']} | "
+                f"| {name} | {s['performance']} ({runs}) | {s['accessibility']} | "
                 f"{s['best-practices']} | {s['seo']} |"
             )
     tests = results.get("tests", {})
