@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.concepts.ranking_metrics import recall_at_k
-from snippets.framework.estimation import human_bytes, storage_bytes
 
 faiss.omp_set_num_threads(1)  # one thread: the same graph and the same counts every run
 

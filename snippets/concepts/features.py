@@ -13,8 +13,8 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
 
+from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.concepts.classification_metrics import log_loss
-from snippets.framework.estimation import human_bytes, storage_bytes
 
 INT32_MIN = -(2**31)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from snippets.problems.search_engine import reciprocal_rank_fusion
+from snippets.common.fusion import reciprocal_rank_fusion
 
 GIB = 2**30
 

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from snippets.framework.estimation import human_bytes, storage_bytes
+from snippets.common.estimation import human_bytes, storage_bytes
 
 
 def _probability(name: str, value: float) -> float:

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from snippets.framework.estimation import peak_qps, remaining_budget_ms
+from snippets.common.estimation import peak_qps, remaining_budget_ms
 
 
 def _positive(name: str, value: float) -> float:

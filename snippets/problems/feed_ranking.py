@@ -24,15 +24,15 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from snippets.concepts.calibration import correct_downsampled
-from snippets.concepts.classification_metrics import log_loss, roc_auc, sigmoid
-from snippets.concepts.ranking_metrics import ndcg_at_k
-from snippets.framework.estimation import (
+from snippets.common.estimation import (
     human_bytes,
     peak_qps,
     remaining_budget_ms,
     storage_bytes,
 )
+from snippets.concepts.calibration import correct_downsampled
+from snippets.concepts.classification_metrics import log_loss, roc_auc, sigmoid
+from snippets.concepts.ranking_metrics import ndcg_at_k
 
 
 # --8<-- [start:estimate]

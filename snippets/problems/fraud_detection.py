@@ -22,6 +22,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from snippets.common.estimation import (
+    human_bytes,
+    peak_qps,
+    remaining_budget_ms,
+    storage_bytes,
+)
 from snippets.concepts.classification_metrics import (
     average_precision,
     bayes_threshold,
@@ -29,12 +35,6 @@ from snippets.concepts.classification_metrics import (
     precision,
     recall,
     roc_auc,
-)
-from snippets.framework.estimation import (
-    human_bytes,
-    peak_qps,
-    remaining_budget_ms,
-    storage_bytes,
 )
 from snippets.problems.fraud_detection_labels import (
     DAY,

@@ -1,6 +1,7 @@
 """Ranking stage of the search miniature: features, a learned ranker, evaluation.
 
-Builds on :mod:`snippets.problems.search_engine` (catalogue, BM25, embeddings, RRF);
+Builds on :mod:`snippets.problems.search_engine_retrieval` (catalogue, BM25,
+embeddings) and fuses its two lists with RRF;
 ``python -m snippets.problems.search_engine`` runs both.
 """
 
@@ -14,15 +15,15 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
+from snippets.common.fusion import reciprocal_rank_fusion
 from snippets.concepts.ranking_metrics import ndcg_at_k, reciprocal_rank
-from snippets.problems.search_engine import (
+from snippets.problems.search_engine_retrieval import (
     EXACT,
     Catalogue,
     Query,
     SearchIndex,
     make_catalogue,
     make_queries,
-    reciprocal_rank_fusion,
     top,
 )
 

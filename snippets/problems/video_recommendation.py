@@ -12,7 +12,7 @@ import time
 import numpy as np
 from statsmodels.stats.power import NormalIndPower
 
-from snippets.framework.estimation import (
+from snippets.common.estimation import (
     human_bytes,
     peak_qps,
     remaining_budget_ms,

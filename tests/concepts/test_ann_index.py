@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
 
+from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.concepts import ann_index as ann
-from snippets.framework.estimation import human_bytes, storage_bytes
 
 PAGE = "concepts/retrieval-and-ranking.md"
 

@@ -7,8 +7,8 @@ import math
 import pytest
 from guide import assert_page_quotes, module_output
 
+from snippets.common.estimation import peak_qps
 from snippets.framework import high_level_architecture as hla
-from snippets.framework.estimation import peak_qps
 
 PAGE = "framework/high-level-architecture.md"
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import ndcg_score
 
-from snippets.framework import estimation
+from snippets.common import estimation
 from snippets.problems import feed_ranking as fr
 
 PAGE = "problems/feed-ranking.md"

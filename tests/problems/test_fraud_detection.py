@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
 
-from snippets.framework import estimation
+from snippets.common import estimation
 from snippets.framework.features import online_window_counts
 from snippets.problems import fraud_detection as fd
 from snippets.problems import fraud_detection_labels as fl

@@ -10,9 +10,10 @@ from guide import assert_page_quotes, module_output
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-from snippets.framework import estimation
+from snippets.common import estimation
 from snippets.problems import search_engine as se
 from snippets.problems import search_engine_ranking as ranking
+from snippets.problems import search_engine_retrieval as retrieval
 
 PAGE = "problems/search-engine.md"
 MODULE = "snippets.problems.search_engine"
@@ -52,57 +53,51 @@ def test_bm25_matches_the_formula(k1, b):
     rng = np.random.default_rng(7)
     docs = [list(rng.choice(list("abcdefgh"), rng.integers(3, 12))) for _ in range(40)]
     vectorizer = CountVectorizer(analyzer=list)
-    bm25 = se.BM25(vectorizer.fit_transform(docs), k1=k1, b=b)
+    bm25 = retrieval.BM25(vectorizer.fit_transform(docs), k1=k1, b=b)
     for query in (["a"], ["b", "c"], ["h", "h", "d"]):
         ours = bm25.scores(vectorizer.transform([query]))[0]
         assert ours == pytest.approx(bm25_by_hand(docs, query, k1, b))
 
 
 def test_bm25_on_the_catalogue_matches_the_formula_for_a_few_products():
-    catalogue = se.make_catalogue(n_products=300, seed=3)
-    index = se.SearchIndex.build(catalogue, dim=16)
-    query = se.Query([*catalogue.texts[5][3:5], "colour2"], {5: 3}, "concept")
+    catalogue = retrieval.make_catalogue(n_products=300, seed=3)
+    index = retrieval.SearchIndex.build(catalogue, dim=16)
+    query = retrieval.Query([*catalogue.texts[5][3:5], "colour2"], {5: 3}, "concept")
     ours = index.lexical([query])[0]
     by_hand = bm25_by_hand(catalogue.texts, query.tokens)
     assert ours == pytest.approx(by_hand)
     assert int(np.argmax(ours)) == int(np.argmax(by_hand))
 
 
-def test_reciprocal_rank_fusion_by_hand_and_scale_free():
-    fused = se.reciprocal_rank_fusion([[1, 2, 3], [3, 1]], k=60)
-    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
-    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
-    assert fused[2] == pytest.approx(1 / 62)
-    assert list(fused) == [1, 3, 2]
-    # RRF sees ranks only: any monotone rescaling of a retriever's scores is a no-op.
-    scores = np.array([[0.3, 2.0, 0.1, 5.0]])
-    a = se.reciprocal_rank_fusion([se.top(scores)[0], [2, 0]])
-    b = se.reciprocal_rank_fusion([se.top(np.exp(10 * scores))[0], [2, 0]])
-    assert a == b
+def test_top_lists_the_best_ids_first_and_only_eligible_ones():
+    scores = np.array([[0.3, 2.0, 0.1, 5.0], [1.0, 1.0, 0.0, 2.0]])
+    assert retrieval.top(scores, n=3) == [[3, 1, 0], [3, 0, 1]]  # ties: lower id first
+    eligible = np.array([[True, False, True, True], [False, False, True, False]])
+    assert retrieval.top(scores, eligible=eligible) == [[3, 0, 2], [2]]
 
 
 def test_embeddings_are_unit_norm_and_blind_to_model_numbers():
-    catalogue = se.make_catalogue(n_products=300, seed=3)
-    index = se.SearchIndex.build(catalogue, dim=16)
+    catalogue = retrieval.make_catalogue(n_products=300, seed=3)
+    index = retrieval.SearchIndex.build(catalogue, dim=16)
     assert np.linalg.norm(index.doc_vectors, axis=1) == pytest.approx(1.0)
-    lookup = se.Query(["mdl00042"], {42: 3}, "model")
+    lookup = retrieval.Query(["mdl00042"], {42: 3}, "model")
     assert not index.dense_knows(lookup)
     assert int(np.argmax(index.lexical([lookup])[0])) == 42  # BM25 finds it at once
 
 
 def test_lookups_get_the_exact_product_first_then_its_neighbours():
-    catalogue = se.make_catalogue(n_products=300, seed=3)
-    index = se.SearchIndex.build(catalogue, dim=16)
-    lookup = se.Query(["mdl00042"], {42: 3}, "model")
+    catalogue = retrieval.make_catalogue(n_products=300, seed=3)
+    index = retrieval.SearchIndex.build(catalogue, dim=16)
+    lookup = retrieval.Query(["mdl00042"], {42: 3}, "model")
     (found,) = ranking.retrieve(index, [lookup], catalogue)
     assert found.lexical == [42] and found.dense == []  # the encoder abstains
     assert found.fused[0] == 42 and len(found.fused) > 1  # query by example
     assert found.features.shape == (len(found.fused), len(ranking.FEATURES))
-    assert ranking.query_colour(se.Query(["a", "colour4"], {}, "concept")) == 4
+    assert ranking.query_colour(retrieval.Query(["a", "colour4"], {}, "concept")) == 4
 
 
 def test_evaluate_uses_the_shared_metrics():
-    query = se.Query(["x"], {4: 3, 7: 2, 9: 1}, "concept")
+    query = retrieval.Query(["x"], {4: 3, 7: 2, 9: 1}, "concept")
     perfect = ranking.evaluate([[4, 7, 9, 1]], [query])
     assert perfect == {"ndcg@10": pytest.approx(1.0), "mrr": pytest.approx(1.0)}
     worse = ranking.evaluate([[1, 9, 7, 4]], [query])
@@ -160,13 +155,19 @@ def test_page_quotes_the_numbers_the_code_prints():
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: se.make_catalogue(n_products=10), ValueError, "every product type"),
-        (lambda: se.make_catalogue(n_products="many"), TypeError, "int"),
-        (lambda: se.make_queries(se.make_catalogue(), 1), ValueError, "at least 2"),
-        (lambda: se.BM25(np.ones((3, 3))), TypeError, "scipy.sparse"),
-        (lambda: se.BM25(sparse.eye(3), b=1.5), ValueError, "0 <= b <= 1"),
-        (lambda: se.reciprocal_rank_fusion([]), ValueError, "at least one"),
-        (lambda: se.reciprocal_rank_fusion([[1]], k=-1), ValueError, "non-negative"),
+        (
+            lambda: retrieval.make_catalogue(n_products=10),
+            ValueError,
+            "every product type",
+        ),
+        (lambda: retrieval.make_catalogue(n_products="many"), TypeError, "int"),
+        (
+            lambda: retrieval.make_queries(retrieval.make_catalogue(), 1),
+            ValueError,
+            "at least 2",
+        ),
+        (lambda: retrieval.BM25(np.ones((3, 3))), TypeError, "scipy.sparse"),
+        (lambda: retrieval.BM25(sparse.eye(3), b=1.5), ValueError, "0 <= b <= 1"),
         (lambda: ranking.evaluate([[1]], []), ValueError, "one ranking per query"),
         (lambda: ranking.train_ranker([], []), ValueError, "at least one query"),
     ],

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from snippets.framework.estimation import (
+from snippets.common.estimation import (
     human_bytes,
     peak_qps,
     remaining_budget_ms,

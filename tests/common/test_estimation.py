@@ -7,7 +7,7 @@ from guide import assert_page_quotes, module_output
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snippets.framework import estimation as est
+from snippets.common import estimation as est
 
 PAGE = "framework/high-level-architecture.md"
 
@@ -88,7 +88,7 @@ def test_bad_input_raises_a_clear_error(call, error, message):
 
 
 def test_page_quotes_the_numbers_the_demo_prints():
-    out = module_output("snippets.framework.estimation")
+    out = module_output("snippets.common.estimation")
     qps = f"{est.peak_qps(100e6, 10):,.0f} peak QPS"
     embeddings = est.human_bytes(est.storage_bytes(1e9, 256 * 4))
     ranking = est.remaining_budget_ms(

@@ -1,6 +1,6 @@
 """Back-of-envelope arithmetic that every design page uses: traffic, storage, budgets.
 
-Run it: ``python -m snippets.framework.estimation``.
+Run it: ``python -m snippets.common.estimation``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,196 @@
+"""Retrieval stage of the search miniature: catalogue, queries, BM25, embeddings.
+
+A seeded synthetic catalogue where the answer is known by construction: product
+descriptions use one of three synonyms per concept (so exact word matching misses
+relevant products) and carry a unique model number (so embeddings miss exact look-ups).
+:mod:`snippets.problems.search_engine_ranking` ranks what this retrieves;
+``python -m snippets.problems.search_engine`` runs both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.preprocessing import normalize
+
+N_CATEGORIES, TYPES_PER_CATEGORY, N_COLOURS = 12, 5, 6
+CONCEPTS_PER_TYPE, SYNONYMS = 6, 3  # one concept, three words: sofa, couch, settee
+EXACT, SUBSTITUTE, COMPLEMENT = 3, 2, 1  # graded scale of the ESCI labels
+
+
+# --8<-- [start:corpus]
+@dataclass(frozen=True)
+class Catalogue:
+    """Products as token lists, with the hidden attributes that define relevance."""
+
+    texts: list[list[str]]
+    category: np.ndarray
+    product_type: np.ndarray
+    colour: np.ndarray
+    has_concept: np.ndarray  # (n_products, CONCEPTS_PER_TYPE): "waterproof", ...
+    popularity: np.ndarray  # static signal; no relevance in it by construction
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query's tokens and the graded relevance of every product (0 omitted)."""
+
+    tokens: list[str]
+    grades: dict[int, int]
+    kind: str  # "concept" (words, maybe synonyms) or "model" (exact model number)
+
+
+def make_catalogue(n_products: int = 3000, seed: int = 0) -> Catalogue:
+    """Products drawn from category and product-type vocabularies, with synonyms."""
+    if isinstance(n_products, bool) or not isinstance(n_products, int):
+        raise TypeError("n_products must be an int")
+    if n_products < N_CATEGORIES * TYPES_PER_CATEGORY:
+        raise ValueError("n_products must cover every product type at least once")
+    rng = np.random.default_rng(seed)
+    ptype = rng.integers(0, N_CATEGORIES * TYPES_PER_CATEGORY, n_products)
+    category, colour = (
+        ptype // TYPES_PER_CATEGORY,
+        rng.integers(0, N_COLOURS, n_products),
+    )
+    texts, has = [], np.zeros((n_products, CONCEPTS_PER_TYPE), dtype=bool)
+    for i in range(n_products):
+        words = [f"cat{category[i]}w{w}" for w in rng.integers(0, 4, 3)]
+        # Each mention picks one synonym: sellers write "couch", "sofa" or "settee".
+        for concept in rng.choice(CONCEPTS_PER_TYPE, 4, replace=False):
+            words.append(f"t{ptype[i]}c{concept}s{rng.integers(SYNONYMS)}")
+            has[i, concept] = True
+        words += [f"colour{colour[i]}", f"mdl{i:05d}"]
+        words += [f"common{w}" for w in rng.integers(0, 300, 6)]  # shared filler
+        texts.append(words)
+    popularity = rng.gamma(2.0, 1.0, n_products)
+    return Catalogue(texts, category, ptype, colour, has, popularity)
+
+
+def make_queries(
+    catalogue: Catalogue, n_queries: int = 200, seed: int = 1
+) -> list[Query]:
+    """Concept queries (synonyms, colours) and model-number look-ups, graded 0-3."""
+    if n_queries < 2:
+        raise ValueError("n_queries must be at least 2")
+    rng = np.random.default_rng(seed)
+    queries = []
+    for q in range(n_queries):
+        if q % 4 == 3:  # a quarter are exact look-ups: "mdl01234"
+            target = int(rng.integers(len(catalogue.texts)))
+            ptype, colour = catalogue.product_type[target], catalogue.colour[target]
+            tokens, kind, concepts = [f"mdl{target:05d}"], "model", []
+        else:
+            ptype, target = int(rng.integers(N_CATEGORIES * TYPES_PER_CATEGORY)), -1
+            concepts = rng.choice(CONCEPTS_PER_TYPE, 2, replace=False)
+            tokens = [f"t{ptype}c{c}s{rng.integers(SYNONYMS)}" for c in concepts]
+            colour = int(rng.integers(N_COLOURS)) if rng.random() < 0.5 else -1
+            tokens += [f"colour{colour}"] if colour >= 0 else []
+            kind = "concept"
+        same_type = catalogue.product_type == ptype
+        # Exact means the right type with every asked-for feature and colour.
+        same_colour = colour < 0 or kind == "model" or catalogue.colour == colour
+        has_all = catalogue.has_concept[:, concepts].all(axis=1)
+        grade = np.where(
+            catalogue.category == ptype // TYPES_PER_CATEGORY, COMPLEMENT, 0
+        )
+        grade = np.where(same_type, SUBSTITUTE, grade)
+        if kind == "model":
+            grade[target] = EXACT
+        else:
+            grade = np.where(same_type & same_colour & has_all, EXACT, grade)
+        grades = {int(d): int(g) for d, g in enumerate(grade) if g > 0}
+        queries.append(Query(tokens, grades, kind))
+    return queries
+    # --8<-- [end:corpus]
+
+
+# --8<-- [start:bm25]
+class BM25:
+    """Okapi BM25 over a sparse term-document matrix (Robertson & Zaragoza, 2009)."""
+
+    def __init__(self, counts: sparse.spmatrix, k1: float = 1.2, b: float = 0.75):
+        if not sparse.issparse(counts):
+            raise TypeError("counts must be a scipy.sparse document-term matrix")
+        if k1 < 0 or not 0 <= b <= 1:
+            raise ValueError(f"need k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        tf = sparse.csr_matrix(counts, dtype=float)
+        n_docs = tf.shape[0]
+        doc_len = np.asarray(tf.sum(axis=1)).ravel()
+        df = np.bincount(tf.indices, minlength=tf.shape[1])
+        # Lucene's idf: log(1 + (N - df + 0.5) / (df + 0.5)), never negative.
+        self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        # Precompute every (doc, term) weight once: a query is then one sparse matvec.
+        norm = k1 * (1 - b + b * doc_len / doc_len.mean())
+        rows = np.repeat(np.arange(n_docs), np.diff(tf.indptr))
+        tf.data = self.idf[tf.indices] * tf.data * (k1 + 1) / (tf.data + norm[rows])
+        self.weights = tf.tocsc()
+
+    def scores(self, query_counts: sparse.spmatrix) -> np.ndarray:
+        """BM25 of every document for each query row: shape (n_queries, n_docs)."""
+        return np.asarray((self.weights @ query_counts.T).T.todense())
+        # --8<-- [end:bm25]
+
+
+# --8<-- [start:retrieval]
+@dataclass
+class SearchIndex:
+    """The offline artefacts: BM25 over an inverted index, and product embeddings."""
+
+    vectorizer: CountVectorizer  # every token, model numbers included
+    bm25: BM25
+    embed_vocab: CountVectorizer  # what the encoder knows: tokens in >= 2 products
+    tfidf: TfidfTransformer
+    svd: TruncatedSVD
+    doc_vectors: np.ndarray  # unit-norm, so a dot product is a cosine
+
+    @classmethod
+    def build(cls, catalogue: Catalogue, dim: int = 64) -> SearchIndex:
+        """Index the catalogue: inverted index (BM25) and LSA embeddings."""
+        vectorizer = CountVectorizer(analyzer=list)
+        counts = vectorizer.fit_transform(catalogue.texts)
+        # Like a real encoder's fixed vocabulary, LSA never sees one-off model numbers.
+        embed_vocab = CountVectorizer(analyzer=list, min_df=2)
+        tfidf = TfidfTransformer(sublinear_tf=True)
+        weighted = tfidf.fit_transform(embed_vocab.fit_transform(catalogue.texts))
+        svd = TruncatedSVD(dim, random_state=0)
+        vectors = normalize(svd.fit_transform(weighted))
+        return cls(vectorizer, BM25(counts), embed_vocab, tfidf, svd, vectors)
+
+    def lexical(self, queries: Sequence[Query]) -> np.ndarray:
+        """BM25 scores, (n_queries, n_docs); 0 means no query term matched."""
+        return self.bm25.scores(self.vectorizer.transform([q.tokens for q in queries]))
+
+    def terms_matched(self, queries: Sequence[Query]) -> np.ndarray:
+        """Share of distinct query terms each product holds, (n_queries, n_docs)."""
+        counts = self.vectorizer.transform([q.tokens for q in queries])
+        counts.data[:] = 1  # presence, not frequency
+        held = (self.bm25.weights > 0).astype(float)
+        distinct = np.array([[len(set(q.tokens))] for q in queries])
+        return np.asarray((held @ counts.T).T.todense()) / distinct
+
+    def dense(self, queries: Sequence[Query]) -> np.ndarray:
+        """Cosine of query and product embeddings, (n_queries, n_docs)."""
+        counts = self.embed_vocab.transform([q.tokens for q in queries])
+        q_vectors = normalize(self.svd.transform(self.tfidf.transform(counts)))
+        return q_vectors @ self.doc_vectors.T  # exact search; an ANN index at scale
+
+    def dense_knows(self, query: Query) -> bool:
+        """False when every query token is out of the encoder's vocabulary."""
+        return any(t in self.embed_vocab.vocabulary_ for t in query.tokens)
+
+
+def top(scores: np.ndarray, n: int = 100, eligible: np.ndarray | None = None) -> list:
+    """The n best document ids per row, best first, among eligible ones if given."""
+    if eligible is not None:
+        scores = np.where(eligible, scores, -np.inf)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    return [
+        [int(d) for d in row if s[d] > -np.inf]
+        for row, s in zip(order, scores, strict=True)
+    ]
+    # --8<-- [end:retrieval]
