@@ -10,19 +10,29 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: serve build test lint format pdf bench lock clean
+FONTS := docs/assets/fonts/.made
+# pytest-xdist workers: one per core (2 on the reference machine), or PYTEST_WORKERS.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+.PHONY: serve build check test lint format pdf bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25"
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-serve: $(STAMP)  ## live-reloading site at http://127.0.0.1:8000
+# The diagrams' font, subset from the files mermaidx measures labels with.
+$(FONTS): $(STAMP) mlsd_docs/fonts.py
+	$(BIN)/python -m mlsd_docs.fonts
+	touch $(FONTS)
+
+serve: $(STAMP) $(FONTS)  ## live-reloading site at http://127.0.0.1:8000
 	$(BIN)/mkdocs serve --livereload --dev-addr 127.0.0.1:8000
 
-build: $(STAMP)  ## strict build into site/
+build: $(STAMP) $(FONTS)  ## strict build into site/
 	$(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
@@ -33,8 +43,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix snippets tests mlsd_docs bench
 	$(BIN)/ruff format snippets tests mlsd_docs bench
 
-test: lint node_modules  ## lint, then every test (snippets, pages, build, browser, PDF)
-	$(BIN)/python -m pytest
+check: lint $(FONTS)  ## the fast loop: lint, snippets, page contract, strict build; no browser
+	$(PYTEST) -m "not browser"
+
+test: lint node_modules $(FONTS)  ## lint, then every test (snippets, pages, build, browser, PDF)
+	$(PYTEST)
 
 pdf: build  ## the whole guide as one PDF: site/mlsd-guide.pdf (needs chromium)
 	$(BIN)/python -m mlsd_docs.pdf site/mlsd-guide.pdf
@@ -47,11 +60,12 @@ node_modules: package.json package-lock.json  ## axe-core (tests) and Lighthouse
 	  npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
 	else echo "npm not found: the accessibility tests will skip (apt-get install npm)"; fi
 
-lock:  ## re-resolve the pinned dependencies into requirements.lock
+lock:  ## re-resolve pyproject.toml into requirements.lock (uv, with hashes)
 	rm -rf /tmp/mlsd-lock && $(PYTHON) -m venv /tmp/mlsd-lock
-	/tmp/mlsd-lock/bin/python -m pip install --quiet --upgrade "pip>=25"
-	/tmp/mlsd-lock/bin/python -m pip install --quiet ".[docs,test]"
-	/tmp/mlsd-lock/bin/python -m pip freeze --exclude mlsd-guide --exclude pip > requirements.lock
+	/tmp/mlsd-lock/bin/python -m pip install --quiet "uv>=0.13,<0.14"
+	/tmp/mlsd-lock/bin/uv pip compile pyproject.toml --extra docs --extra test \
+	  --python-version 3.11.5 --generate-hashes --no-header --quiet \
+	  --output-file requirements.lock
 
 clean:
 	rm -rf $(VENV) site .cache .pytest_cache

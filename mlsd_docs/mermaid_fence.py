@@ -19,12 +19,25 @@ from pathlib import Path
 
 import mermaidx
 
+from mlsd_docs.fonts import FAMILY
+
 CACHE_DIR = Path(os.environ.get("MLSD_MERMAID_CACHE", ".cache/mermaid"))
 # Mermaid theme and overrides per colour scheme. The dark theme's edge labels sit on a
 # mid-grey (#585858) that fails WCAG contrast with their light text: darken it.
+# Labels are drawn in the very font mermaidx measures them with (mlsd_docs.fonts), so
+# a label never outgrows its box on a machine whose fallback font is wider.
+FONT_FAMILY = f'"{FAMILY}", "DejaVu Sans", sans-serif'
 THEMES: dict[str, tuple[str, dict]] = {
-    "light": ("default", {}),
-    "dark": ("dark", {"themeVariables": {"edgeLabelBackground": "#2b2b2b"}}),
+    "light": ("default", {"themeVariables": {"fontFamily": FONT_FAMILY}}),
+    "dark": (
+        "dark",
+        {
+            "themeVariables": {
+                "fontFamily": FONT_FAMILY,
+                "edgeLabelBackground": "#2b2b2b",
+            }
+        },
+    ),
 }
 _MERMAID_ID = "my-svg"  # mermaidx gives every SVG this id; we make ids unique
 

@@ -1,92 +1,24 @@
 """Print the guide to one PDF: build the print page, serve it, print it in Chromium.
 
-``python -m mlsd_docs.pdf [OUT]`` (what ``make pdf`` runs). The print page comes from
-mkdocs-print-site-plugin, enabled only in this build (``MLSD_PDF=true``). It rebases
-URLs on the path of ``site_url``, so the site is served under that path while printing.
+``python -m mlsd_docs.pdf [OUT] [--site DIR]`` (what ``make pdf`` runs). The print page
+comes from mkdocs-print-site-plugin, enabled only in builds with ``MLSD_PDF=true``. It
+rebases URLs on the path of ``site_url``, so the site is served under that path while
+printing. ``--site`` prints an existing print build instead of building one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import os
-import shutil
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
+import argparse
 from pathlib import Path
-from urllib.parse import urlparse
 
-import yaml
+from mlsd_docs.site import ROOT, build, chromium, serve, site_path_prefix
 
-ROOT = Path(__file__).resolve().parent.parent
 MARGIN_MM = {"top": 14, "bottom": 14, "left": 12, "right": 12}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-
-
-def chromium_path() -> str:
-    """The Chromium binary: $CHROMIUM_PATH, else chromium on PATH, else Debian's."""
-    found = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    return found or "/usr/bin/chromium"
-
-
-def site_path_prefix() -> str:
-    """The URL path the site is published under, from site_url (e.g. '/mlsd-guide/')."""
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    # Only site_url is needed: read it without resolving the !ENV / !!python tags.
-    line = next(ln for ln in text.splitlines() if ln.startswith("site_url:"))
-    path = urlparse(yaml.safe_load(line)["site_url"]).path or "/"
-    return path if path.endswith("/") else path + "/"
 
 
 def build_print_site(out_dir: Path) -> Path:
     """Strict build with the print page enabled; returns the site directory."""
-    env = {**os.environ, "MLSD_PDF": "true", "NO_MKDOCS_2_WARNING": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "mkdocs",
-        "build",
-        "--strict",
-        "-q",
-        "-d",
-        str(out_dir),
-    ]
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
-    return out_dir
-
-
-@contextlib.contextmanager
-def serve(site_dir: Path, prefix: str = "/") -> Iterator[str]:
-    """Serve site_dir from 127.0.0.1 under a URL prefix; yield the base URL."""
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def translate_path(self, path: str) -> str:
-            if path.startswith(prefix):
-                path = "/" + path[len(prefix) :]
-            return super().translate_path(path)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    handler = functools.partial(Handler, directory=str(site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    finally:
-        server.shutdown()
+    return build(out_dir, pdf=True).site_dir
 
 
 def print_url(browser, url: str, out: Path) -> Path:
@@ -96,6 +28,9 @@ def print_url(browser, url: str, out: Path) -> Path:
     page.goto(url, wait_until="networkidle")
     page.evaluate("window.mlsdPrepareForPrint && window.mlsdPrepareForPrint()")
     page.emulate_media(media="print")
+    # The print styles switch to the site's own fonts: wait until they are loaded,
+    # or Chromium lays out the first pages in a fallback font.
+    page.evaluate("document.fonts.ready.then(() => true)")
     page.pdf(
         path=str(out),
         format="A4",
@@ -109,23 +44,12 @@ def print_url(browser, url: str, out: Path) -> Path:
     return out
 
 
-@contextlib.contextmanager
-def chromium() -> Iterator[object]:
-    """A headless Debian Chromium driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
     """Print the book (the print page of an MLSD_PDF build) to out."""
+    if not (print_site / "print_page" / "index.html").is_file():
+        raise FileNotFoundError(
+            f"{print_site} has no print_page/: build it with MLSD_PDF=true"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     with serve(print_site, site_path_prefix()) as base:
         if browser is not None:
@@ -134,12 +58,17 @@ def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
             return print_url(own_browser, base + "print_page/", out)
 
 
-def main(argv: list[str]) -> None:
-    out = Path(argv[0]) if argv else ROOT / "site" / "mlsd-guide.pdf"
-    print_site = build_print_site(ROOT / ".cache" / "print-site")
-    build_pdf(print_site, out.resolve())
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "out", nargs="?", type=Path, default=ROOT / "site" / "mlsd-guide.pdf"
+    )
+    parser.add_argument("--site", type=Path, help="an existing MLSD_PDF=true build")
+    args = parser.parse_args(argv)
+    print_site = args.site or build_print_site(ROOT / ".cache" / "print-site")
+    build_pdf(print_site, args.out.resolve())
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlsd_docs import mermaid_fence
+from mlsd_docs.fonts import FAMILY
 
 SOURCE = "flowchart LR\n  A[Request] --> B[Ranker]"
 
@@ -32,10 +33,22 @@ def test_ids_are_unique_per_diagram_and_scheme():
     assert len(ids) == 3
 
 
-def test_second_render_comes_from_the_cache(tmp_path):
+def test_second_render_comes_from_the_cache(tmp_path, monkeypatch):
     first = mermaid_fence.render_svg(SOURCE, "light")
     assert len(list(tmp_path.glob("*.svg"))) == 1
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered again instead of reading the cache")
+
+    monkeypatch.setattr(mermaid_fence.mermaidx, "render", no_rendering)
     assert mermaid_fence.render_svg(SOURCE, "light") == first
+    with pytest.raises(AssertionError, match="rendered again"):
+        mermaid_fence.render_svg(SOURCE, "dark")  # not cached yet: must render
+
+
+def test_labels_are_measured_and_drawn_in_the_served_font():
+    svg = mermaid_fence.render_svg(SOURCE, "light")
+    assert f'font-family:"{FAMILY}"' in svg
 
 
 def test_unknown_scheme_is_rejected():

@@ -1,52 +1,72 @@
-"""Session fixtures for site-level tests: one strict build, one server, one browser."""
+"""Session fixtures for site-level tests: one strict build per run, shared by every
+pytest-xdist worker, one server and one browser per worker.
+
+The first worker to need a build makes it under a file lock; the others wait and reuse
+it. Builds land in the run's own temporary directory (never a stale one), or in
+$MLSD_BUILD_DIR when set, so that CI can publish exactly the site it tested.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from guide import ROOT
+from filelock import FileLock
 
-from mlsd_docs.pdf import chromium, chromium_path, serve
+from mlsd_docs.site import build, chromium, chromium_path, serve
 
 CHROMIUM = chromium_path()
 
 
+def _run_dir(tmp_path_factory, worker_id: str) -> Path:
+    """A directory shared by every worker of this run and by no other run."""
+    if os.environ.get("MLSD_BUILD_DIR"):
+        path = Path(os.environ["MLSD_BUILD_DIR"]).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+def shared_build(
+    tmp_path_factory, worker_id: str, run_id: str, name: str, pdf: bool
+) -> Path:
+    """Build once per run under a lock; a failed build fails every test needing it."""
+    run_dir = _run_dir(tmp_path_factory, worker_id)
+    site_dir, done = run_dir / name, run_dir / f"{name}.done"
+    failed = run_dir / f"{name}.failed"
+    with FileLock(str(run_dir / f"{name}.lock")):
+        if failed.is_file():
+            pytest.fail(failed.read_text(encoding="utf-8"))
+        if not done.is_file() or done.read_text() != run_id:
+            try:
+                build(site_dir, pdf=pdf)
+            except RuntimeError as error:
+                failed.write_text(str(error), encoding="utf-8")
+                pytest.fail(str(error))
+            done.write_text(run_id)
+    return site_dir
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    """Build the site once per session with --strict; fail on any warning.
+def built_site(tmp_path_factory, worker_id, testrun_uid) -> Path:
+    """The strict build of the site (fails on any warning).
 
     MLSD_SITE_DIR=<dir> reuses a build made by hand, for quick iteration on these tests.
     """
     if os.environ.get("MLSD_SITE_DIR"):
         return Path(os.environ["MLSD_SITE_DIR"])
-    site_dir = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "--site-dir",
-            str(site_dir),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+    return shared_build(tmp_path_factory, worker_id, testrun_uid, "site", pdf=False)
+
+
+@pytest.fixture(scope="session")
+def print_site(tmp_path_factory, worker_id, testrun_uid) -> Path:
+    """The strict build with the one-page book (MLSD_PDF=true) that make pdf prints."""
+    return shared_build(
+        tmp_path_factory, worker_id, testrun_uid, "print-site", pdf=True
     )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"strict build failed:\n{log[-5000:]}"
-    warnings = [line for line in log.splitlines() if line.startswith("WARNING")]
-    assert not warnings, "build warnings:\n" + "\n".join(warnings)
-    return site_dir
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from guide import ROOT, nav_pages, page_url
+
+from mlsd_docs.site import new_page
 
 pytestmark = pytest.mark.browser
 
@@ -24,35 +25,18 @@ FAILING_IMPACTS = {"serious", "critical"}
 
 @pytest.fixture
 def visit(browser, site_url):
-    """Open a page; record console errors; block and record other hosts' requests."""
-    contexts = []
+    """Open a page in a fresh tab that records errors and blocks other hosts."""
+    pages = []
 
     def _visit(path: str, color_scheme: str = "light"):
-        context = browser.new_context(color_scheme=color_scheme)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors, page.foreign = [], []
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda msg: page.errors.append(msg.text) if msg.type == "error" else None,
-        )
-
-        def guard(route):
-            host = urlparse(route.request.url).hostname
-            if host in {"127.0.0.1", None}:
-                route.continue_()
-            else:
-                page.foreign.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", guard)
+        page = new_page(browser, color_scheme)
+        pages.append(page)
         page.goto(site_url + path, wait_until="networkidle")
         return page
 
     yield _visit
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.context.close()
 
 
 def axe_violations(page, rules: list[str] | None = None, skip_chrome: bool = False):
@@ -99,26 +83,7 @@ def tab(browser, site_url):
 
     def _open(path: str, scheme: str):
         if scheme not in pages:
-            context = browser.new_context(color_scheme=scheme)
-            page = context.new_page()
-            page.errors, page.foreign = [], []
-            page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-            page.on(
-                "console",
-                lambda msg: (
-                    page.errors.append(msg.text) if msg.type == "error" else None
-                ),
-            )
-
-            def guard(route, page=page):
-                if urlparse(route.request.url).hostname in {"127.0.0.1", None}:
-                    route.continue_()
-                else:
-                    page.foreign.append(route.request.url)
-                    route.abort()
-
-            page.route("**/*", guard)
-            pages[scheme] = page
+            pages[scheme] = new_page(browser, scheme)
         page = pages[scheme]
         page.errors.clear()
         page.foreign.clear()
@@ -128,6 +93,31 @@ def tab(browser, site_url):
     yield _open
     for page in pages.values():
         page.context.close()
+
+
+# Each diagram label is HTML in a fixed-size <foreignObject> that clips its overflow:
+# report every label whose laid-out text is larger than its box.
+OVERFLOWING_LABELS = """
+async () => {
+  await document.fonts.ready;
+  const found = [];
+  for (const box of document.querySelectorAll('.diagram svg foreignObject')) {
+    const label = box.firstElementChild;
+    const outer = box.getBoundingClientRect();
+    if (!label || outer.width === 0 || !label.textContent.trim()) continue;
+    const inner = label.getBoundingClientRect();
+    const slack = 1;  // px: sub-pixel rounding
+    if (inner.right > outer.right + slack || inner.bottom > outer.bottom + slack ||
+        inner.left < outer.left - slack || inner.top < outer.top - slack) {
+      found.push(`${label.textContent.trim()} (text ${Math.round(inner.width)}x` +
+        `${Math.round(inner.height)} in a box ${Math.round(outer.width)}x` +
+        `${Math.round(outer.height)})`);
+    }
+  }
+  return found;
+}
+"""
+DIAGRAM_FONT = "MLSD DejaVu Sans"
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -149,6 +139,27 @@ def test_every_page_is_readable_in_dark_mode(tab, path):
     assert page.errors == [], f"console errors on /{path}: {page.errors}"
     violations = axe_violations(page, rules=["color-contrast"], skip_chrome=path != "")
     assert not violations, f"/{path} (dark):\n" + "\n".join(violations)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_diagram_label_overflows_its_box(tab, path):
+    """Labels are measured at build time in the font the page serves: they must fit."""
+    page = tab(path, "light")
+    overflowing = page.evaluate(OVERFLOWING_LABELS)
+    assert not overflowing, f"/{path}: labels cut off by their boxes: {overflowing}"
+
+
+def test_diagrams_are_drawn_in_the_font_they_were_measured_in(visit):
+    page = visit("")
+    assert page.locator(".diagram__light svg").count() >= 1
+    page.evaluate("document.fonts.ready.then(() => true)")
+    family = page.evaluate(
+        "getComputedStyle(document.querySelector('.diagram__light .nodeLabel'))"
+        ".fontFamily"
+    )
+    assert family.startswith(f'"{DIAGRAM_FONT}"'), family
+    loaded = page.evaluate(f"document.fonts.check('16px \"{DIAGRAM_FONT}\"')")
+    assert loaded, f"{DIAGRAM_FONT} was not loaded from the site"
 
 
 def test_search_finds_the_demo_page(visit):

@@ -1,0 +1,207 @@
+"""Build, serve and open the site: the one copy that tests, bench and the PDF share.
+
+- ``build(site_dir, pdf=False)``: the strict build (the print page too when ``pdf``),
+  returning its log and failing loudly on any warning.
+- ``serve(site_dir, prefix, gzip)``: a static server on 127.0.0.1, optionally under
+  the ``site_url`` path (the print page needs it) and gzip-encoded (as Pages serves).
+- ``chromium()`` and ``new_page(browser, scheme)``: Debian's headless Chromium through
+  Playwright, and a tab that records console errors and blocks every other host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip as gzip_module
+import http.server
+import io
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+LOCAL_HOSTS = {"127.0.0.1", None}
+_COMPRESSIBLE = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt"}
+
+
+def chromium_path() -> str:
+    """The Chromium binary: $CHROMIUM_PATH, else chromium on PATH, else Debian's."""
+    found = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    return found or "/usr/bin/chromium"
+
+
+def site_path_prefix() -> str:
+    """The URL path the site is published under, from site_url (e.g. '/mlsd-guide/')."""
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    # Only site_url is needed: read it without resolving the !ENV / !!python tags.
+    line = next(ln for ln in text.splitlines() if ln.startswith("site_url:"))
+    path = urlparse(yaml.safe_load(line)["site_url"]).path or "/"
+    return path if path.endswith("/") else path + "/"
+
+
+# ── Build ────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Build:
+    """A finished strict build: where it is and what MkDocs said."""
+
+    site_dir: Path
+    log: str
+
+    @property
+    def warnings(self) -> list[str]:
+        return [line for line in self.log.splitlines() if line.startswith("WARNING")]
+
+
+def build_command(
+    site_dir: Path, config: Path | None = None, strict: bool = True
+) -> list[str]:
+    """The ``mkdocs build`` command line every caller uses."""
+    command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site_dir)]
+    if strict:
+        command.append("--strict")
+    if config is not None:
+        command += ["--config-file", str(config)]
+    return command
+
+
+def build_env(pdf: bool = False) -> dict[str, str]:
+    """The environment of a build: no MkDocs 2 banner; the print page only if pdf."""
+    return {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "MLSD_PDF": "true" if pdf else "false",
+    }
+
+
+def build(site_dir: Path, pdf: bool = False) -> Build:
+    """Strict build into site_dir; raise with the log's tail on failure or warning."""
+    from mlsd_docs import fonts  # the diagrams' font must exist before MkDocs copies
+
+    fonts.ensure()
+    result = subprocess.run(
+        build_command(site_dir),
+        cwd=ROOT,
+        env=build_env(pdf),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    done = Build(Path(site_dir), result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise RuntimeError(f"strict build failed:\n{done.log[-5000:]}")
+    if done.warnings:
+        raise RuntimeError("build warnings:\n" + "\n".join(done.warnings))
+    return done
+
+
+# ── Serve ────────────────────────────────────────────────────────────────────
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files under a URL prefix, gzip-encoded on request when enabled."""
+
+    prefix = "/"
+    gzip = False
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def translate_path(self, path: str) -> str:
+        if path.startswith(self.prefix):
+            path = "/" + path[len(self.prefix) :]
+        return super().translate_path(path)
+
+    def send_head(self):
+        if not self.gzip or "gzip" not in self.headers.get("Accept-Encoding", ""):
+            return super().send_head()
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if not (path.is_file() and path.suffix in _COMPRESSIBLE):
+            return super().send_head()
+        body = gzip_module.compress(path.read_bytes(), compresslevel=6)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=600")
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+@contextlib.contextmanager
+def serve(site_dir: Path, prefix: str = "/", gzip: bool = False) -> Iterator[str]:
+    """Serve site_dir from 127.0.0.1 on a free port; yield the base URL."""
+    if not prefix.startswith("/") or not prefix.endswith("/"):
+        raise ValueError(f"prefix must start and end with '/', got {prefix!r}")
+    handler_class = type("Handler", (_Handler,), {"prefix": prefix, "gzip": gzip})
+    handler = functools.partial(handler_class, directory=str(site_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ── Browser ──────────────────────────────────────────────────────────────────
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser, color_scheme: str = "light", **context_options):
+    """A tab in its own context that records errors and blocks other hosts.
+
+    ``page.errors`` collects uncaught exceptions and console errors; ``page.foreign``
+    the URLs of requests to any host but 127.0.0.1, which are aborted.
+    """
+    if color_scheme not in {"light", "dark"}:
+        raise ValueError(
+            f"color_scheme must be 'light' or 'dark', not {color_scheme!r}"
+        )
+    context = browser.new_context(color_scheme=color_scheme, **context_options)
+    page = context.new_page()
+    page.errors, page.foreign = [], []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: page.errors.append(msg.text) if msg.type == "error" else None,
+    )
+
+    def guard(route) -> None:
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            page.foreign.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return page
