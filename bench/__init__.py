@@ -1,0 +1,1 @@
+"""`make bench`: measure (measure, lighthouse, suite), judge and render (report)."""
