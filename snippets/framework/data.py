@@ -3,17 +3,23 @@
 Transactions over 120 days, 1% fraud, each fraud reported after a random delay. On the
 snapshot day the newest cohorts are mostly unlabelled. Counting them as legitimate
 understates their fraud rate and teaches a model that fraud is rarer than it is.
+Two more numbers of the data step: the size of a random review sample that measures
+recall, and what negative downsampling does to the rate a model learns.
 
 Run it: ``python -m snippets.framework.data``.
 """
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 
 SNAPSHOT_DAY = 120.0
+SEEDS = range(10)  # the youngest cohort's correction is reported over these seeds
 
 
 # --8<-- [start:arrival]
@@ -59,8 +65,8 @@ def simulate_transactions(n: int = 400_000, seed: int = 0) -> dict[str, np.ndarr
     return {"day": day, "x": x, "fraud": fraud, "delay": delay, "label": reported * 1}
 
 
-def delayed_label_report(data: dict[str, np.ndarray]) -> dict[str, object]:
-    """Observed vs true rate per cohort age, and what each training window teaches."""
+def cohort_table(data: dict[str, np.ndarray]) -> list[dict[str, object]]:
+    """True, observed and arrival-corrected fraud rate per cohort age."""
     age = SNAPSHOT_DAY - data["day"]
     fraud, label = data["fraud"], data["label"]
     # Learn the arrival curve from cohorts old enough to be (almost) complete.
@@ -81,19 +87,78 @@ def delayed_label_report(data: dict[str, np.ndarray]) -> dict[str, object]:
                 ),
             }
         )
+    return cohorts
+
+
+def delayed_label_report(data: dict[str, np.ndarray]) -> dict[str, object]:
+    """Observed vs true rate per cohort age, and what each training window teaches."""
+    age = SNAPSHOT_DAY - data["day"]
     # Train on the observed labels: every example, or only matured cohorts.
     windows = {"all 120 days (naive)": age >= 0, "cohorts >= 60 days old": age >= 60}
     calibration = {}
     for name, rows in windows.items():
-        model = LogisticRegression().fit(data["x"][rows], label[rows])
+        model = LogisticRegression().fit(data["x"][rows], data["label"][rows])
         calibration[name] = float(model.predict_proba(data["x"])[:, 1].mean())
     return {
-        "cohorts": cohorts,
+        "cohorts": cohort_table(data),
         "calibration": calibration,
-        "true_rate": float(fraud.mean()),
+        "true_rate": float(data["fraud"].mean()),
         "median_delay": float(np.median(data["delay"])),
     }
     # --8<-- [end:simulate]
+
+
+def youngest_cohort_over_seeds(seeds: range = SEEDS) -> dict[str, np.ndarray]:
+    """The 0-14-day cohort's true, observed and corrected rates, one value per seed."""
+    rows = [cohort_table(simulate_transactions(seed=seed))[0] for seed in seeds]
+    return {
+        k: np.array([row[k] for row in rows]) for k in ("true", "observed", "corrected")
+    }
+
+
+def _share(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+    return float(value)
+
+
+# --8<-- [start:review-sample]
+def review_sample_size(
+    expected_recall: float,
+    half_width: float,
+    prevalence: float,
+    confidence: float = 0.95,
+) -> tuple[int, int]:
+    """Positives needed to estimate recall to +/- half_width, and the random sample
+    (transactions to review) expected to contain them.
+
+    Recall is a proportion over positives: n = z^2 r (1 - r) / h^2 (normal
+    approximation). A uniform sample finds positives only at the prevalence.
+    """
+    recall = _share("expected_recall", expected_recall)
+    half = _share("half_width", half_width)
+    rate = _share("prevalence", prevalence)
+    z = NormalDist().inv_cdf(0.5 + _share("confidence", confidence) / 2)
+    positives = math.ceil(z**2 * recall * (1 - recall) / half**2)
+    return positives, math.ceil(positives / rate)
+
+
+def downsampled_rate(rate: float, negative_keep_rate: float) -> float:
+    """Positive share after keeping a fraction w of negatives: the odds grow by 1/w."""
+    odds = _share("rate", rate) / (1 - rate)
+    keep = negative_keep_rate
+    if not isinstance(keep, int | float) or isinstance(keep, bool) or not 0 < keep <= 1:
+        raise ValueError(f"negative_keep_rate must be in (0, 1], got {keep!r}")
+    inflated = odds / keep
+    return inflated / (1 + inflated)
+    # --8<-- [end:review-sample]
+
+
+# Assumptions for the printed examples, not measurements.
+RECALL, HALF_WIDTH, PREVALENCE = 0.80, 0.05, 0.01
+NEGATIVE_KEEP_RATE = 0.1
 
 
 def main() -> None:
@@ -114,6 +179,32 @@ def main() -> None:
     print(f"Mean predicted fraud rate (true rate {report['true_rate']:.2%}):")
     for name, rate in report["calibration"].items():
         print(f"  trained on {name:<24}{rate:.2%}")
+    print()
+    young = youngest_cohort_over_seeds()
+    print(f"0-14-day cohort over {len(SEEDS)} seeds, min–max:")
+    for key in ("true", "observed", "corrected"):
+        print(f"  {key + ' rate':<17}{young[key].min():.2%}–{young[key].max():.2%}")
+    ratio = young["true"] / young["observed"]
+    print(f"  {'true / observed':<17}{ratio.min():.1f}–{ratio.max():.1f} times")
+    print(
+        f"  mean over seeds: true {young['true'].mean():.2%}, "
+        f"corrected {young['corrected'].mean():.2%}"
+    )
+    print()
+    positives, reviewed = review_sample_size(RECALL, HALF_WIDTH, PREVALENCE)
+    print(
+        f"Random review sample to measure recall near {RECALL:.0%} to "
+        f"±{HALF_WIDTH * 100:.0f} points (95%):"
+    )
+    print(
+        f"  {positives} frauds, found among {reviewed:,} transactions "
+        f"at {PREVALENCE:.2%} fraud"
+    )
+    learned = downsampled_rate(PREVALENCE, NEGATIVE_KEEP_RATE)
+    print(
+        f"Negatives kept at w = {NEGATIVE_KEEP_RATE}: a true {PREVALENCE:.2%} "
+        f"rate is learned as {learned:.2%}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""One sliding-window feature computed online and offline, and a join that leaks.
+"""One sliding-window feature computed online and offline, and two joins that leak.
 
 The feature is "number of the user's events in the 5 minutes before now". Online, a
 streaming job keeps a deque of recent event times per user. Offline, a point-in-time
 join recomputes the same number for each labelled example from the event log. The two
-must agree exactly, or the model is trained on one feature and served another.
+must agree exactly, or the model is trained on one feature and served another. A batch
+table joins correctly only on the time each value became available, not the time it
+describes. The last part sizes "log and wait".
 
 Run it: ``python -m snippets.framework.features``.
 """
@@ -11,14 +13,17 @@ Run it: ``python -m snippets.framework.features``.
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 
+from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.concepts.classification_metrics import log_loss, roc_auc
 
 WINDOW_SECONDS = 300.0  # "behaviour in the last 5 minutes"
+SEEDS = range(10)  # the leak demo's headline is reported over these seeds
 
 
 def _as_log(users: ArrayLike, times: ArrayLike, what: str) -> tuple[np.ndarray, ...]:
@@ -139,7 +144,8 @@ def bucket_join_window_counts(
     table: dict[tuple[int, int], int] = defaultdict(int)
     for user, bucket in zip(ev_users, np.floor(ev_times / window), strict=True):
         table[int(user), int(bucket)] += 1
-    # The bucket holding t also holds events after t: up to a window of the future.
+    # The bucket holding t is wrong at both ends: it runs past t (up to a window of
+    # the future) and starts after t - window (it misses the start of the window).
     return np.array(
         [
             table.get((int(user), int(bucket)), 0)
@@ -148,6 +154,91 @@ def bucket_join_window_counts(
         dtype=int,
     )
     # --8<-- [end:offline]
+
+
+def _as_rows(
+    keys: ArrayLike, times: ArrayLike, values: ArrayLike
+) -> tuple[np.ndarray, ...]:
+    row_keys, row_times = _as_log(keys, times, "feature rows")
+    row_values = np.asarray(values, dtype=float)
+    if row_values.shape != row_times.shape:
+        raise ValueError("row_values must hold one value per feature row")
+    return row_keys, row_times, row_values
+
+
+# --8<-- [start:as-of]
+def as_of_join(
+    row_keys: ArrayLike,
+    row_times: ArrayLike,
+    row_values: ArrayLike,
+    query_keys: ArrayLike,
+    query_times: ArrayLike,
+    inclusive: bool = False,
+) -> np.ndarray:
+    """Per query, the value of its key's latest row timed before it (NaN if none).
+
+    Pass as row_times the time each value became available to serving (landed in
+    the store), not the time it describes. inclusive=True also takes a row timed
+    exactly at the query, which is Feast's rule (feature timestamp <= entity's).
+    """
+    keys, times, values = _as_rows(row_keys, row_times, row_values)
+    q_keys, q_times = _as_log(query_keys, query_times, "queries")
+    joined = np.full(q_times.size, np.nan)
+    for key in np.unique(q_keys):
+        mine = np.flatnonzero(keys == key)
+        mine = mine[np.argsort(times[mine], kind="stable")]
+        rows = np.flatnonzero(q_keys == key)
+        side = "right" if inclusive else "left"
+        latest = np.searchsorted(times[mine], q_times[rows], side=side) - 1
+        found = latest >= 0
+        joined[rows[found]] = values[mine[latest[found]]]
+    return joined
+
+
+def hourly_count_table(
+    event_users: ArrayLike, event_times: ArrayLike, lag: float, period: float = 3600.0
+) -> dict[str, np.ndarray]:
+    """A batch table: each user's events per hour, landing `lag` after the hour ends."""
+    users, times = _as_log(event_users, event_times, "events")
+    if users.size == 0 or users.min() < 0 or times.min() < 0:
+        raise ValueError("events must be non-empty, with ids and times >= 0")
+    if lag < 0 or not period > 0:
+        raise ValueError("lag must be >= 0 and period > 0 seconds")
+    n_users, n_periods = int(users.max()) + 1, int(times.max() // period) + 1
+    slot = users * n_periods + (times // period).astype(int)
+    hour_end = np.tile((np.arange(n_periods) + 1) * period, n_users)
+    return {
+        "user": np.repeat(np.arange(n_users), n_periods),
+        "count": np.bincount(slot, minlength=n_users * n_periods).astype(float),
+        "describes_until": hour_end,  # the value's event time
+        "available_at": hour_end + lag,  # when the job's output reaches serving
+    }
+    # --8<-- [end:as-of]
+
+
+def online_store_reads(
+    row_keys: ArrayLike,
+    available_at: ArrayLike,
+    row_values: ArrayLike,
+    query_keys: ArrayLike,
+    query_times: ArrayLike,
+) -> np.ndarray:
+    """Replay writes and reads in time order: what an online store returned."""
+    keys, times, values = _as_rows(row_keys, available_at, row_values)
+    q_keys, q_times = _as_log(query_keys, query_times, "queries")
+    # At equal times the read is served before the write lands, as in the counter.
+    timeline = sorted(
+        [(t, 1, i) for i, t in enumerate(times)]
+        + [(t, 0, i) for i, t in enumerate(q_times)]
+    )
+    store: dict[int, float] = {}
+    reads = np.full(q_times.size, np.nan)
+    for _, is_write, i in timeline:
+        if is_write:
+            store[int(keys[i])] = float(values[i])
+        else:
+            reads[i] = store.get(int(q_keys[i]), np.nan)
+    return reads
 
 
 # --8<-- [start:simulate]
@@ -160,8 +251,10 @@ def simulate_sessions(
     """Event log plus one labelled request per user; positives burst right after it.
 
     Think of card testing: a fraudster's first charge (the request we score) is
-    followed by a rapid run of further charges. Before the request, positives are
-    only slightly busier than everyone else, so the honest feature is a weak signal.
+    followed by a rapid run of further charges. In the 5 minutes before the request
+    positives have one extra event on average, about three times the background
+    rate: a real but noisy signal. A second honest feature, a static risk score
+    known before the request, is one standard deviation higher for positives.
     """
     rng = np.random.default_rng(seed)
     labels = (rng.random(n_users) < positive_rate).astype(int)
@@ -183,11 +276,15 @@ def simulate_sessions(
         "label_users": np.arange(n_users),
         "label_times": label_times,
         "labels": labels,
+        "risk_score": rng.normal(labels.astype(float), 1.0),  # independent of events
     }
 
 
-def leak_report(data: dict[str, np.ndarray]) -> dict[str, float]:
-    """Train on each version of the feature (earlier half), score the later half."""
+def leak_report(data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Train on each version of the count (earlier half), score the later half.
+
+    Two feature sets: the count alone, and the count plus the risk score.
+    """
     log = (data["event_users"], data["event_times"])
     keys = (data["label_users"], data["label_times"])
     honest = point_in_time_window_counts(*log, *keys)
@@ -195,21 +292,29 @@ def leak_report(data: dict[str, np.ndarray]) -> dict[str, float]:
     labels = data["labels"]
     order = np.argsort(data["label_times"])  # time-based split, never random
     train, test = order[: order.size // 2], order[order.size // 2 :]
-
-    def fit(feature: np.ndarray) -> LogisticRegression:
-        return LogisticRegression().fit(np.log1p(feature[train, None]), labels[train])
-
-    def scores(model: LogisticRegression, feature: np.ndarray) -> np.ndarray:
-        return model.predict_proba(np.log1p(feature[test, None]))[:, 1]
-
-    leaky_model, honest_model = fit(leaky), fit(honest)
-    served = scores(leaky_model, honest)  # production computes the honest value
+    models = {}
+    for name, extra in (("count only", []), ("count + risk", [data["risk_score"]])):
+        leaky_x = np.column_stack([np.log1p(leaky), *extra])
+        honest_x = np.column_stack([np.log1p(honest), *extra])
+        leaky_model = LogisticRegression().fit(leaky_x[train], labels[train])
+        honest_model = LogisticRegression().fit(honest_x[train], labels[train])
+        served = leaky_model.predict_proba(honest_x[test])[:, 1]  # serving: honest
+        fair = honest_model.predict_proba(honest_x[test])[:, 1]
+        models[name] = {
+            "offline_auc_leaky": roc_auc(
+                labels[test], leaky_model.predict_proba(leaky_x[test])[:, 1]
+            ),
+            "online_auc_leaky_model": roc_auc(labels[test], served),
+            "online_auc_honest": roc_auc(labels[test], fair),
+            "online_logloss_leaky_model": log_loss(labels[test], served),
+            "online_logloss_honest": log_loss(labels[test], fair),
+            "count_weight_leaky": float(leaky_model.coef_[0, 0]),
+            "count_weight_honest": float(honest_model.coef_[0, 0]),
+            "risk_weight_leaky": float(leaky_model.coef_[0, -1]) if extra else np.nan,
+            "risk_weight_honest": float(honest_model.coef_[0, -1]) if extra else np.nan,
+        }
     return {
-        "offline_auc_leaky": roc_auc(labels[test], scores(leaky_model, leaky)),
-        "online_auc_leaky_model": roc_auc(labels[test], served),
-        "offline_auc_honest": roc_auc(labels[test], scores(honest_model, honest)),
-        "online_logloss_leaky_model": log_loss(labels[test], served),
-        "online_logloss_honest": log_loss(labels[test], scores(honest_model, honest)),
+        "models": models,
         "mean_count_positive_leaky": float(leaky[labels == 1].mean()),
         "mean_count_positive_honest": float(honest[labels == 1].mean()),
         "mean_count_negative": float(honest[labels == 0].mean()),
@@ -218,38 +323,141 @@ def leak_report(data: dict[str, np.ndarray]) -> dict[str, float]:
     # --8<-- [end:simulate]
 
 
+def over_seeds(reports: list[dict[str, Any]], features: str, metric: str) -> np.ndarray:
+    """One model metric across the per-seed leak reports."""
+    return np.array([report["models"][features][metric] for report in reports])
+
+
+def span(values: ArrayLike, fmt: str = ".3f") -> str:
+    """min–max of a metric over seeds, as the page quotes it ("-" if undefined)."""
+    values = np.asarray(values, dtype=float)
+    if np.isnan(values).all():
+        return "-"
+    return f"{values.min():{fmt}}–{values.max():{fmt}}"
+
+
+# --8<-- [start:log-size]
+def feature_log_bytes_per_day(
+    requests_per_day: float,
+    rows_per_request: float,
+    features_per_row: int,
+    bytes_per_feature: int = 4,  # float32
+    request_sample_rate: float = 1.0,
+) -> float:
+    """Bytes a day to log the feature vectors served to a sample of requests."""
+    if not 0 < request_sample_rate <= 1:
+        raise ValueError(
+            f"request_sample_rate must be in (0, 1], got {request_sample_rate}"
+        )
+    rows = requests_per_day * request_sample_rate * rows_per_request
+    return storage_bytes(rows, features_per_row * bytes_per_feature)
+
+
+# Assumptions, not measurements: a large feed or video recommender.
+REQUESTS_PER_DAY = 1e9  # e.g. 100M daily users x 10 ranking requests
+CANDIDATES_RANKED = 500  # scored by the ranker per request
+ITEMS_SHOWN = 20  # of which the user is shown
+FEATURES_PER_CANDIDATE = 250
+REQUEST_SAMPLE = 0.01  # share of requests whose full candidate list is logged
+
+
+def log_and_wait_sizes() -> dict[str, float]:
+    """Feature-log volume a day: log everything, or only what training needs."""
+    plans = {  # what is logged: (rows per request, share of requests)
+        "every candidate of every request": (CANDIDATES_RANKED, 1.0),
+        f"the {ITEMS_SHOWN} items shown per request": (ITEMS_SHOWN, 1.0),
+        f"all candidates of {REQUEST_SAMPLE:.0%} of requests": (
+            CANDIDATES_RANKED,
+            REQUEST_SAMPLE,
+        ),
+    }
+    return {
+        plan: feature_log_bytes_per_day(
+            REQUESTS_PER_DAY, rows, FEATURES_PER_CANDIDATE, request_sample_rate=share
+        )
+        for plan, (rows, share) in plans.items()
+    }
+    # --8<-- [end:log-size]
+
+
+BATCH_LAG_SECONDS = 20 * 60.0  # assumed: the hourly job lands 20 min after the hour
+
+
 def main() -> None:
-    data = simulate_sessions()
+    reports = [leak_report(simulate_sessions(seed=seed)) for seed in SEEDS]
+    data, first = simulate_sessions(seed=SEEDS[0]), reports[0]
     log = (data["event_users"], data["event_times"])
     keys = (data["label_users"], data["label_times"])
     online = online_window_counts(*log, *keys)
     offline = point_in_time_window_counts(*log, *keys)
     print(
-        f"{data['event_times'].size:,} events, {data['labels'].size:,} labelled "
-        f"requests, {data['labels'].mean():.1%} positive"
+        f"seed 0: {data['event_times'].size:,} events, {data['labels'].size:,} "
+        f"labelled requests, {data['labels'].mean():.1%} positive"
     )
     print(
         f"online deque == point-in-time join on every row: {(online == offline).all()}"
     )
-    r = leak_report(data)
-    print(f"naive bucket join disagrees on {r['disagreeing_rows']:.1%} of rows")
+    print(f"naive bucket join disagrees on {first['disagreeing_rows']:.1%} of rows")
     print(
-        "mean 5-min count, positives: "
-        f"{r['mean_count_positive_honest']:.2f} point-in-time, "
-        f"{r['mean_count_positive_leaky']:.2f} bucket join "
-        f"(negatives {r['mean_count_negative']:.2f})"
+        "mean 5-min count: "
+        f"positives {first['mean_count_positive_honest']:.2f}, "
+        f"negatives {first['mean_count_negative']:.2f}; "
+        f"bucket join, positives {first['mean_count_positive_leaky']:.2f}"
     )
     print()
-    print("model trained on     scored on        ROC-AUC  log loss")
-    print(f"bucket join (leaky)  bucket join        {r['offline_auc_leaky']:.3f}")
-    print(
-        f"bucket join (leaky)  served features    {r['online_auc_leaky_model']:.3f}"
-        f"     {r['online_logloss_leaky_model']:.3f}"
+    rows = (
+        ("ROC-AUC, leaky model, bucket-join features", "offline_auc_leaky"),
+        ("ROC-AUC, leaky model, served features", "online_auc_leaky_model"),
+        ("ROC-AUC, honest model, served features", "online_auc_honest"),
+        ("log loss, leaky model, served features", "online_logloss_leaky_model"),
+        ("log loss, honest model, served features", "online_logloss_honest"),
+        ("weight on log(1 + count), leaky model", "count_weight_leaky"),
+        ("weight on log(1 + count), honest model", "count_weight_honest"),
+        ("weight on the risk score, leaky model", "risk_weight_leaky"),
+        ("weight on the risk score, honest model", "risk_weight_honest"),
     )
-    print(
-        f"point-in-time        served features    {r['offline_auc_honest']:.3f}"
-        f"     {r['online_logloss_honest']:.3f}"
+    families = ("count only", "count + risk")
+    header = f"min–max over {len(reports)} seeds"
+    print(f"{header:<44}" + "".join(f"{family:>15}" for family in families))
+    for label, metric in rows:
+        fmt = ".2f" if "weight" in metric else ".3f"
+        cells = "".join(
+            f"{span(over_seeds(reports, f, metric), fmt):>15}" for f in families
+        )
+        print(f"{label:<44}{cells}")
+    lost = {
+        family: over_seeds(reports, family, "online_auc_honest")
+        - over_seeds(reports, family, "online_auc_leaky_model")
+        for family in families
+    }
+    cells = "".join(f"{span(lost[f]):>15}" for f in families)
+    print(f"{'ROC-AUC the leak costs online':<44}{cells}")
+    cells = "".join(
+        f"{f'{np.sum(lost[f] > 0)} of {lost[f].size}':>15}" for f in families
     )
+    print(f"{'seeds where it costs ROC-AUC':<44}{cells}")
+    print()
+    table = hourly_count_table(*log, lag=BATCH_LAG_SECONDS)
+    served = online_store_reads(
+        table["user"], table["available_at"], table["count"], *keys
+    )
+    lag_minutes = f"{BATCH_LAG_SECONDS / 60:.0f} min"
+    print(f"{f'hourly count table, lands {lag_minutes} after the hour':<44}", end="")
+    print(f"{'differs from serving':>30}")
+    for clock, label in (
+        ("describes_until", "as-of join on the hour it describes"),
+        ("available_at", "as-of join on when it landed"),
+    ):
+        joined = as_of_join(table["user"], table[clock], table["count"], *keys)
+        differs = np.mean(~np.isclose(joined, served, equal_nan=True))
+        print(f"  {label:<42}{differs:>30.1%}")
+    print()
+    print(
+        f"log and wait: {REQUESTS_PER_DAY / 1e9:.0f}B requests/day, "
+        f"{CANDIDATES_RANKED} candidates, {FEATURES_PER_CANDIDATE} float32 features"
+    )
+    for what, size in log_and_wait_sizes().items():
+        print(f"  {what:<42}{human_bytes(size) + ' a day':>30}")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.distributions.empirical_distribution import ECDF
+from statsmodels.stats.proportion import samplesize_confint_proportion
 
+from snippets.concepts.calibration import correct_downsampled
 from snippets.framework import data as dt
 
 PAGE = "framework/data.md"
@@ -51,6 +56,42 @@ def test_unmatured_negatives_make_the_model_underpredict():
     assert youngest["observed"] < 0.3 * youngest["true"]
 
 
+def test_youngest_cohort_spread_brackets_the_truth():
+    young = dt.youngest_cohort_over_seeds(range(6))
+    assert (young["observed"] < 0.3 * young["true"]).all()
+    # The correction is unbiased but noisy: it lands on both sides of the truth.
+    errors = young["corrected"] - young["true"]
+    assert errors.min() < 0 < errors.max()
+    assert abs(errors.mean()) < 0.15 * young["true"].mean()
+
+
+@pytest.mark.parametrize(
+    ("recall", "half_width", "prevalence", "confidence"),
+    [(0.8, 0.05, 0.01, 0.95), (0.5, 0.02, 0.003, 0.9), (0.95, 0.01, 0.2, 0.99)],
+)
+def test_review_sample_matches_statsmodels(recall, half_width, prevalence, confidence):
+    positives, reviewed = dt.review_sample_size(
+        recall, half_width, prevalence, confidence
+    )
+    expected = samplesize_confint_proportion(recall, half_width, alpha=1 - confidence)
+    assert positives == math.ceil(expected)
+    # The smallest uniform sample that holds `positives` frauds on average.
+    assert (reviewed - 1) * prevalence < positives - 1e-9
+    assert reviewed * prevalence > positives - 1e-9
+
+
+def test_downsampling_multiplies_the_odds_and_recalibration_undoes_it():
+    rng = np.random.default_rng(0)
+    labels = rng.random(2_000_000) < 0.01
+    kept = labels | (rng.random(labels.size) < 0.1)
+    empirical = labels[kept].mean()
+    learned = dt.downsampled_rate(0.01, 0.1)
+    assert learned == pytest.approx(empirical, rel=0.02)
+    odds = learned / (1 - learned)
+    assert odds == pytest.approx(10 * 0.01 / 0.99)
+    assert correct_downsampled(learned, 0.1) == pytest.approx(0.01)
+
+
 def test_bad_input_fails_clearly():
     with pytest.raises(ValueError, match="non-empty"):
         dt.label_arrival_curve([], [1.0])
@@ -64,6 +105,12 @@ def test_bad_input_fails_clearly():
         dt.corrected_positive_rate([0, 0], [1.0, 2.0], grid, arrival)
     with pytest.raises(ValueError, match="one length"):
         dt.corrected_positive_rate([0, 1], [1.0], grid, arrival)
+    with pytest.raises(ValueError, match="prevalence"):
+        dt.review_sample_size(0.8, 0.05, 0.0)
+    with pytest.raises(TypeError, match="number"):
+        dt.review_sample_size("0.8", 0.05, 0.01)
+    with pytest.raises(ValueError, match="negative_keep_rate"):
+        dt.downsampled_rate(0.01, 1.5)
 
 
 def test_page_quotes_the_numbers_the_code_prints():
@@ -83,7 +130,27 @@ def test_page_quotes_the_numbers_the_code_prints():
     ]
     assert all(n in output for n in numbers)
     assert_page_quotes(PAGE, *numbers)
-    # "one seventh of the truth" on the page is the ratio the run shows.
+    # "one seventh of the truth" on the page is the ratio seed 0 shows.
     assert round(youngest["true"] / youngest["observed"]) == 7
     assert_page_quotes(PAGE, "one seventh")
     assert_page_quotes("concepts/monitoring.md", "seven times less")
+
+
+def test_page_quotes_the_spreads_and_sizes_the_code_prints():
+    output = module_output("snippets.framework.data")
+    spans = dict(re.findall(r"^  (\w+(?: / \w+)?)(?: rate)?\s+(\S+–\S+)", output, re.M))
+    assert set(spans) == {"true", "observed", "corrected", "true / observed"}
+    frauds, reviewed = re.search(r"(\d+) frauds, found among ([\d,]+)", output).groups()
+    learned = re.search(r"is learned as (\S+%)", output).group(1)
+    assert (int(frauds), int(reviewed.replace(",", ""))) == dt.review_sample_size(
+        dt.RECALL, dt.HALF_WIDTH, dt.PREVALENCE
+    )
+    assert_page_quotes(
+        PAGE,
+        spans["corrected"],
+        spans["true"],
+        f"{spans['true / observed']} times",
+        f"{frauds} frauds",
+        f"{reviewed} ",
+        learned,
+    )

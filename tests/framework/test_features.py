@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from snippets.framework import features as ft
 
 PAGE = "framework/features.md"
+MODULE = "snippets.framework.features"
+
 
 # Integer-valued times make ties (event at the label time, at the window edge) common.
 stream = st.lists(
@@ -76,18 +80,118 @@ def test_point_in_time_ignores_the_future_and_bucket_join_does_not(
     assert after - before == same_bucket
 
 
-def test_leak_inflates_offline_quality_but_not_online_quality():
-    report = ft.leak_report(ft.simulate_sessions(n_users=1500, seed=3))
-    assert report["disagreeing_rows"] > 0.1
-    assert report["offline_auc_leaky"] > report["online_auc_leaky_model"] + 0.1
-    # One feature, a monotone model: online ranking is the honest feature's ranking,
-    # so the leaky model's online AUC equals the honest model's...
-    assert report["online_auc_leaky_model"] == pytest.approx(
-        report["offline_auc_honest"]
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 3), st.integers(1, 99), st.lists(st.integers(1, 99), max_size=8))
+def test_bucket_join_misses_the_start_of_the_window(user, offset, ages):
+    # A label 'offset' seconds into its 100 s bucket; events 'ages' seconds before it.
+    window, time = 100.0, 1000.0 + offset
+    before = time - np.array(ages, dtype=float)
+    log = (np.full(before.size, user), before)
+    keys = (np.array([user]), np.array([time]))
+    in_earlier_bucket = int(np.sum(before < 1000.0))
+    point_in_time = ft.point_in_time_window_counts(*log, *keys, window=window)[0]
+    bucket = ft.bucket_join_window_counts(*log, *keys, window=window)[0]
+    assert point_in_time == before.size  # every event is inside [t - 100, t)
+    assert bucket == before.size - in_earlier_bucket
+
+
+def test_the_leak_costs_ranking_only_when_a_second_feature_is_mis_weighted():
+    reports = [ft.leak_report(ft.simulate_sessions(seed=s)) for s in range(20, 25)]
+    one = {
+        m: ft.over_seeds(reports, "count only", m)
+        for m in reports[0]["models"]["count only"]
+    }
+    two = {
+        m: ft.over_seeds(reports, "count + risk", m)
+        for m in reports[0]["models"]["count + risk"]
+    }
+    for metrics in (one, two):
+        assert (
+            metrics["offline_auc_leaky"] > metrics["online_auc_leaky_model"] + 0.1
+        ).all()
+        assert (
+            metrics["online_logloss_leaky_model"] > metrics["online_logloss_honest"]
+        ).all()
+    # Ablation: one feature and a monotone model rank exactly as the honest feature.
+    np.testing.assert_array_equal(
+        one["online_auc_leaky_model"], one["online_auc_honest"]
     )
-    # ...but its probabilities were fitted to the leak, so they are worse.
-    assert report["online_logloss_leaky_model"] > report["online_logloss_honest"]
-    assert report["mean_count_positive_leaky"] > report["mean_count_positive_honest"]
+    # With a second honest feature the leaky model over-weights the count and ranks
+    # worse online, on every seed.
+    assert (two["online_auc_leaky_model"] < two["online_auc_honest"]).all()
+    assert (two["online_auc_honest"] > one["online_auc_honest"]).all()
+    first = reports[0]
+    assert first["disagreeing_rows"] > 0.1
+    assert first["mean_count_positive_leaky"] > first["mean_count_positive_honest"]
+
+
+def brute_as_of(keys, times, values, q_keys, q_times, inclusive):
+    out = []
+    for qk, qt in zip(q_keys, q_times, strict=True):
+        visible = [
+            i
+            for i, (k, t) in enumerate(zip(keys, times, strict=True))
+            if k == qk and (t <= qt if inclusive else t < qt)
+        ]
+        # The latest time wins; among equal times, the row written last.
+        best = max(visible, key=lambda i: (times[i], i), default=None)
+        out.append(np.nan if best is None else values[best])
+    return np.array(out, dtype=float)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 30), st.integers(0, 9)), max_size=40
+    ),
+    requests,
+)
+def test_as_of_join_equals_brute_force_and_the_online_store(rows, queries):
+    keys = np.array([k for k, _, _ in rows], dtype=int)
+    times = np.array([t for _, t, _ in rows], dtype=float)
+    values = np.array([v for _, _, v in rows], dtype=float)
+    q_keys, q_times = as_arrays(queries)
+    for inclusive in (False, True):
+        np.testing.assert_array_equal(
+            ft.as_of_join(keys, times, values, q_keys, q_times, inclusive=inclusive),
+            brute_as_of(keys, times, values, q_keys, q_times, inclusive),
+        )
+    # Keyed on availability, the strict join is exactly what serving read.
+    np.testing.assert_array_equal(
+        ft.as_of_join(keys, times, values, q_keys, q_times),
+        ft.online_store_reads(keys, times, values, q_keys, q_times),
+    )
+
+
+def test_hourly_table_counts_each_hour_and_lands_after_the_lag():
+    data = ft.simulate_sessions(n_users=50, seed=1)
+    log = (data["event_users"], data["event_times"])
+    table = ft.hourly_count_table(*log, lag=600.0)
+    hours = int(data["event_times"].max() // 3600) + 1
+    for user in (0, 7, 49):
+        mine = data["event_times"][data["event_users"] == user]
+        expected, _ = np.histogram(mine, bins=np.arange(hours + 1) * 3600.0)
+        np.testing.assert_array_equal(table["count"][table["user"] == user], expected)
+    np.testing.assert_allclose(table["available_at"] - table["describes_until"], 600.0)
+    # Keyed on event time, the join reads hours that serving could not yet see.
+    keys = (data["label_users"], data["label_times"])
+    served = ft.online_store_reads(
+        table["user"], table["available_at"], table["count"], *keys
+    )
+    early = ft.as_of_join(
+        table["user"], table["describes_until"], table["count"], *keys
+    )
+    on_time = ft.as_of_join(table["user"], table["available_at"], table["count"], *keys)
+    np.testing.assert_array_equal(on_time, served)
+    assert np.mean(~np.isclose(early, served, equal_nan=True)) > 0.05
+
+
+def test_log_and_wait_sizes_follow_from_the_assumptions():
+    sizes = list(ft.log_and_wait_sizes().values())
+    every = 1e9 * 500 * 250 * 4  # requests x candidates x features x float32 bytes
+    assert sizes == pytest.approx([every, every * 20 / 500, every * 0.01])
+    with pytest.raises(ValueError, match="request_sample_rate"):
+        ft.feature_log_bytes_per_day(1e9, 500, 250, request_sample_rate=0)
 
 
 def test_counter_rejects_out_of_order_events_and_bad_windows():
@@ -112,24 +216,61 @@ def test_bad_logs_fail_clearly():
         ft.bucket_join_window_counts([1], [np.nan], [1], [1.0])
     with pytest.raises(ValueError, match="1-D"):
         ft.point_in_time_window_counts([[1]], [[0.0]], [1], [1.0])
+    with pytest.raises(ValueError, match="one value per feature row"):
+        ft.as_of_join([1, 2], [0.0, 1.0], [5.0], [1], [2.0])
+    with pytest.raises(ValueError, match="lag"):
+        ft.hourly_count_table([1], [0.0], lag=-1.0)
 
 
 def test_page_quotes_the_numbers_the_code_prints():
-    report = ft.leak_report(ft.simulate_sessions())
-    assert "True" in module_output("snippets.framework.features")
+    output = module_output(MODULE)
+    assert "every row: True" in output
+    first = re.search(
+        r"disagrees on (\S+%) of rows\n.*positives (\S+), negatives (\S+); "
+        r"bucket join, positives (\S+)",
+        output,
+    ).groups()
+    disagree, positives, negatives, leaky_positives = first
+    rows = {
+        label: cells.split()
+        for label, cells in re.findall(
+            r"^((?:ROC-AUC|log loss|weight)[^\n]*?)\s{2,}(\S+\s+\S+)$", output, re.M
+        )
+    }
+    assert len(rows) == 10
+    lost = rows["ROC-AUC the leak costs online"]
+    worse = re.search(
+        r"seeds where it costs ROC-AUC\s+(\d+ of \d+)\s+(\d+ of \d+)", output
+    ).groups()
+    lag_rows = re.findall(r"as-of join on [^\n]*?(\S+%)$", output, re.M)
+    sizes = re.findall(r"(\d+\.\d TB) a day", output)
+    assert len(lag_rows) == 2 and len(sizes) == 3
+    # Positives are about three times as busy before the request as negatives.
+    assert round(float(positives) / float(negatives)) == 3
+    spans = [cell for cells in rows.values() for cell in cells if cell != "-"]
+    spans.remove(lost[0])  # the ablation's zero cost is said in words, not quoted
     assert_page_quotes(
         PAGE,
-        f"{report['offline_auc_leaky']:.3f}",
-        f"{report['online_auc_leaky_model']:.3f}",
-        f"{report['online_logloss_leaky_model']:.3f}",
-        f"{report['online_logloss_honest']:.3f}",
-        f"{report['disagreeing_rows']:.1%}",
-        f"{report['mean_count_positive_honest']:.2f}",
-        f"{report['mean_count_positive_leaky']:.2f}",
+        "three times",
+        disagree,
+        positives,
+        negatives,
+        leaky_positives,
+        *spans,
+        worse[1],
+        *lag_rows,
+        *sizes,
     )
-    # The evaluation page cites the same leak in its leakage checklist.
+
+
+def test_evaluation_page_quotes_the_leak_over_seeds():
+    output = module_output(MODULE)
+    honest = re.search(r"ROC-AUC, honest model, served features\s+\S+\s+(\S+)", output)
+    offline = re.search(
+        r"ROC-AUC, leaky model, bucket-join features\s+\S+\s+(\S+)", output
+    )
     assert_page_quotes(
         "framework/evaluation.md",
-        f"ROC-AUC of {report['online_auc_leaky_model']:.3f}",
-        f"false {report['offline_auc_leaky']:.3f}",
+        f"honest ROC-AUC of {honest.group(1)}",
+        f"false {offline.group(1)}",
     )
