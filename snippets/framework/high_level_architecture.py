@@ -1,4 +1,4 @@
-"""Why recommenders are funnels: a back-of-envelope compute and latency calculator.
+"""Why recommenders are funnels: what each stage reads, computes and costs.
 
 Run it: ``python -m snippets.framework.high_level_architecture``.
 """
@@ -10,7 +10,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from snippets.common.estimation import peak_qps, remaining_budget_ms
+from snippets.common.estimation import (
+    human_bytes,
+    peak_qps,
+    remaining_budget_ms,
+    storage_bytes,
+)
 
 
 def _positive(name: str, value: float) -> float:
@@ -23,27 +28,80 @@ def _positive(name: str, value: float) -> float:
 
 # --8<-- [start:stage]
 @dataclass(frozen=True)
+class Machine:
+    """One serving machine: sustained arithmetic, memory bandwidth and price."""
+
+    name: str
+    flops_per_second: float
+    bytes_per_second: float  # sustained memory bandwidth
+    dollars_per_hour: float
+
+    def __post_init__(self) -> None:
+        for field in ("flops_per_second", "bytes_per_second", "dollars_per_hour"):
+            _positive(f"{self.name}: {field}", getattr(self, field))
+
+
+@dataclass(frozen=True)
 class Stage:
-    """One step of the serving path: how many items it scores and at what cost."""
+    """One step of the serving path: what it scores, reads and computes per request."""
 
     name: str
     items_scored: float
     flops_per_item: float
+    bytes_per_item: float  # read from memory per item: a vector, a feature row
     budget_ms: float
+    machine: Machine
 
     def __post_init__(self) -> None:
-        _positive(f"{self.name}: items_scored", self.items_scored)
-        _positive(f"{self.name}: flops_per_item", self.flops_per_item)
-        _positive(f"{self.name}: budget_ms", self.budget_ms)
+        for field in ("items_scored", "flops_per_item", "bytes_per_item", "budget_ms"):
+            _positive(f"{self.name}: {field}", getattr(self, field))
+        if not isinstance(self.machine, Machine):
+            raise TypeError(f"{self.name}: machine must be a Machine")
 
     @property
     def flops(self) -> float:
         """Floating-point operations this stage spends on one request."""
         return self.items_scored * self.flops_per_item
 
+    @property
+    def bytes_read(self) -> float:
+        """Bytes this stage streams from memory for one request."""
+        return self.items_scored * self.bytes_per_item
 
+
+@dataclass(frozen=True)
+class StageCost:
+    """A stage's time on one of its machines and the fleet that serves the peak."""
+
+    stage: Stage
+    compute_ms: float
+    memory_ms: float
+    machines: int
+
+    @property
+    def time_ms(self) -> float:
+        """Roofline lower bound: the stage waits for the slower of its two resources."""
+        return max(self.compute_ms, self.memory_ms)
+
+    @property
+    def bound_by(self) -> str:
+        return "memory" if self.memory_ms > self.compute_ms else "compute"
+
+    @property
+    def dollars_per_hour(self) -> float:
+        return self.machines * self.stage.machine.dollars_per_hour
+
+    @property
+    def fits(self) -> bool:
+        """True when the lower bound leaves room inside the stage's budget."""
+        return self.time_ms <= self.stage.budget_ms
+
+    # --8<-- [end:stage]
+
+
+# --8<-- [start:cost]
 def compute_ms(flops: float, flops_per_second: float) -> float:
-    """Milliseconds of pure compute on one accelerator: a lower bound on latency."""
+    """Milliseconds of pure arithmetic on one machine."""
     return (
         1000
         * _positive("flops", flops)
@@ -51,30 +109,35 @@ def compute_ms(flops: float, flops_per_second: float) -> float:
     )
 
 
-def accelerators_needed(
-    flops_per_request: float, qps: float, flops_per_second: float
-) -> int:
-    """Accelerators needed to sustain qps requests per second at full utilisation."""
-    demand = _positive("flops_per_request", flops_per_request) * _positive("qps", qps)
-    return math.ceil(demand / _positive("flops_per_second", flops_per_second))
-    # --8<-- [end:stage]
+def memory_ms(bytes_read: float, bytes_per_second: float) -> float:
+    """Milliseconds to stream bytes_read from memory once on one machine."""
+    return (
+        1000
+        * _positive("bytes_read", bytes_read)
+        / _positive("bytes_per_second", bytes_per_second)
+    )
+
+
+def machines_needed(ms_per_request: float, qps: float) -> int:
+    """Machines kept busy at full utilisation by qps requests of ms_per_request."""
+    return math.ceil(
+        _positive("ms_per_request", ms_per_request) * _positive("qps", qps) / 1000
+    )
+
+
+def stage_cost(stage: Stage, qps: float) -> StageCost:
+    """Time per request on the stage's machine, and the machines for qps."""
+    m = stage.machine
+    flop_ms = compute_ms(stage.flops, m.flops_per_second)
+    byte_ms = memory_ms(stage.bytes_read, m.bytes_per_second)
+    return StageCost(
+        stage, flop_ms, byte_ms, machines_needed(max(flop_ms, byte_ms), qps)
+    )
+    # --8<-- [end:cost]
 
 
 # --8<-- [start:funnel]
-@dataclass(frozen=True)
-class StageCost:
-    """A stage's compute time next to its share of the latency budget."""
-
-    stage: Stage
-    compute_ms: float
-
-    @property
-    def fits(self) -> bool:
-        """True when pure compute leaves room inside the stage's budget."""
-        return self.compute_ms <= self.stage.budget_ms
-
-
-def funnel_costs(stages: Sequence[Stage], flops_per_second: float) -> list[StageCost]:
+def funnel_costs(stages: Sequence[Stage], qps: float) -> list[StageCost]:
     """Cost every stage; each stage must score no more items than the one before."""
     if len(stages) == 0:
         raise ValueError("stages is empty: a serving path has at least one stage")
@@ -84,76 +147,121 @@ def funnel_costs(stages: Sequence[Stage], flops_per_second: float) -> list[Stage
                 f"a funnel must narrow: {after.name} scores {after.items_scored:,.0f} "
                 f"items but {before.name} only {before.items_scored:,.0f}"
             )
-    return [StageCost(s, compute_ms(s.flops, flops_per_second)) for s in stages]
+    return [stage_cost(s, qps) for s in stages]
     # --8<-- [end:funnel]
 
 
-# --8<-- [start:demo]
+# --8<-- [start:assumptions]
 # Stated assumptions, not measurements: change them and re-run.
 CORPUS = 1e9  # items that could be recommended
+DIM = 256  # embedding dimension; a float32 is 4 bytes
 RANKER_FLOPS = 2e7  # a ~10M-parameter ranking network: ~2 FLOPs per weight
-ACCELERATOR_FLOPS = 1e13  # 10 TFLOP/s sustained at serving batch sizes
-BUDGET_MS = 100  # server-side budget for the whole recommendation request
-EMBEDDING_DIM = 256
+BUDGET_MS = 100  # server-side p99 budget for the whole recommendation request
+# Sustained rates at serving batch sizes; the prices are assumptions: use yours.
+ACCELERATOR = Machine("accelerator", 1e13, 1e12, dollars_per_hour=2.0)
+# 100 GB/s is about half the 204.8 GB/s peak of 8 channels of DDR4-3200.
+CPU_SERVER = Machine("CPU server", 1e12, 1e11, dollars_per_hour=2.0)
+PROBED = CORPUS * 64 / 65_536  # IVF: 64 of 65,536 lists scanned, ~1M vectors
 
+# Budgets are per-stage p99 targets and include the stage's own feature fetch.
 FUNNEL = (
-    # ANN search (IVF, 64 of 65,536 lists probed) touches ~1M of the 1B vectors.
-    Stage("retrieval (ANN)", CORPUS * 64 / 65_536, 2 * EMBEDDING_DIM, 20),
-    Stage("light ranker", 10_000, 2e5, 20),
-    Stage("heavy ranker", 500, RANKER_FLOPS, 40),
+    # A float32 dot product: 2 FLOPs and 4 bytes read per dimension.
+    Stage("retrieval (ANN)", PROBED, 2 * DIM, 4 * DIM, 20, CPU_SERVER),
+    Stage("light ranker", 10_000, 2e5, 4 * 50, 20, ACCELERATOR),  # 50 features
+    Stage("heavy ranker", 500, RANKER_FLOPS, 4 * 500, 40, ACCELERATOR),  # 500
     # Diversity re-ranking compares each item with those already picked.
-    Stage("re-ranking", 50, 50 * 2 * EMBEDDING_DIM, 5),
+    Stage("re-ranking", 50, 50 * 2 * DIM, 4 * DIM, 5, CPU_SERVER),
 )
+# The same scan over 64-byte product-quantisation codes (~64 look-ups and adds).
+RETRIEVAL_PQ = Stage("retrieval, PQ", PROBED, 2 * 64, 64, 20, CPU_SERVER)
+# --8<-- [end:assumptions]
+
+
+# --8<-- [start:demo]
+def _row(cost: StageCost) -> str:
+    s = cost.stage
+    fleet = f"{cost.machines:,} {'acc' if s.machine is ACCELERATOR else 'CPU'}"
+    return (
+        f"{s.name:<15} {s.items_scored:>7,.0f} {human_bytes(s.bytes_read):>8} "
+        f"{cost.compute_ms:>7.2f} {cost.memory_ms:>7.2f} {cost.bound_by:>7} "
+        f"{s.budget_ms:>6.0f} {fleet:>8} {cost.dollars_per_hour:>7,.0f}"
+    )
 
 
 def main() -> None:
     qps = peak_qps(daily_active_users=100e6, requests_per_user_per_day=10)
     print(
         f"Assumptions: {CORPUS:,.0f} items, {qps:,.0f} peak QPS, "
-        f"{ACCELERATOR_FLOPS / 1e12:.0f} TFLOP/s per accelerator, "
-        f"{BUDGET_MS} ms budget"
+        f"{BUDGET_MS} ms server-side budget"
     )
+    for m in (ACCELERATOR, CPU_SERVER):
+        print(
+            f"  {m.name}: {m.flops_per_second / 1e12:.0f} TFLOP/s, "
+            f"{m.bytes_per_second / 1e9:,.0f} GB/s "
+            f"(ridge {m.flops_per_second / m.bytes_per_second:.0f} FLOP/byte), "
+            f"${m.dollars_per_hour:.2f} an hour"
+        )
+    costs = funnel_costs(FUNNEL, qps)
+    funnel_dollars = sum(c.dollars_per_hour for c in costs)
 
-    single = Stage("rank everything", CORPUS, RANKER_FLOPS, BUDGET_MS)
-    single_ms = compute_ms(single.flops, ACCELERATOR_FLOPS)
+    single = stage_cost(
+        Stage("rank all", CORPUS, RANKER_FLOPS, 4 * 500, BUDGET_MS, ACCELERATOR), qps
+    )
     print("\nSingle stage: the heavy ranker scores every item")
     print(
-        f"  {single.flops:.1e} FLOP per request = {single_ms:,.0f} ms of compute, "
-        f"{single_ms / BUDGET_MS:,.0f}x the budget"
+        f"  {single.stage.flops:.1e} FLOP per request = {single.time_ms:,.0f} ms "
+        f"on one accelerator, {single.time_ms / BUDGET_MS:,.0f}x the budget"
     )
     print(
-        f"  accelerators for peak QPS: "
-        f"{accelerators_needed(single.flops, qps, ACCELERATOR_FLOPS):,}"
+        f"  sharded over {math.ceil(single.time_ms / BUDGET_MS):,} accelerators "
+        f"a request meets the budget; peak QPS still needs"
+    )
+    print(
+        f"  {single.machines:,} accelerators, ${single.dollars_per_hour:,.0f} an "
+        f"hour: {single.dollars_per_hour / funnel_dollars:,.0f}x the funnel"
+    )
+    faster = Machine("10x accelerator", 1e14, 1e13, ACCELERATOR.dollars_per_hour)
+    kind = stage_cost(
+        Stage("rank all", CORPUS / 10, RANKER_FLOPS / 10, 4 * 500, BUDGET_MS, faster),
+        qps,
+    )
+    print(
+        f"  items, model cost and chip speed all 10x in its favour: {kind.machines:,}, "
+        f"{kind.dollars_per_hour / funnel_dollars:,.0f}x the funnel"
     )
 
-    print("\nFunnel:")
+    print("\nFunnel: time on one machine = the slower of FLOP and memory")
     print(
-        f"{'stage':<16} {'items':>9} {'FLOP/item':>9} {'FLOP':>7} "
-        f"{'compute ms':>10} {'budget ms':>9}"
+        f"{'stage':<15} {'items':>7} {'bytes':>8} {'FLOP ms':>7} {'mem ms':>7} "
+        f"{'bound':>7} {'budget':>6} {'machines':>8} {'$/hour':>7}"
     )
-    costs = funnel_costs(FUNNEL, ACCELERATOR_FLOPS)
     for cost in costs:
-        s = cost.stage
-        print(
-            f"{s.name:<16} {s.items_scored:>9,.0f} {s.flops_per_item:>9.0e} "
-            f"{s.flops:>7.1e} {cost.compute_ms:>10.4f} {s.budget_ms:>9.0f}"
-        )
-    funnel_flops = sum(s.flops for s in FUNNEL)
-    total_ms = sum(c.compute_ms for c in costs)
-    print(
-        f"{'total':<16} {'':>9} {'':>9} {funnel_flops:>7.1e} {total_ms:>10.4f} "
-        f"{sum(s.budget_ms for s in FUNNEL):>9.0f}"
-    )
+        print(_row(cost))
     stage_budgets = {s.name: s.budget_ms for s in FUNNEL}
     print(
-        f"  left for network and feature fetches: "
+        f"  stage times sum to {sum(c.time_ms for c in costs):.2f} ms, "
+        f"inside {sum(stage_budgets.values()):.0f} ms of stage budgets"
+    )
+    print(
+        f"  left for network hops and headroom: "
         f"{remaining_budget_ms(BUDGET_MS, stage_budgets):.0f} ms"
     )
     print(
-        f"  accelerators for peak QPS: "
-        f"{accelerators_needed(funnel_flops, qps, ACCELERATOR_FLOPS):,}"
+        f"  fleet: {sum(c.machines for c in costs):,} machines, "
+        f"${funnel_dollars:,.0f} an hour"
     )
-    print(f"  compute saved vs single stage: {single.flops / funnel_flops:.1e}x")
+    print(
+        f"  feature rows fetched per second: "
+        f"{FUNNEL[1].items_scored * qps:,.0f} (light ranker), "
+        f"{FUNNEL[2].items_scored * qps:,.0f} (heavy)"
+    )
+
+    print("\nRetrieval over PQ codes instead of float32 vectors:")
+    print(_row(stage_cost(RETRIEVAL_PQ, qps)))
+    ids = 8  # an int64 id per vector in the inverted lists
+    flat = storage_bytes(CORPUS, 4 * DIM + ids)
+    pq = storage_bytes(CORPUS, RETRIEVAL_PQ.bytes_per_item + ids)
+    print(f"  index, one copy: {human_bytes(flat)} float32, {human_bytes(pq)} PQ")
 
 
 if __name__ == "__main__":

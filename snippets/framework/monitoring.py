@@ -148,6 +148,9 @@ def concept_drift_demo(n: int = 20_000, seed: int = 2) -> dict[str, float]:
         "score_psi": psi(score_ref, score_new),
         "accuracy_before": float(np.mean(model.predict(x_same) == y_same)),
         "accuracy_after": float(np.mean(model.predict(x_new) == y_new)),
+        # A flag is a function of x alone: same inputs, same share flagged.
+        "flagged_before": float(np.mean(score_ref >= 0.5)),
+        "flagged_after": float(np.mean(score_new >= 0.5)),
     }
     # --8<-- [end:concept]
 
@@ -169,6 +172,10 @@ def main() -> None:
         f"score PSI {r['score_psi']:.4f}"
     )
     print(f"accuracy {r['accuracy_before']:.3f} -> {r['accuracy_after']:.3f}")
+    print(
+        f"share flagged (score >= 0.5) {r['flagged_before']:.3f} -> "
+        f"{r['flagged_after']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import pytest
 from guide import assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from snippets.framework import evaluation as ev
 
@@ -53,10 +54,38 @@ def test_bad_input_fails_clearly():
         ev.random_split(1)
 
 
+def test_srm_table_matches_scipy_and_flags_only_the_large_arms():
+    rows = [row.split() for row in ev.srm_table()[1:]]
+    for (control, treatment), row in zip(ev.SRM_EXAMPLES, rows, strict=True):
+        expected = stats.chisquare([control, treatment])
+        assert float(row[3]) == pytest.approx(expected.statistic, abs=0.005)
+        assert float(row[4]) == pytest.approx(expected.pvalue, rel=0.05)
+    # Same split, different verdicts: counts decide, not percentages.
+    assert rows[0][2] == rows[1][2] == "50.8/49.2"
+    assert float(rows[0][4]) > 0.05 > 1e-6 > float(rows[1][4])
+
+
 def test_page_quotes_the_numbers_the_code_prints():
     r = ev.compare_splits()
     output = module_output("snippets.framework.evaluation")
     numbers = [f"{value:.3f}" for value in r.values()]
     assert all(n in output for n in numbers)
     overstatement = r["random split estimate"] - r["after launch"]
-    assert_page_quotes("framework/evaluation.md", *numbers, f"by {overstatement:.2f} (")
+    runs = [ev.compare_splits(seed) for seed in range(5)]
+    spreads = []
+    for protocol in ("random split", "time split"):
+        gaps = [run[f"{protocol} estimate"] - run["after launch"] for run in runs]
+        spreads.append(f"{min(gaps):.3f}-{max(gaps):.3f}")
+    assert all(spread in output for spread in spreads)
+    srm = [row.split() for row in ev.srm_table()[1:]]
+    assert all(" ".join(row) in " ".join(output.split()) for row in srm)
+    assert_page_quotes(
+        "framework/evaluation.md",
+        *numbers,
+        f"by {overstatement:.2f} (",
+        *spreads,
+        f"{srm[1][0]} vs {srm[1][1]} users",
+        f"chi-square {srm[1][3]}, p = {srm[1][4]}",
+        f"{srm[0][0]} vs {srm[0][1]} users is chance (p = {srm[0][4]})",
+        f"gives {srm[2][3]}, p = {srm[2][4]}",
+    )

@@ -1,65 +1,108 @@
-"""The funnel calculator: arithmetic, the design claim, and clear errors."""
+"""The funnel calculator: roofline arithmetic, fleets, design claims, clear errors."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from guide import assert_page_quotes, module_output
 
-from snippets.common.estimation import peak_qps
+from snippets.common.estimation import human_bytes, peak_qps
 from snippets.framework import high_level_architecture as hla
 
 PAGE = "framework/high-level-architecture.md"
+QPS = peak_qps(daily_active_users=100e6, requests_per_user_per_day=10)
+CHEAP = hla.Machine("m", flops_per_second=1e9, bytes_per_second=1e8, dollars_per_hour=3)
 
 
-def test_compute_ms_is_flops_over_throughput():
+def test_compute_and_memory_time_are_work_over_rate():
     assert hla.compute_ms(1e13, 1e13) == pytest.approx(1000)
     assert hla.compute_ms(5e8, 1e13) == pytest.approx(0.05)
+    assert hla.memory_ms(1e9, 1e11) == pytest.approx(10)
 
 
-def test_accelerators_round_up():
-    assert hla.accelerators_needed(1e9, 10, 1e10) == 1
-    assert hla.accelerators_needed(1e9, 11, 1e10) == 2
+def test_machines_round_up_busy_time():
+    # 10 ms per request at 100 QPS keeps exactly one machine busy; 101 QPS needs two.
+    assert hla.machines_needed(10, 100) == 1
+    assert hla.machines_needed(10, 101) == 2
 
 
-def test_single_stage_misses_the_budget_by_orders_of_magnitude():
-    single_ms = hla.compute_ms(hla.CORPUS * hla.RANKER_FLOPS, hla.ACCELERATOR_FLOPS)
-    assert single_ms / hla.BUDGET_MS > 1_000
+def test_stage_time_is_the_slower_resource_and_the_fleet_follows_it():
+    # 1,000 items x 10 FLOP = 1e4 FLOP -> 0.01 ms; 1,000 x 1,000 B = 1e6 B -> 10 ms.
+    scan = hla.Stage("scan", 1000, 10, 1000, 50, CHEAP)
+    cost = hla.stage_cost(scan, qps=250)
+    assert cost.compute_ms == pytest.approx(0.01)
+    assert cost.memory_ms == pytest.approx(10)
+    assert cost.time_ms == pytest.approx(10) and cost.bound_by == "memory"
+    assert cost.machines == math.ceil(250 * 10 / 1000) == 3
+    assert cost.dollars_per_hour == pytest.approx(9)
+    dense = hla.Stage("dense", 1000, 1e6, 10, 50, CHEAP)
+    assert hla.stage_cost(dense, qps=1).bound_by == "compute"
 
 
-def test_funnel_fits_every_stage_budget_and_the_total():
-    costs = hla.funnel_costs(hla.FUNNEL, hla.ACCELERATOR_FLOPS)
+def test_sharding_cuts_latency_but_not_the_fleet():
+    # Splitting one request over k machines divides its latency by k; the busy
+    # machine-time per request, and so the fleet, stays the same.
+    whole = hla.stage_cost(hla.Stage("all", 1e6, 1e4, 4, 100, CHEAP), qps=50)
+    shards = [hla.Stage(f"shard {i}", 1e5, 1e4, 4, 100, CHEAP) for i in range(10)]
+    per_shard = [hla.stage_cost(s, qps=50) for s in shards]
+    assert per_shard[0].time_ms == pytest.approx(whole.time_ms / 10)
+    assert sum(c.machines for c in per_shard) == whole.machines
+
+
+def test_the_vector_scan_is_bandwidth_bound_and_the_dearest_stage():
+    costs = hla.funnel_costs(hla.FUNNEL, QPS)
+    retrieval = costs[0]
+    assert retrieval.bound_by == "memory"
+    # A float32 dot product: 2 FLOPs per 4 bytes, below any ridge point above 0.5.
+    intensity = retrieval.stage.flops / retrieval.stage.bytes_read
+    ridge = hla.CPU_SERVER.flops_per_second / hla.CPU_SERVER.bytes_per_second
+    assert intensity == pytest.approx(0.5) and intensity < ridge
+    assert retrieval.dollars_per_hour == max(c.dollars_per_hour for c in costs)
+    # ...while the heavy ranker spends most of the FLOPs.
+    heavy = next(c for c in costs if c.stage.name == "heavy ranker")
+    assert heavy.stage.flops > 0.5 * sum(c.stage.flops for c in costs)
+    # Compressed codes move the cost: PQ retrieval is cheaper than the heavy ranker.
+    pq = hla.stage_cost(hla.RETRIEVAL_PQ, QPS)
+    assert pq.dollars_per_hour < heavy.dollars_per_hour < retrieval.dollars_per_hour
+
+
+def test_funnel_fits_every_stage_budget_with_room_left():
+    costs = hla.funnel_costs(hla.FUNNEL, QPS)
     assert all(cost.fits for cost in costs)
-    assert sum(s.budget_ms for s in hla.FUNNEL) <= hla.BUDGET_MS
-    # Compute is a small share of each budget: the rest pays for memory and network.
-    assert sum(c.compute_ms for c in costs) < hla.BUDGET_MS / 10
+    assert sum(s.budget_ms for s in hla.FUNNEL) < hla.BUDGET_MS  # headroom left
+    assert sum(c.time_ms for c in costs) < sum(s.budget_ms for s in hla.FUNNEL) / 2
 
 
-def test_funnel_narrows_and_spends_most_compute_on_few_items():
-    items = [s.items_scored for s in hla.FUNNEL]
-    assert items == sorted(items, reverse=True)
-    heavy = next(s for s in hla.FUNNEL if s.name == "heavy ranker")
-    assert heavy.items_scored < items[0] / 1000
-    assert heavy.flops > 0.5 * sum(s.flops for s in hla.FUNNEL)
+def test_single_stage_costs_orders_of_magnitude_more_than_the_funnel():
+    funnel = sum(c.dollars_per_hour for c in hla.funnel_costs(hla.FUNNEL, QPS))
+    single = hla.Stage(
+        "all", hla.CORPUS, hla.RANKER_FLOPS, 2000, hla.BUDGET_MS, hla.ACCELERATOR
+    )
+    assert hla.stage_cost(single, QPS).dollars_per_hour > 1e4 * funnel
 
 
 def test_funnel_must_narrow():
-    wide = [hla.Stage("a", 10, 1, 1), hla.Stage("b", 100, 1, 1)]
+    wide = [hla.Stage("a", 10, 1, 1, 1, CHEAP), hla.Stage("b", 100, 1, 1, 1, CHEAP)]
     with pytest.raises(ValueError, match="must narrow: b scores 100"):
-        hla.funnel_costs(wide, 1e9)
+        hla.funnel_costs(wide, 1e3)
 
 
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: hla.Stage("x", 0, 1, 1), ValueError, "x: items_scored"),
-        (lambda: hla.Stage("x", 10, -1, 1), ValueError, "flops_per_item"),
-        (lambda: hla.Stage("x", 10, 1, math.nan), ValueError, "budget_ms"),
-        (lambda: hla.Stage("x", "10", 1, 1), TypeError, "must be a number"),
+        (lambda: hla.Stage("x", 0, 1, 1, 1, CHEAP), ValueError, "x: items_scored"),
+        (lambda: hla.Stage("x", 10, -1, 1, 1, CHEAP), ValueError, "flops_per_item"),
+        (lambda: hla.Stage("x", 10, 1, 0, 1, CHEAP), ValueError, "bytes_per_item"),
+        (lambda: hla.Stage("x", 10, 1, 1, math.nan, CHEAP), ValueError, "budget_ms"),
+        (lambda: hla.Stage("x", "10", 1, 1, 1, CHEAP), TypeError, "must be a number"),
+        (lambda: hla.Stage("x", 10, 1, 1, 1, "gpu"), TypeError, "must be a Machine"),
+        (lambda: hla.Machine("m", 1e9, 0, 1), ValueError, "m: bytes_per_second"),
         (lambda: hla.compute_ms(1e9, 0), ValueError, "flops_per_second"),
-        (lambda: hla.accelerators_needed(1e9, -3, 1e12), ValueError, "qps"),
-        (lambda: hla.funnel_costs([], 1e12), ValueError, "stages is empty"),
+        (lambda: hla.memory_ms(-1, 1e9), ValueError, "bytes_read"),
+        (lambda: hla.machines_needed(1.0, -3), ValueError, "qps"),
+        (lambda: hla.funnel_costs([], 1e3), ValueError, "stages is empty"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error, message):
@@ -67,23 +110,58 @@ def test_bad_input_raises_a_clear_error(call, error, message):
         call()
 
 
+def _number(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, pattern
+    return match.group(1)
+
+
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.framework.high_level_architecture")
-    qps = peak_qps(daily_active_users=100e6, requests_per_user_per_day=10)
-    single_flops = hla.CORPUS * hla.RANKER_FLOPS
-    single_ms = hla.compute_ms(single_flops, hla.ACCELERATOR_FLOPS)
-    funnel_flops = sum(s.flops for s in hla.FUNNEL)
-    costs = hla.funnel_costs(hla.FUNNEL, hla.ACCELERATOR_FLOPS)
+    rows = {
+        line[:15].strip(): line[15:].split()
+        for line in out.splitlines()
+        if line[:15].strip() in {"retrieval (ANN)", "heavy ranker", "retrieval, PQ"}
+    }
+    retrieval, heavy, pq = (
+        rows["retrieval (ANN)"],
+        rows["heavy ranker"],
+        rows["retrieval, PQ"],
+    )
+    # Independent arithmetic for the headline numbers, then the printed text.
+    probed = 1e9 * 64 / 65_536
+    assert retrieval[1:3] == human_bytes(probed * 1024).split()
+    assert float(retrieval[4]) == pytest.approx(probed * 1024 / 1e11 * 1000, abs=0.005)
+    single_ms = 1e9 * 2e7 / 1e13 * 1000
+    single_fleet = math.ceil(single_ms * QPS / 1000)
+    assert f"{single_fleet:,} accelerators" in out
+    ratio = float(retrieval[4]) / float(retrieval[3])
     quoted = [
-        f"{qps:,.0f}",
+        f"{QPS:,.0f}",
         f"{single_ms:,.0f} ms",
-        f"{single_ms / hla.BUDGET_MS:,.0f}x",
-        f"{hla.accelerators_needed(single_flops, qps, hla.ACCELERATOR_FLOPS):,}",
-        f"{hla.accelerators_needed(funnel_flops, qps, hla.ACCELERATOR_FLOPS):,}",
-        f"{single_flops / funnel_flops:.1e}x",
-        f"{sum(c.compute_ms for c in costs):.4f}",
-        f"{hla.FUNNEL[0].items_scored:,.0f}",
+        _number(r"(\S+x) the budget", out),
+        _number(r"sharded over (\S+) accelerators", out),
+        f"{single_fleet:,}",
+        _number(r"(\$[\d,]+) an hour:", out),
+        _number(r"hour: (\S+x) the funnel", out),
+        _number(r"favour: \S+ (\S+x) the funnel", out),
+        retrieval[0],
+        " ".join(retrieval[1:3]),
+        f"{retrieval[4]} ms",
+        f"{retrieval[3]} ms",
+        f"{ratio:.0f} times",
+        f"{retrieval[7]} CPU servers",
+        f"${retrieval[9]} an hour",
+        f"{heavy[7]} accelerators",
+        f"${heavy[9]} an hour",
+        " ".join(pq[1:3]),
+        f"{pq[7]} servers",
+        f"${pq[9]} an hour",
+        _number(r"index, one copy: (\S+ \S+) float32", out),
+        _number(r"float32, (\S+ \S+) PQ", out),
+        _number(r"sum to (\S+ ms)", out),
+        _number(r"inside (\S+ ms)", out),
+        _number(r"headroom: (\S+ ms)", out),
+        _number(r"fetched per second: (\S+)", out),
     ]
-    for number in quoted:
-        assert number in out, number
     assert_page_quotes(PAGE, *quoted)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
+from scipy import integrate, stats
 from sklearn import metrics as skm
 
 from snippets.concepts.classification_metrics import expected_cost
@@ -93,15 +95,103 @@ def test_bad_scores_and_ratios_raise_a_clear_error():
         pc.sweep_cost_ratios([0, 1], [0.2, 0.8], [1, 0])
 
 
+def test_threshold_for_recall_matches_sklearn(validation):
+    y, p = validation
+    _, recalls, thresholds = skm.precision_recall_curve(y, p)
+    for target in (0.1, 0.5, 0.869, 0.99, 1.0):
+        expected = thresholds[recalls[:-1] >= target].max()
+        t = pc.threshold_for_recall(y, p, target)
+        assert t == pytest.approx(expected)
+        assert skm.recall_score(y, (p >= t).astype(int)) >= target
+
+
+def test_logit_mean_hits_the_prevalence_by_independent_integration():
+    for prevalence, sd in ((0.0059, 2.5), (0.3, 1.0), (0.9, 3.0)):
+        mean = pc.logit_mean_for_prevalence(prevalence, sd)
+        integral, _ = integrate.quad(
+            lambda z, m=mean, s=sd: stats.norm.pdf(z) / (1 + np.exp(-(m + s * z))),
+            -12,
+            12,
+        )
+        assert integral == pytest.approx(prevalence, rel=1e-6)
+
+
+def test_screening_set_has_the_benchmark_prevalence():
+    y, p = pc.screening_set(200_000, seed=7)
+    se = np.sqrt(pc.SCREEN_PREVALENCE * (1 - pc.SCREEN_PREVALENCE) / y.size)
+    assert abs(y.mean() - pc.SCREEN_PREVALENCE) < 5 * se
+    assert abs(p.mean() - pc.SCREEN_PREVALENCE) < 5 * se  # calibrated on average
+
+
+def test_the_same_cost_ratio_catches_less_at_low_prevalence(validation):
+    y, p = validation
+    common = pc.operating_point(y, p, 1, 20)
+    ys, ps = pc.screening_set(200_000, seed=1)
+    rare = pc.operating_point(ys, ps, 1, 20)
+    assert rare.threshold == pytest.approx(common.threshold, abs=0.02)
+    assert rare.recall < common.recall - 0.2
+    assert rare.precision < common.precision
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: pc.threshold_for_recall([0, 1], [0.2, 0.8], 0), ValueError, "(0, 1]"),
+        (lambda: pc.threshold_for_recall([0, 1], [0.2, 0.8], "1"), TypeError, "number"),
+        (
+            lambda: pc.threshold_for_recall([0, 0], [0.2, 0.8], 0.5),
+            ValueError,
+            "no pos",
+        ),
+        (lambda: pc.logit_mean_for_prevalence(1.0, 2.0), ValueError, "prevalence"),
+    ],
+)
+def test_bad_recall_targets_and_prevalences_raise(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def _after(label: str, text: str) -> list[str]:
+    line = next(row for row in text.splitlines() if row.lstrip().startswith(label))
+    return line.lstrip()[len(label) :].split()
+
+
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.framework.problem_clarification")
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    sweep = {row.split()[0]: row.split() for row in out.splitlines()[2:7]}
     y, p = pc.calibrated_validation_set(40_000, np.random.default_rng(2024))
     for label, ratio in (("1/20", Fraction(1, 20)), ("20", Fraction(20))):
         point = pc.operating_point(y, p, 1.0, float(ratio))
         shown = [f"{point.threshold:.3f}", f"{point.precision:.3f}"]
         shown += [f"{point.recall:.3f}"]
-        assert rows[label][2:5] == shown
+        assert sweep[label][2:5] == shown
         assert_page_quotes(PAGE, *shown)
-    spam_half, spam_best = rows["spam"][4:6], rows["cancer"][4:6]
-    assert_page_quotes(PAGE, *spam_half, *spam_best)
+    spam = _after("spam filter", out)
+    screen = _after("cancer screen", out)
+    ys, ps = pc.screening_set(200_000, seed=0)
+    best = pc.operating_point(ys, ps, 1, 20)
+    assert screen[3:6] == [
+        f"{best.threshold:.3f}",
+        f"{best.precision:.3f}",
+        f"{best.recall:.3f}",
+    ]
+    seeds = out.split("Over seeds")[1]
+    spreads = [_after(name, seeds)[0] for name in ("spam filter", "cancer screen")]
+    t = pc.threshold_for_recall(ys, ps, pc.BENCHMARK_RECALL)
+    flagged = ps >= t
+    recall_line = [
+        f"{t:.4f}",
+        f"{flagged.mean():.1%}",
+        f"{ys[flagged].mean():.3f}",
+        f"{(1 - t) / t:.0f} false alarms",
+    ]
+    assert all(number in out for number in recall_line)
+    assert_page_quotes(
+        PAGE,
+        *spam[7:9],
+        screen[0],
+        *screen[4:9],
+        *spreads,
+        *recall_line[:3],
+        recall_line[3].split()[0] + " to 1",
+    )
