@@ -121,83 +121,162 @@ def peeking_false_positive_rate(
     # --8<-- [end:peeking]
 
 
+def _check_interleave_input(
+    ranking_a: Sequence[int], ranking_b: Sequence[int], k: int
+) -> None:
+    for name, ranking in (("ranking_a", ranking_a), ("ranking_b", ranking_b)):
+        if isinstance(ranking, str) or not isinstance(ranking, Sequence | np.ndarray):
+            raise TypeError(f"{name} must be a sequence of item ids")
+        if len(set(ranking)) != len(ranking):
+            raise ValueError(f"{name} lists an item more than once")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise TypeError(f"k must be an integer, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k!r}")
+
+
 # --8<-- [start:interleaving]
 def team_draft_interleave(
     ranking_a: Sequence[int], ranking_b: Sequence[int], k: int, rng: np.random.Generator
 ) -> tuple[list[int], list[str]]:
     """Team-draft interleaving: the team with fewer picks (coin flip on ties) adds
-    its best item not yet shown. Returns the merged list and each slot's team."""
-    if set(ranking_a) != set(ranking_b):
-        raise ValueError("both rankings must order the same items")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k!r}")
+    its best item not yet shown. Returns the merged list and each slot's team.
+
+    The rankings may hold different items (two retrieval sources, say): the draft
+    stops at k items, or as soon as either ranking has nothing new to add.
+    """
+    _check_interleave_input(ranking_a, ranking_b, k)
     merged: list[int] = []
     teams: list[str] = []
     picks = {"A": 0, "B": 0}
     rankings = {"A": list(ranking_a), "B": list(ranking_b)}
-    shown: set[int] = set()
-    while len(merged) < min(k, len(ranking_a)):
-        a_turn = picks["A"] < picks["B"] or (
-            picks["A"] == picks["B"] and rng.random() < 0.5
-        )
+    while len(merged) < k:
+        best = {
+            t: next((i for i in r if i not in merged), None)
+            for t, r in rankings.items()
+        }
+        if None in best.values():  # one ranking is used up
+            break
+        coin = rng.random()  # drawn every turn, used only on a tie
+        a_turn = picks["A"] < picks["B"] or (picks["A"] == picks["B"] and coin < 0.5)
         team = "A" if a_turn else "B"
-        item = next(i for i in rankings[team] if i not in shown)
-        merged.append(item)
+        merged.append(best[team])
         teams.append(team)
-        shown.add(item)
         picks[team] += 1
     return merged, teams
+    # --8<-- [end:interleaving]
 
 
-def _clicks(
-    items: Sequence[int],
-    relevance: np.ndarray,
-    activity: float,
-    rng: np.random.Generator,
+# --8<-- [start:interleaving_sim]
+def team_draft_batch(
+    rankings_a: np.ndarray, rankings_b: np.ndarray, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`team_draft_interleave` for many sessions at once, one row per session.
+
+    Each row of A and B must order the same items. Returns the merged items and
+    a mask of B's slots, both of shape (sessions, k).
+    """
+    a, b = np.asarray(rankings_a), np.asarray(rankings_b)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError("rankings_a and rankings_b: same 2-D shape, one row each")
+    if not np.array_equal(np.sort(a, axis=1), np.sort(b, axis=1)):
+        raise ValueError("each row of both rankings must order the same items")
+    if a.size == 0 or a.min() < 0:
+        raise ValueError("item ids must be non-negative integers")
+    if not 1 <= k <= a.shape[1]:
+        raise ValueError(f"k must be in [1, {a.shape[1]}], got {k!r}")
+    sessions, rows = a.shape[0], np.arange(a.shape[0])
+    shown = np.zeros((sessions, a.max() + 1), dtype=bool)
+    picks_a, picks_b = np.zeros(sessions, int), np.zeros(sessions, int)
+    merged, team_is_b = np.empty((sessions, k), int), np.empty((sessions, k), bool)
+    for slot in range(k):
+        coin = rng.random(sessions)
+        a_turn = (picks_a < picks_b) | ((picks_a == picks_b) & (coin < 0.5))
+        # Each team's best item not yet shown: the first unshown one in its order.
+        best_a = a[rows, np.argmax(~np.take_along_axis(shown, a, axis=1), axis=1)]
+        best_b = b[rows, np.argmax(~np.take_along_axis(shown, b, axis=1), axis=1)]
+        merged[:, slot] = np.where(a_turn, best_a, best_b)
+        team_is_b[:, slot] = ~a_turn
+        shown[rows, merged[:, slot]] = True
+        picks_a += a_turn
+        picks_b += ~a_turn
+    return merged, team_is_b
+
+
+def click_probabilities(
+    shown: np.ndarray, relevance: np.ndarray, activity: np.ndarray
 ) -> np.ndarray:
-    """Clicks on a shown list: position bias 1/rank times attractiveness."""
-    examine = 1 / np.arange(1, len(items) + 1)
-    attractiveness = 0.05 + 0.6 * relevance[list(items)]
-    return rng.random(len(items)) < np.minimum(1.0, activity * examine * attractiveness)
+    """P(click) per slot, one row per session: position bias 1/rank x appeal."""
+    examine = 1 / np.arange(1, shown.shape[1] + 1)
+    appeal = 0.05 + 0.6 * np.take_along_axis(relevance, shown, axis=1)
+    return np.minimum(1.0, activity[:, None] * examine * appeal)
 
 
-def interleaving_vs_ab(n_sessions: int, seed: int, k: int = 10) -> dict[str, float]:
-    """Simulated sessions: sample sizes an A/B test and interleaving need."""
+def preference_probabilities(
+    click_prob: np.ndarray, team_is_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact P(B's items get more clicks) and P(A's do), one value per session.
+
+    Clicks are independent, so the distribution of (B clicks - A clicks) is built
+    slot by slot: each slot adds +1 (B's item) or -1 (A's) with its click chance.
+    """
+    sessions, slots = click_prob.shape
+    diff = np.zeros((sessions, 2 * slots + 1))
+    diff[:, slots] = 1.0  # column `slots` holds a difference of 0
+    for slot in range(slots):
+        up, down = np.zeros_like(diff), np.zeros_like(diff)
+        up[:, 1:], down[:, :-1] = diff[:, :-1], diff[:, 1:]
+        clicked = np.where(team_is_b[:, slot, None], up, down)
+        p = click_prob[:, slot, None]
+        diff = (1 - p) * diff + p * clicked
+    return diff[:, slots + 1 :].sum(axis=1), diff[:, :slots].sum(axis=1)
+
+
+def interleaving_vs_ab(
+    n_sessions: int, seed: int, k: int = 10, heterogeneous: bool = True
+) -> dict[str, float]:
+    """Sessions an A/B test and interleaving need to tell ranker B from A.
+
+    Each simulated session (a query and a user) gets exact click expectations for
+    A's list, B's list and one interleaved list, so the only noise left is which
+    sessions were drawn. `heterogeneous=False` gives every session the same user
+    activity and the same share of good results (the ablation).
+    """
     if n_sessions < 100:
         raise ValueError("n_sessions must be at least 100")
     rng = np.random.default_rng(seed)
-    ab_clicks = {"A": [], "B": []}
-    preferences = []  # +1 B wins, -1 A wins, 0 tie
-    for session in range(n_sessions):
-        # Queries differ a lot in how many good results exist: session noise.
-        relevance = (rng.random(30) < rng.uniform(0.02, 0.4)).astype(float)
-        # ... and users differ in how much they click at all.
-        activity = rng.gamma(1.0, 1.0)
-        score_a = relevance + rng.normal(0, 1.0, 30)  # the current ranker
-        score_b = relevance + rng.normal(0, 0.85, 30)  # slightly better
-        ranking_a, ranking_b = np.argsort(-score_a), np.argsort(-score_b)
+    n, items = n_sessions, 30
+    # Queries differ in how many good results exist; users in how much they click.
+    good_share = rng.uniform(0.02, 0.4, n) if heterogeneous else np.full(n, 0.21)
+    activity = rng.gamma(1.0, 1.0, n) if heterogeneous else np.ones(n)
+    relevance = (rng.random((n, items)) < good_share[:, None]).astype(float)
+    ranking_a = np.argsort(-(relevance + rng.normal(0, 1.0, (n, items))), axis=1)
+    ranking_b = np.argsort(-(relevance + rng.normal(0, 0.85, (n, items))), axis=1)
 
-        arm = "A" if session % 2 == 0 else "B"  # A/B: each session sees one ranker
-        shown = ranking_a[:k] if arm == "A" else ranking_b[:k]
-        ab_clicks[arm].append(_clicks(shown, relevance, activity, rng).sum())
-        merged, teams = team_draft_interleave(ranking_a, ranking_b, k, rng)
-        credited = np.asarray(teams)[_clicks(merged, relevance, activity, rng)]
-        wins_b, wins_a = (credited == "B").sum(), (credited == "A").sum()
-        preferences.append(np.sign(wins_b - wins_a))
-    a, b = np.asarray(ab_clicks["A"]), np.asarray(ab_clicks["B"])
-    prefs = np.asarray(preferences, dtype=float)
+    clicks, variance = {}, 0.0
+    for arm, ranking in (("A", ranking_a), ("B", ranking_b)):
+        p = click_probabilities(ranking[:, :k], relevance, activity)
+        clicks[arm] = p.sum(axis=1).mean()
+        # Var(clicks) = E[Var(clicks | session)] + Var(E[clicks | session])
+        variance += (p * (1 - p)).sum(axis=1).mean() + p.sum(axis=1).var()
+    merged, team_is_b = team_draft_batch(ranking_a, ranking_b, k, rng)
+    b_wins, a_wins = preference_probabilities(
+        click_probabilities(merged, relevance, activity), team_is_b
+    )
     z = STANDARD_NORMAL.inv_cdf(0.975) + STANDARD_NORMAL.inv_cdf(0.8)
-    # Two-sample test on clicks per session vs one-sample test on preferences.
-    ab_total = 2 * (z**2 * (a.var() + b.var()) / (b.mean() - a.mean()) ** 2)
-    interleaving_total = z**2 * prefs.var() / prefs.mean() ** 2
+    # A/B: two arms, each needing z^2 (var_A + var_B) / delta^2 sessions.
+    ab_total = 2 * z**2 * variance / (clicks["B"] - clicks["A"]) ** 2
+    # Interleaving: a one-sample test of the per-session preference (+1, -1, 0).
+    preference = b_wins.mean() - a_wins.mean()
+    preference_variance = b_wins.mean() + a_wins.mean() - preference**2
     return {
-        "clicks_a": float(a.mean()),
-        "clicks_b": float(b.mean()),
-        "b_win_share": float((prefs > 0).sum() / max((prefs != 0).sum(), 1)),
+        "clicks_a": float(clicks["A"]),
+        "clicks_b": float(clicks["B"]),
+        "b_win_share": float(b_wins.mean() / (b_wins.mean() + a_wins.mean())),
         "ab_sessions": float(ab_total),
-        "interleaving_sessions": float(interleaving_total),
+        "interleaving_sessions": float(z**2 * preference_variance / preference**2),
     }
-    # --8<-- [end:interleaving]
+    # --8<-- [end:interleaving_sim]
 
 
 # --8<-- [start:demo]
@@ -217,6 +296,8 @@ def main() -> None:
         f"\nSRM check, 100,000 vs 98,500 users on a 50/50 split: chi2 {statistic:.2f},"
     )
     print(f"p = {p_value:.5f}")
+    statistic, p_value = srm_test([504_000, 496_000], [0.5, 0.5])
+    print(f"504,000 vs 496,000 (50.4/49.6): chi2 {statistic:.2f}, p = {p_value:.1e}")
 
     rng = np.random.default_rng(3)
     n = 20_000
@@ -247,15 +328,26 @@ def main() -> None:
     print(f"stopping at the first significant look {peeking:.3f}")
     print(f"same, with alpha / 20 at each look     {corrected:.3f}")
 
-    sim = interleaving_vs_ab(6_000, seed=8)
-    print("\nRanker B vs A (same user model, 6,000 simulated sessions):")
+    seeds, sessions = range(5), 10_000
+    runs = [interleaving_vs_ab(sessions, seed) for seed in seeds]
+    ablation = [interleaving_vs_ab(sessions, s, heterogeneous=False) for s in seeds]
+    for run in runs + ablation:
+        run["fewer"] = run["ab_sessions"] / run["interleaving_sessions"]
+
+    def spread(rows: list[dict[str, float]], key: str, fmt: str) -> str:
+        values = [row[key] for row in rows]  # min-max over the seeds
+        return f"{min(values):{fmt}}-{max(values):{fmt}}"
+
+    print(f"\nRanker B vs A, {len(seeds)} seeds x {sessions:,} simulated sessions:")
+    print(f"clicks per session A {spread(runs, 'clicks_a', '.3f')},", end="")
+    print(f" B {spread(runs, 'clicks_b', '.3f')}")
     print(
-        f"clicks per session A {sim['clicks_a']:.3f}, B {sim['clicks_b']:.3f};", end=""
+        f"B wins {spread(runs, 'b_win_share', '.1%')} of decided interleaved sessions"
     )
-    print(f" B wins {sim['b_win_share']:.1%} of decided interleaved sessions")
-    ratio = sim["ab_sessions"] / sim["interleaving_sessions"]
-    print(f"sessions for 80% power: A/B {sim['ab_sessions']:,.0f}, ", end="")
-    print(f"interleaving {sim['interleaving_sessions']:,.0f} ({ratio:.0f}x fewer)")
+    print(f"sessions for 80% power: A/B {spread(runs, 'ab_sessions', ',.0f')},", end="")
+    print(f" interleaving {spread(runs, 'interleaving_sessions', ',.0f')}")
+    print(f"interleaving needs {spread(runs, 'fewer', '.1f')}x fewer sessions;")
+    print(f"every session alike (ablation): {spread(ablation, 'fewer', '.1f')}x fewer")
 
 
 if __name__ == "__main__":

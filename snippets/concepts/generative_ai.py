@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from snippets.common.fusion import reciprocal_rank_fusion
 
 GIB = 2**30
@@ -44,14 +46,23 @@ class ModelConfig:
         return self.hidden // self.attention_heads
 
     @property
-    def parameters(self) -> int:
-        """Weights of a Llama-style model: untied embeddings, gated MLP, RMSNorm."""
+    def layer_parameters(self) -> int:
+        """Weights of the transformer blocks and the final norm."""
         kv_width = self.kv_heads * self.head_dim
         attention = 2 * self.hidden * self.hidden + 2 * self.hidden * kv_width
         mlp = 3 * self.hidden * self.intermediate  # gate, up and down projections
         per_layer = attention + mlp + 2 * self.hidden  # two norms
-        embeddings = 2 * self.vocab * self.hidden  # input table and output head
-        return self.layers * per_layer + embeddings + self.hidden  # final norm
+        return self.layers * per_layer + self.hidden  # final norm
+
+    @property
+    def table_parameters(self) -> int:
+        """The input embedding table; the untied output head has the same shape."""
+        return self.vocab * self.hidden
+
+    @property
+    def parameters(self) -> int:
+        """Weights of a Llama-style model: untied embeddings, gated MLP, RMSNorm."""
+        return self.layer_parameters + 2 * self.table_parameters  # table + head
 
 
 def kv_cache_bytes(
@@ -115,16 +126,27 @@ def forward_time(
     batch: int = 1,
     bytes_per_value: float = 2,
 ) -> StepTime:
-    """Roofline bound for `batch` sequences each adding `new_tokens` after `context`."""
+    """Roofline bound for `batch` sequences each adding `new_tokens` after `context`.
+
+    Logits are computed for the last new token of each sequence only, as a server
+    does when it generates (scoring every position, as in training, costs more).
+    """
     if new_tokens < 1 or context < 0 or batch < 1:
         raise ValueError("need new_tokens >= 1, context >= 0 and batch >= 1")
-    weights = config.parameters * bytes_per_value  # read once per pass, shared
-    kv = kv_cache_bytes(config, context + new_tokens, batch, bytes_per_value)
     tokens = batch * new_tokens
-    # 2 FLOPs per weight per token, plus attention over the context (QK and AV).
+    # Every block and the output head are read in full, once per pass for the
+    # whole batch; of the embedding table only the rows of this pass's tokens.
+    rows = min(tokens, config.vocab) * config.hidden
+    weights = (
+        config.layer_parameters + config.table_parameters + rows
+    ) * bytes_per_value
+    kv = kv_cache_bytes(config, context + new_tokens, batch, bytes_per_value)
+    # 2 FLOPs per block weight per token, attention over the context (QK and AV),
+    # and the output head for one position per sequence. A lookup is not a matmul.
     attended = context + (new_tokens + 1) / 2  # mean keys seen per new token
     attention = 4 * config.layers * config.hidden * attended
-    flops = tokens * (2 * config.parameters + attention)
+    head = 2 * config.table_parameters * batch
+    flops = tokens * (2 * config.layer_parameters + attention) + head
     return StepTime(
         memory_s=(weights + kv) / accelerator.bandwidth,
         compute_s=flops / accelerator.peak_flops,
@@ -138,6 +160,84 @@ def fits_in_memory(
     need = config.parameters * 2 + kv_cache_bytes(config, context, batch)
     return need <= accelerator.memory_bytes
     # --8<-- [end:roofline]
+
+
+# --8<-- [start:deployment]
+def kv_room_bytes(
+    config: ModelConfig, accelerator: Accelerator, gpus: int, bytes_per_weight: float
+) -> float:
+    """Memory left for the KV cache when `gpus` accelerators hold the weights.
+
+    Tensor parallelism splits every weight matrix (and the KV heads) across the
+    GPUs, so the weights are stored once in total. Activations, the CUDA context,
+    quantisation scales and fragmentation are ignored: an upper bound.
+    """
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise ValueError(f"gpus must be a positive integer, got {gpus!r}")
+    if bytes_per_weight <= 0:
+        raise ValueError(f"bytes_per_weight must be positive, got {bytes_per_weight}")
+    return gpus * accelerator.memory_bytes - config.parameters * bytes_per_weight
+    # --8<-- [end:deployment]
+
+
+def _check_distribution(name: str, probs: np.ndarray) -> None:
+    if probs.ndim != 1 or (probs < 0).any() or not np.isclose(probs.sum(), 1.0):
+        raise ValueError(f"{name} must be a 1-D probability vector summing to 1")
+
+
+# --8<-- [start:speculative]
+def speculative_step(
+    target: np.ndarray, draft: np.ndarray, rng: np.random.Generator
+) -> tuple[int, bool]:
+    """Check one draft token against the target model; return (token, kept).
+
+    Draw x from the draft q; keep it with probability min(1, p(x) / q(x)); if it
+    is rejected, draw from the leftover max(0, p - q), renormalised. The token
+    returned is distributed exactly as the target p, whatever the draft.
+    """
+    p, q = np.asarray(target, dtype=float), np.asarray(draft, dtype=float)
+    _check_distribution("target", p)
+    _check_distribution("draft", q)
+    if p.shape != q.shape:
+        raise ValueError("target and draft must cover the same vocabulary")
+    x = rng.choice(len(q), p=q)
+    if rng.random() * q[x] < p[x]:  # kept with probability min(1, p(x) / q(x))
+        return int(x), True
+    leftover = np.maximum(p - q, 0.0)
+    return int(rng.choice(len(p), p=leftover / leftover.sum())), False
+
+
+def expected_tokens_per_pass(acceptance: float, draft_tokens: int) -> float:
+    """Tokens one target pass yields if each draft token is kept with prob alpha.
+
+    The pass checks gamma draft tokens, keeps them up to the first rejection and
+    always adds one of its own: (1 - alpha^(gamma + 1)) / (1 - alpha).
+    """
+    if not 0 <= acceptance <= 1:
+        raise ValueError(f"acceptance must be in [0, 1], got {acceptance!r}")
+    if isinstance(draft_tokens, bool) or not isinstance(draft_tokens, int):
+        raise TypeError(f"draft_tokens must be an integer, got {draft_tokens!r}")
+    if draft_tokens < 1:
+        raise ValueError(f"draft_tokens must be at least 1, got {draft_tokens}")
+    if acceptance == 1:
+        return draft_tokens + 1.0
+    return (1 - acceptance ** (draft_tokens + 1)) / (1 - acceptance)
+
+
+def speculative_speedup(
+    acceptance: float, draft_tokens: int, draft_cost: float
+) -> float:
+    """Expected speed-up over plain decoding (Leviathan et al., 2023).
+
+    One iteration costs gamma draft steps (each `draft_cost` of a target step)
+    plus one target pass, assumed to cost one decode step: true while decoding
+    is memory-bound, so checking gamma + 1 tokens costs about as much as one.
+    """
+    if draft_cost < 0:
+        raise ValueError(f"draft_cost must be non-negative, got {draft_cost!r}")
+    tokens = expected_tokens_per_pass(acceptance, draft_tokens)
+    return tokens / (draft_tokens * draft_cost + 1)
+    # --8<-- [end:speculative]
 
 
 # --8<-- [start:chunking]
@@ -218,15 +318,58 @@ def main() -> None:
                 f"  {t.bound:7} {batch / t.seconds:9,.0f}  {fits}"
             )
 
+    big, sequence_4k = LLAMA_2_70B, kv_cache_bytes(LLAMA_2_70B, 4096)
+    print(f"\n{big.name} on {gpu.name}s: {big.parameters / 1e9:.2f}B weights")
+    print("weights  GPUs  weights GB  KV room GB  4k sequences (upper bound)")
+    for label, bytes_per_weight, gpus in (
+        ("fp16", 2, 1),
+        ("fp16", 2, 2),
+        ("fp16", 2, 4),
+        ("int8", 1, 1),
+        ("int4", 0.5, 1),
+    ):
+        room = kv_room_bytes(big, gpu, gpus, bytes_per_weight)
+        fit = f"{int(room // sequence_4k):,}" if room > 0 else "weights do not fit"
+        print(
+            f"{label:7} {gpus:5d} {big.parameters * bytes_per_weight / 1e9:11.1f}"
+            f" {room / 1e9:11.1f}  {fit}"
+        )
+
+    drafts, draft_cost = 4, 0.05  # assumed: a draft step costs 5% of a target step
+    print(f"\nSpeculative decoding: one {m.name} pass checks {drafts} draft tokens")
+    for batch in (1, 256):
+        one = forward_time(m, gpu, new_tokens=1, context=512, batch=batch).seconds
+        check = forward_time(m, gpu, drafts + 1, context=512, batch=batch).seconds
+        print(
+            f"  batch {batch:3d}, context 512: {drafts + 1} tokens"
+            f" {check * 1e3:6.2f} ms, 1 token {one * 1e3:6.2f} ms"
+        )
+    print(
+        f"acceptance  tokens/pass  speed-up (draft step = {draft_cost:.0%} of target)"
+    )
+    for acceptance in (0.5, 0.7, 0.9):
+        tokens = expected_tokens_per_pass(acceptance, drafts)
+        speedup = speculative_speedup(acceptance, drafts, draft_cost)
+        print(f"{acceptance:10.1f} {tokens:12.2f} {speedup:9.2f}x")
+
     text = "the refund policy allows returns within thirty days of delivery"
     words = text.split()
     print(f"\nChunking {len(words)} words, size 4, overlap 1:")
     for chunk in chunk_words(words, size=4, overlap=1):
         print(f"  [{chunk.start:2d}] {chunk.text}")
-    # Chunk ids as ranked by BM25 and by a dense retriever, fused by rank only.
-    fused = reciprocal_rank_fusion([[3, 1, 7], [1, 4, 3]], k=60)
-    print("RRF of BM25 [3, 1, 7] and dense [1, 4, 3] (k = 60):")
-    print("  " + ", ".join(f"chunk {c}: {score:.5f}" for c, score in fused.items()))
+    # Chunk ids as ranked by BM25 and by a dense retriever, fused by rank only:
+    # chunk 3 is only third in each list; 7 and 4 are each one list's first.
+    bm25, dense = [7, 1, 3], [4, 9, 3]
+    print(f"RRF of BM25 {bm25} and dense {dense}, chunk: score")
+    for k in (60, 0):
+        fused = reciprocal_rank_fusion([bm25, dense], k=k)
+        ranked = " | ".join(f"{chunk} {score:.4f}" for chunk, score in fused.items())
+        print(f"  k = {k:2d}: {ranked}")
+    k = 60
+    deepest = max(r for r in range(1, 10 * k) if 2 / (k + r) > 1 / (k + 1))
+    print(
+        f"  k = {k}: rank r in both lists beats a lone first place for r <= {deepest}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -139,18 +140,37 @@ def test_peeking_inflates_false_positives_and_a_correction_fixes_it():
     assert corrected <= 0.05
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.permutations(range(12)), st.permutations(range(12)), st.integers(1, 12))
-def test_team_draft_interleaving_properties(ranking_a, ranking_b, k):
-    rng = np.random.default_rng(0)
-    merged, teams = ex.team_draft_interleave(ranking_a, ranking_b, k, rng)
-    assert len(merged) == k == len(set(merged))
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 20), min_size=1, max_size=12, unique=True),
+    st.lists(st.integers(0, 20), min_size=1, max_size=12, unique=True),
+    st.integers(1, 12),
+    st.integers(0, 2**32 - 1),
+)
+def test_team_draft_interleaving_properties(ranking_a, ranking_b, k, seed):
+    # The two rankings may hold different items (Radlinski et al., 2008).
+    merged, teams = ex.team_draft_interleave(
+        ranking_a, ranking_b, k, np.random.default_rng(seed)
+    )
+    assert len(merged) == len(set(merged)) == len(teams) <= k
     assert abs(teams.count("A") - teams.count("B")) <= 1
     for position, (item, team) in enumerate(zip(merged, teams, strict=True)):
         ranking = ranking_a if team == "A" else ranking_b
         # Each pick is the team's best item not already shown.
         already = set(merged[:position])
         assert item == next(i for i in ranking if i not in already)
+    # It stops only at k items or when one ranking has nothing new to offer.
+    exhausted = set(ranking_a) <= set(merged) or set(ranking_b) <= set(merged)
+    assert len(merged) == k or exhausted
+
+
+def test_interleaving_rankings_with_different_items():
+    merged, teams = ex.team_draft_interleave(
+        [1, 2, 3, 4], [9, 8, 1, 7], 4, np.random.default_rng(0)
+    )
+    assert {9, 1} <= set(merged)  # each ranker's top item gets in
+    assert any(item not in {1, 2, 3, 4} for item in merged)
+    assert sorted(teams) == ["A", "A", "B", "B"]
 
 
 def test_identical_rankers_interleave_to_the_same_list():
@@ -159,11 +179,57 @@ def test_identical_rankers_interleave_to_the_same_list():
     assert merged == [4, 2, 0, 1, 3]
 
 
-def test_interleaving_needs_far_fewer_sessions_than_ab():
-    sim = ex.interleaving_vs_ab(3_000, seed=21)
-    assert sim["clicks_b"] > sim["clicks_a"]
-    assert sim["b_win_share"] > 0.5
-    assert sim["ab_sessions"] > 5 * sim["interleaving_sessions"]
+def test_the_batch_draft_is_the_single_session_draft():
+    rng = np.random.default_rng(11)
+    for seed in range(200):
+        a, b = rng.permutation(15), rng.permutation(15)
+        k = int(rng.integers(1, 16))
+        one, teams = ex.team_draft_interleave(a, b, k, np.random.default_rng(seed))
+        batch, is_b = ex.team_draft_batch(
+            a[None], b[None], k, np.random.default_rng(seed)
+        )
+        assert batch[0].tolist() == [int(i) for i in one]
+        assert is_b[0].tolist() == [t == "B" for t in teams]
+    # Many sessions at once: every row is a valid draft of its own rankings.
+    a = np.argsort(rng.random((300, 12)), axis=1)
+    b = np.argsort(rng.random((300, 12)), axis=1)
+    merged, is_b = ex.team_draft_batch(a, b, 8, rng)
+    for row in range(300):
+        assert len(set(merged[row])) == 8
+        assert abs(int(is_b[row].sum()) - 4) <= 1
+        for slot in range(8):
+            ranking = b[row] if is_b[row, slot] else a[row]
+            already = set(merged[row, :slot].tolist())
+            assert merged[row, slot] == next(i for i in ranking if i not in already)
+
+
+def test_preference_probabilities_match_enumerating_every_click_pattern():
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0, 0.9, (6, 6))
+    team_is_b = rng.random((6, 6)) < 0.5
+    b_wins, a_wins = ex.preference_probabilities(p, team_is_b)
+    for s in range(6):
+        expected_b = expected_a = 0.0
+        for pattern in itertools.product([0, 1], repeat=6):
+            clicked = np.array(pattern, dtype=bool)
+            chance = np.prod(np.where(clicked, p[s], 1 - p[s]))
+            margin = (clicked & team_is_b[s]).sum() - (clicked & ~team_is_b[s]).sum()
+            expected_b += chance * (margin > 0)
+            expected_a += chance * (margin < 0)
+        assert b_wins[s] == pytest.approx(expected_b, abs=1e-12)
+        assert a_wins[s] == pytest.approx(expected_a, abs=1e-12)
+
+
+def test_interleaving_needs_fewer_sessions_and_heterogeneity_is_why():
+    for seed in (21, 22):
+        sim = ex.interleaving_vs_ab(8_000, seed=seed)
+        flat = ex.interleaving_vs_ab(8_000, seed=seed, heterogeneous=False)
+        assert sim["clicks_b"] > sim["clicks_a"]
+        assert sim["b_win_share"] > 0.5
+        fewer = sim["ab_sessions"] / sim["interleaving_sessions"]
+        assert fewer > 2
+        # The ablation: without user and query differences the advantage shrinks.
+        assert flat["ab_sessions"] / flat["interleaving_sessions"] < fewer
 
 
 @pytest.mark.parametrize(
@@ -187,9 +253,21 @@ def test_interleaving_needs_far_fewer_sessions_than_ab():
         (lambda: ex.peeking_false_positive_rate(10, 5, 5, 0, 0), "alpha"),
         (
             lambda: ex.team_draft_interleave(
-                [1, 2], [1, 3], 2, np.random.default_rng()
+                [1, 2, 1], [1, 3], 2, np.random.default_rng()
+            ),
+            "more than once",
+        ),
+        (
+            lambda: ex.team_draft_batch(
+                np.array([[0, 1]]), np.array([[0, 2]]), 2, np.random.default_rng()
             ),
             "same items",
+        ),
+        (
+            lambda: ex.team_draft_batch(
+                np.array([[0, 1]]), np.array([[1, 0]]), 3, np.random.default_rng()
+            ),
+            "k must be in",
         ),
         (
             lambda: ex.team_draft_interleave(
@@ -219,6 +297,9 @@ def test_page_quotes_the_numbers_the_code_prints():
     srm = re.search(r"chi2 ([\d.]+),\np = ([\d.]+)", out)
     assert float(srm[2]) < 0.001
     assert_page_quotes(PAGE, srm[1], srm[2])
+    million = re.search(r"\(50.4/49.6\): chi2 ([\d.]+), p = (\S+)", out)
+    assert float(million[2]) < 1e-6  # a real SRM at scale: far below any threshold
+    assert_page_quotes(PAGE, f"chi2 {million[1]} and p = {million[2]}")
     cuped = re.search(r"rho ([\d.]+), theta ([\d.]+)", out)
     ratio = re.search(r"variance ratio ([\d.]+) .* as precise as ([\d.]+)x", out)
     ci = re.findall(r"([\d.]+) \+/- ([\d.]+)", out)
@@ -228,7 +309,18 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert round(float(looks[1]) / float(looks[0])) == 5
     assert_page_quotes(PAGE, "five times the promised rate")
     assert_page_quotes(PAGE, *looks)
-    sim = re.search(r"A/B ([\d,]+), interleaving ([\d,]+) \((\d+)x fewer\)", out)
-    assert int(sim[3]) >= 5
-    win = re.search(r"B wins ([\d.]+%)", out)
-    assert_page_quotes(PAGE, sim[1], sim[2], f"{sim[3]}x", win[1])
+    sim = re.search(r"A/B ([\d,]+)-([\d,]+), interleaving ([\d,]+)-([\d,]+)", out)
+    fewer = re.search(r"needs ([\d.]+)-([\d.]+)x fewer", out)
+    ablation = re.search(r"\(ablation\): ([\d.]+)-([\d.]+)x fewer", out)
+    win = re.search(r"B wins ([\d.]+)%-([\d.]+)%", out)
+    assert float(fewer[1]) > 2  # fewer sessions on every seed ...
+    assert float(ablation[2]) < float(fewer[1])  # ... and the ablation shrinks it
+    assert_page_quotes(PAGE, *sim.groups(), *win.groups())
+    assert_page_quotes(PAGE, f"{fewer[1]}–{fewer[2]}x", f"{ablation[1]}–{ablation[2]}x")
+
+
+def test_interleaving_rejects_what_is_not_a_ranking():
+    with pytest.raises(TypeError, match="sequence of item ids"):
+        ex.team_draft_interleave("abc", [1, 2], 2, np.random.default_rng())
+    with pytest.raises(TypeError, match="k must be an integer"):
+        ex.team_draft_interleave([1, 2], [2, 1], 2.0, np.random.default_rng())
