@@ -15,7 +15,7 @@ FONTS := docs/assets/fonts/.made
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-.PHONY: serve build check test lint format pdf bench lock clean
+.PHONY: serve build check test outputs lint format pdf bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ format: $(STAMP)
 
 check: lint $(FONTS)  ## the fast loop: lint, snippets, page contract, strict build; no browser
 	$(PYTEST) -m "not browser"
+
+outputs: $(STAMP)  ## rewrite every page's output block from what its program prints
+	$(BIN)/python -m pytest -q tests/site/test_pages.py -k output_shown --update-outputs
 
 test: lint node_modules $(FONTS)  ## lint, then every test (snippets, pages, build, browser, PDF)
 	$(PYTEST)

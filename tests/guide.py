@@ -36,9 +36,10 @@ class Fence:
     """One fenced code block of a page."""
 
     page: str
-    line: int
+    line: int  # 1-based line of the opening fence
     info: str
     body: str
+    end: int = 0  # 1-based line of the closing fence
 
     @property
     def language(self) -> str:
@@ -106,7 +107,7 @@ def fences(name: str) -> list[Fence]:
                 line[len(indent) :] if line.startswith(indent) else line.lstrip()
             )
             j += 1
-        found.append(Fence(name, i + 1, match["info"], "\n".join(body)))
+        found.append(Fence(name, i + 1, match["info"], "\n".join(body), j + 1))
         i = j + 1
     return found
 
@@ -165,11 +166,41 @@ def module_output(module: str) -> str:
     return buffer.getvalue()
 
 
+@functools.cache
+def prose(name: str) -> str:
+    """A page's text outside its fenced blocks: what the page claims in words."""
+    lines = page_text(name).splitlines()
+    inside = set()
+    for fence in fences(name):
+        inside.update(range(fence.line - 1, fence.end))  # opening to closing line
+    return "\n".join(line for i, line in enumerate(lines) if i not in inside)
+
+
 def assert_page_quotes(page: str, *numbers: str) -> None:
-    """Fail unless every formatted number appears in the page's prose or output."""
-    text = page_text(page)
+    """Fail unless every formatted number appears in the page's prose.
+
+    Only the prose counts: an output block beside a stale sentence would otherwise
+    satisfy the check with the fresh number.
+    """
+    text = prose(page)
     missing = [n for n in numbers if n not in text]
-    assert not missing, f"{page} does not quote {missing}: update the page or the code"
+    assert not missing, (
+        f"{page} does not quote {missing} in its prose (outside code blocks): "
+        "update the page or the code"
+    )
+
+
+def replace_fence_body(page: str, fence: Fence, new_body: str) -> None:
+    """Rewrite one fence's body on disk, keeping the fence's indentation."""
+    path = DOCS / page
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start, end = fence.line, fence.end - 1  # 0-based: first body line, closing line
+    indent = re.match(r"^[ \t]*", lines[fence.line - 1]).group(0)
+    body = [indent + line if line else line for line in new_body.splitlines()]
+    lines[start:end] = body
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page_text.cache_clear()
+    prose.cache_clear()
 
 
 class _MkdocsLoader(yaml.SafeLoader):

@@ -8,7 +8,7 @@ import pytest
 from guide import DOCS, page_text
 
 PROBLEM_SECTIONS = [
-    "Whiteboard summary",
+    "The prompt",
     "Clarifying questions",
     "Framing as an ML task",
     "Metrics",
@@ -24,6 +24,7 @@ PROBLEM_SECTIONS = [
     "Follow-up questions",
     "Runnable miniature",
     "Further reading",
+    "How an interviewer scores it",
 ]
 PROBLEMS = sorted(
     p.name for p in (DOCS / "problems").glob("*.md") if p.name != "index.md"
@@ -54,8 +55,38 @@ def h2_headings(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
-def test_problem_has_the_sixteen_sections_in_order(name):
+def test_problem_has_the_seventeen_sections_in_order(name):
     assert h2_headings(page_text(f"problems/{name}")) == PROBLEM_SECTIONS
+
+
+def section(text: str, heading: str) -> str:
+    """The body of one h2 section (up to the next h2)."""
+    match = re.search(
+        rf"^## {re.escape(heading)}.*?$(.*?)(?=^## |\Z)", text, re.M | re.S
+    )
+    assert match, f"no section {heading!r}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_problem_opens_with_the_prompt_and_folds_the_design(name):
+    """Readers try the problem first: the design is one click away, not shown."""
+    prompt = section(page_text(f"problems/{name}"), "The prompt")
+    assert re.search(r"^\?\?\? \w+ \"The design on one page\"", prompt, re.M), (
+        'fold the whiteboard summary: ??? abstract "The design on one page"'
+    )
+    assert "whiteboard-template.md" in prompt, "link the blank template to practise on"
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_problem_has_variants_and_a_scoring_table(name):
+    text = page_text(f"problems/{name}")
+    assert re.search(r"^### Variants", text, re.M), "a Variants note"
+    scoring = section(text, "How an interviewer scores it").lower()
+    for column in ("lean hire", "hire", "strong hire", "red flag"):
+        assert column in scoring, f"scoring table lacks {column!r}"
+    rows = [line for line in scoring.splitlines() if line.startswith("|")]
+    assert len(rows) >= 2 + 8, "a header, a rule and a row per step"
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
