@@ -5,6 +5,7 @@ Run it: ``python -m snippets.common.estimation``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 SECONDS_PER_DAY = 86_400
@@ -45,16 +46,53 @@ def storage_bytes(count: float, bytes_per_item: float, replicas: int = 1) -> flo
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
         raise ValueError(f"replicas must be a positive integer, got {replicas!r}")
     return float(count) * float(bytes_per_item) * replicas
+
+
+def servers_needed(
+    demand: float,
+    capacity_per_server: float,
+    utilisation: float = 1.0,
+    zones: int = 1,
+) -> int:
+    """Servers (or accelerators) to carry demand, each run at most at utilisation.
+
+    demand and capacity_per_server share a unit: FLOP/s, inferences/s, bytes.
+    Below 1, utilisation leaves room for bursts and keeps queues short. With
+    zones >= 2 the fleet is split evenly so that any zones - 1 carry the demand.
+    """
+    load = _positive("demand", demand) / _positive(
+        "capacity_per_server", capacity_per_server
+    )
+    if not 0 < _positive("utilisation", utilisation) <= 1:
+        raise ValueError(f"utilisation must be in (0, 1], got {utilisation}")
+    if not math.isfinite(load):
+        raise ValueError("demand and capacity_per_server must be finite")
+    if isinstance(zones, bool) or not isinstance(zones, int) or zones < 1:
+        raise ValueError(f"zones must be a positive integer, got {zones!r}")
+    if zones == 1:
+        return math.ceil(load / utilisation)
+    per_zone = math.ceil(load / utilisation / (zones - 1))  # one zone may be lost
+    return per_zone * zones
     # --8<-- [end:traffic]
 
 
 # --8<-- [start:budget]
-def remaining_budget_ms(total_ms: float, stages_ms: Mapping[str, float]) -> float:
-    """Latency left for everything else once the named stages are paid for."""
+def remaining_budget_ms(
+    total_ms: float, stages_ms: Mapping[str, float], *, headroom: float = 0.0
+) -> float:
+    """Latency left once the named stages are paid for and headroom is held back.
+
+    headroom is the share of total_ms that no stage may spend: stage p99s do not
+    add up to the end-to-end p99, and retries, pauses and growth need room.
+    """
     total = _positive("total_ms", total_ms)
+    if isinstance(headroom, bool) or not isinstance(headroom, int | float):
+        raise TypeError(f"headroom must be a number, got {type(headroom).__name__}")
+    if not 0 <= headroom < 1:
+        raise ValueError(f"headroom must be in [0, 1), got {headroom}")
     for stage, ms in stages_ms.items():
         _positive(f"stages_ms[{stage!r}]", ms)
-    return total - sum(stages_ms.values())
+    return total * (1 - headroom) - sum(stages_ms.values())
 
 
 def human_bytes(n_bytes: float) -> str:

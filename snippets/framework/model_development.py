@@ -5,6 +5,7 @@ Run it: ``python -m snippets.framework.model_development``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from snippets.concepts.classification_metrics import (
 )
 
 FEATURES = ("item_popularity", "user_activity", "topic_match", "hour_of_day")
+HEURISTIC = "heuristic: popularity"
 
 
 # --8<-- [start:data]
@@ -58,39 +60,49 @@ class Result:
     normalised_entropy: float | None  # None: the score is not a probability
 
 
-def with_cross_features(x: np.ndarray) -> np.ndarray:
-    """Add what a linear model needs spelled out: a cross and a cyclic hour."""
-    hour_angle = 2 * np.pi * x[:, 3] / 24
+def _cyclic_hour(x: np.ndarray) -> list[np.ndarray]:
+    angle = 2 * np.pi * x[:, 3] / 24
+    return [np.cos(angle), np.sin(angle)]
+
+
+def with_true_cross(x: np.ndarray) -> np.ndarray:
+    """The generating model's own terms: the thresholded cross and a cyclic hour."""
     cross = x[:, 2] * (x[:, 1] > 1.0)
-    return np.column_stack([x[:, :3], cross, np.cos(hour_angle), np.sin(hour_angle)])
+    return np.column_stack([x[:, :3], cross, *_cyclic_hour(x)])
+
+
+def with_guessed_cross(x: np.ndarray) -> np.ndarray:
+    """A plausible analyst's guess: the right two variables, the wrong shape."""
+    cross = x[:, 2] * x[:, 1]  # linear in activity; the truth is a threshold
+    return np.column_stack([x[:, :3], cross, *_cyclic_hour(x)])
 
 
 def evaluate(name: str, y: np.ndarray, score: np.ndarray, prior: float) -> Result:
     """ROC-AUC, PR-AUC and log loss relative to always predicting the prior."""
-    is_probability = name != "heuristic: popularity"
     entropy = None
-    if is_probability:
+    if name != HEURISTIC:
         entropy = log_loss(y, score) / log_loss(y, np.full(y.size, prior))
     return Result(name, roc_auc(y, score), average_precision(y, score), entropy)
 
 
-def compare_models(
+def score_models(
     x: np.ndarray, y: np.ndarray, train_share: float = 0.7
-) -> list[Result]:
-    """Fit each candidate on the first rows and score it on the rest."""
+) -> tuple[np.ndarray, np.ndarray, float, dict[str, np.ndarray]]:
+    """Fit each candidate on the first rows; score the rest (x, y, prior, scores)."""
     if x.ndim != 2 or x.shape[0] != y.size:
         raise ValueError("x must be 2-D with one row per label")
     if not 0 < train_share < 1:
         raise ValueError(f"train_share must be in (0, 1), got {train_share}")
     cut = int(train_share * y.size)  # rows are in time order: train on the past
     x_train, x_test, y_train, y_test = x[:cut], x[cut:], y[:cut], y[cut:]
-    prior = float(y_train.mean())
     # Heuristic: rank by popularity, squashed to (0, 1); no training at all.
-    scores = {"heuristic: popularity": sigmoid(x_test[:, 0])}
-    for name, features in (
-        ("logistic regression", lambda m: m),
-        ("LR + cross features", with_cross_features),
-    ):
+    scores = {HEURISTIC: sigmoid(x_test[:, 0])}
+    linear: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "logistic regression": lambda m: m,
+        "LR + guessed cross": with_guessed_cross,
+        "LR + true cross": with_true_cross,
+    }
+    for name, features in linear.items():
         scaler = StandardScaler().fit(features(x_train))
         model = LogisticRegression(max_iter=1000)
         model.fit(scaler.transform(features(x_train)), y_train)
@@ -100,30 +112,98 @@ def compare_models(
     )
     with threadpool_limits(limits=1):  # one thread: same result, no spinning cores
         scores["GBDT"] = gbdt.fit(x_train, y_train).predict_proba(x_test)[:, 1]
+    return x_test, y_test, float(y_train.mean()), scores
+
+
+def compare_models(
+    x: np.ndarray, y: np.ndarray, train_share: float = 0.7
+) -> list[Result]:
+    """Offline metrics of every candidate on the held-out, later rows."""
+    _, y_test, prior, scores = score_models(x, y, train_share)
     return [evaluate(name, y_test, s, prior) for name, s in scores.items()]
     # --8<-- [end:models]
 
 
-# --8<-- [start:demo]
-def main() -> None:
-    x, y = simulate_clicks(30_000, np.random.default_rng(5))
-    print(f"{y.size:,} impressions, CTR {y.mean():.1%}; train on the first 70%")
-    print(f"{'model':<22} {'ROC-AUC':>7} {'PR-AUC':>6} {'NE':>5}")
-    results = {r.name: r for r in compare_models(x, y)}
-    for r in results.values():
-        entropy = "-" if r.normalised_entropy is None else f"{r.normalised_entropy:.3f}"
-        print(f"{r.name:<22} {r.roc_auc:>7.3f} {r.pr_auc:>6.3f} {entropy:>5}")
-    print(
-        f"GBDT closes {gap_closed(results):.0%} of the PR-AUC gap between plain LR "
-        "and LR with the right crosses"
-    )
+# --8<-- [start:seeds]
+@dataclass(frozen=True)
+class SeedRun:
+    """One synthetic world: its click rate, the ladder, one calibration check."""
+
+    click_rate: float
+    results: dict[str, Result]
+    # Plain LR's mean prediction and observed click rate, on all test rows and on
+    # one segment: topic-matched items shown to inactive users.
+    calibration: tuple[float, float, float, float]
+
+
+def ladder_over_seeds(seeds: Sequence[int], n: int = 30_000) -> list[SeedRun]:
+    """Run the whole ladder on one fresh synthetic world per seed."""
+    if len(seeds) == 0:
+        raise ValueError("seeds is empty: pass at least one seed")
+    runs = []
+    for seed in seeds:
+        x, y = simulate_clicks(n, np.random.default_rng(seed))
+        x_test, y_test, prior, scores = score_models(x, y)
+        results = {name: evaluate(name, y_test, s, prior) for name, s in scores.items()}
+        plain = scores["logistic regression"]
+        segment = (x_test[:, 2] == 1) & (x_test[:, 1] <= 1.0)
+        calibration = (
+            float(plain.mean()),
+            float(y_test.mean()),
+            float(plain[segment].mean()),
+            float(y_test[segment].mean()),
+        )
+        runs.append(SeedRun(float(y.mean()), results, calibration))
+    return runs
 
 
 def gap_closed(results: dict[str, Result]) -> float:
-    """Share of the PR-AUC gap from plain LR to hand-crossed LR that GBDT recovers."""
+    """Share of the PR-AUC gap from plain LR to the true-cross LR that GBDT recovers."""
     plain = results["logistic regression"].pr_auc
-    crossed = results["LR + cross features"].pr_auc
+    crossed = results["LR + true cross"].pr_auc
     return (results["GBDT"].pr_auc - plain) / (crossed - plain)
+    # --8<-- [end:seeds]
+
+
+# --8<-- [start:demo]
+def main() -> None:
+    runs = ladder_over_seeds(range(10))
+    ctr = [run.click_rate for run in runs]
+    print(
+        f"{len(runs)} seeds x 30,000 impressions, CTR {min(ctr):.1%}-{max(ctr):.1%}; "
+        "train on the first 70%"
+    )
+    print(f"{'model':<21} {'ROC-AUC':>7} {'NE':>5}  PR-AUC mean (min-max)")
+    for name in runs[0].results:
+        auc = np.mean([run.results[name].roc_auc for run in runs])
+        pr = [run.results[name].pr_auc for run in runs]
+        ne = [run.results[name].normalised_entropy for run in runs]
+        ne_text = "-" if ne[0] is None else f"{np.mean(ne):.3f}"
+        print(
+            f"{name:<21} {auc:>7.3f} {ne_text:>5}  "
+            f"{np.mean(pr):.3f} ({min(pr):.3f}-{max(pr):.3f})"
+        )
+    closed = [gap_closed(run.results) for run in runs]
+    print(
+        f"GBDT closes {np.mean(closed):.0%} of the PR-AUC gap from plain LR to "
+        f"LR + true cross ({100 * min(closed):.0f}-{max(closed):.0%})"
+    )
+    true_wins = sum(
+        r.results["LR + true cross"].pr_auc > r.results["GBDT"].pr_auc for r in runs
+    )
+    guess_wins = sum(
+        r.results["LR + guessed cross"].pr_auc > r.results["GBDT"].pr_auc for r in runs
+    )
+    print(
+        f"PR-AUC above GBDT: LR + true cross in {true_wins} of {len(runs)} seeds, "
+        f"LR + guessed cross in {guess_wins} of {len(runs)}"
+    )
+    mean_p, mean_y, seg_p, seg_y = np.mean([run.calibration for run in runs], axis=0)
+    print("Plain LR, mean prediction vs observed CTR on the test rows:")
+    print(
+        f"  all rows {mean_p:.1%} vs {mean_y:.1%}; "
+        f"topic match shown to an inactive user {seg_p:.1%} vs {seg_y:.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,52 @@ def test_remaining_budget_subtracts_every_stage_and_can_go_negative():
     assert est.remaining_budget_ms(50, {"ranking": 80}) == -30
 
 
+def test_headroom_holds_back_a_share_of_the_total():
+    stages = {"retrieval": 15, "ranking": 40}
+    # 100 ms with a quarter held back leaves 75 ms for stages: 20 ms unallocated.
+    assert est.remaining_budget_ms(100, stages, headroom=0.25) == pytest.approx(20)
+    assert est.remaining_budget_ms(100, stages, headroom=0) == pytest.approx(45)
+    assert est.remaining_budget_ms(100, stages) == est.remaining_budget_ms(
+        100, stages, headroom=0.0
+    )
+
+
+@given(
+    demand=st.floats(1e-3, 1e15),
+    capacity=st.floats(1e-3, 1e12),
+    utilisation=st.floats(0.01, 1.0),
+)
+def test_servers_needed_is_the_smallest_fleet_under_the_target(
+    demand, capacity, utilisation
+):
+    n = est.servers_needed(demand, capacity, utilisation)
+    # n servers keep each at or below the target; one fewer would not.
+    assert demand / (n * capacity) <= utilisation * (1 + 1e-9)
+    assert n == 1 or demand / ((n - 1) * capacity) > utilisation * (1 - 1e-9)
+
+
+@given(
+    demand=st.floats(1e-3, 1e15),
+    capacity=st.floats(1e-3, 1e12),
+    utilisation=st.floats(0.01, 1.0),
+    zones=st.integers(2, 6),
+)
+def test_any_zones_minus_one_carry_the_demand(demand, capacity, utilisation, zones):
+    n = est.servers_needed(demand, capacity, utilisation, zones=zones)
+    assert n % zones == 0  # an even split
+    survivors = n // zones * (zones - 1)  # one zone lost
+    assert demand / (survivors * capacity) <= utilisation * (1 + 1e-9)
+    assert n >= est.servers_needed(demand, capacity, utilisation)
+
+
+def test_servers_needed_worked_example():
+    # 2.8e14 FLOP/s on 1e13 FLOP/s chips: 28 flat out, 47 at 60% utilisation.
+    assert est.servers_needed(2.78e14, 1e13) == 28
+    assert est.servers_needed(2.78e14, 1e13, utilisation=0.6) == 47
+    # Three zones, any two carry it: 24 per zone (46.3 / 2, rounded up), 72 in all.
+    assert est.servers_needed(2.78e14, 1e13, utilisation=0.6, zones=3) == 72
+
+
 @pytest.mark.parametrize(
     ("n_bytes", "expected"),
     [
@@ -77,6 +123,21 @@ def test_human_bytes_shows_a_number_below_1000_until_petabytes(n_bytes):
         (lambda: est.storage_bytes(10, -4), ValueError, "bytes_per_item"),
         (lambda: est.remaining_budget_ms(0, {}), ValueError, "total_ms"),
         (lambda: est.remaining_budget_ms(100, {"net": -1}), ValueError, "'net'"),
+        (lambda: est.remaining_budget_ms(100, {}, headroom=1), ValueError, "headroom"),
+        (
+            lambda: est.remaining_budget_ms(100, {}, headroom=-0.1),
+            ValueError,
+            "must be in",
+        ),
+        (lambda: est.remaining_budget_ms(100, {}, headroom="0.2"), TypeError, "number"),
+        (lambda: est.servers_needed(0, 10), ValueError, "demand"),
+        (lambda: est.servers_needed(10, 0), ValueError, "capacity_per_server"),
+        (lambda: est.servers_needed(10, 1, utilisation=1.5), ValueError, "must be in"),
+        (lambda: est.servers_needed(10, 1, utilisation=0), ValueError, "utilisation"),
+        (lambda: est.servers_needed(float("inf"), 1), ValueError, "finite"),
+        (lambda: est.servers_needed("10", 1), TypeError, "must be a number"),
+        (lambda: est.servers_needed(10, 1, zones=0), ValueError, "zones"),
+        (lambda: est.servers_needed(10, 1, zones=2.0), ValueError, "zones"),
         (lambda: est.human_bytes(-1), ValueError, "non-negative"),
         (lambda: est.human_bytes(float("nan")), ValueError, "non-negative"),
         (lambda: est.human_bytes("10"), TypeError, "must be a number"),

@@ -1,11 +1,16 @@
-"""Baselines in order: heuristic < LR < GBDT, and crosses close the gap for LR."""
+"""Baselines in order: heuristic < LR < GBDT; only the true cross puts LR on top."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
 from sklearn import metrics as skm
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from snippets.framework import model_development as md
 
@@ -18,11 +23,16 @@ def results():
     return {r.name: r for r in md.compare_models(x, y)}
 
 
+@pytest.fixture(scope="module")
+def runs():
+    return md.ladder_over_seeds([21, 22, 23], n=20_000)
+
+
 def test_each_step_beats_the_baseline_before_it(results):
     heuristic = results["heuristic: popularity"]
     plain, crossed, gbdt = (
         results["logistic regression"],
-        results["LR + cross features"],
+        results["LR + true cross"],
         results["GBDT"],
     )
     assert heuristic.pr_auc < plain.pr_auc < gbdt.pr_auc
@@ -32,8 +42,16 @@ def test_each_step_beats_the_baseline_before_it(results):
     assert 0.3 < md.gap_closed(results) <= 1.2
 
 
+def test_only_the_true_form_puts_lr_above_the_gbdt(runs):
+    for run in runs:
+        r = run.results
+        assert r["LR + true cross"].pr_auc > r["GBDT"].pr_auc
+        assert r["LR + guessed cross"].pr_auc < r["GBDT"].pr_auc
+        assert r["LR + guessed cross"].pr_auc > r["logistic regression"].pr_auc
+
+
 def test_learned_models_beat_predicting_the_prior(results):
-    for name in ("logistic regression", "LR + cross features", "GBDT"):
+    for name in ("logistic regression", "LR + true cross", "GBDT"):
         assert results[name].normalised_entropy < 1
     assert results["heuristic: popularity"].normalised_entropy is None
 
@@ -49,12 +67,45 @@ def test_evaluate_matches_sklearn():
     assert r.normalised_entropy == pytest.approx(skm.log_loss(y, p) / prior_loss)
 
 
-def test_cross_features_are_the_hidden_interaction():
+def test_gap_closed_is_the_share_of_the_pr_auc_gap():
+    def result(pr_auc):
+        return md.Result("m", 0.5, pr_auc, None)
+
+    ladder = {
+        "logistic regression": result(0.20),
+        "LR + true cross": result(0.30),
+        "GBDT": result(0.27),
+    }
+    assert md.gap_closed(ladder) == pytest.approx(0.7)
+
+
+def test_feature_sets_hold_the_true_and_the_guessed_cross():
     x, _ = md.simulate_clicks(500, np.random.default_rng(1))
-    crossed = md.with_cross_features(x)
-    assert crossed.shape == (500, 6)
-    expected = x[:, 2] * (x[:, 1] > 1.0)
-    np.testing.assert_array_equal(crossed[:, 3], expected)
+    true, guessed = md.with_true_cross(x), md.with_guessed_cross(x)
+    assert true.shape == guessed.shape == (500, 6)
+    np.testing.assert_array_equal(true[:, 3], x[:, 2] * (x[:, 1] > 1.0))
+    np.testing.assert_array_equal(guessed[:, 3], x[:, 2] * x[:, 1])
+    angle = 2 * np.pi * x[:, 3] / 24
+    np.testing.assert_allclose(
+        true[:, 4:], np.column_stack([np.cos(angle), np.sin(angle)])
+    )
+
+
+def test_calibration_check_matches_an_independent_fit(runs):
+    # Refit plain LR with a scikit-learn pipeline on the first seed's world.
+    x, y = md.simulate_clicks(20_000, np.random.default_rng(21))
+    cut = int(0.7 * y.size)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    p = model.fit(x[:cut], y[:cut]).predict_proba(x[cut:])[:, 1]
+    x_test, y_test = x[cut:], y[cut:]
+    segment = (x_test[:, 2] == 1) & (x_test[:, 1] <= 1.0)
+    expected = (p.mean(), y_test.mean(), p[segment].mean(), y_test[segment].mean())
+    np.testing.assert_allclose(runs[0].calibration, expected, rtol=1e-6)
+    assert runs[0].click_rate == pytest.approx(y.mean())
+    for run in runs:
+        mean_p, mean_y, seg_p, seg_y = run.calibration
+        assert mean_p == pytest.approx(mean_y, abs=0.01)  # right on average ...
+        assert seg_p > 1.5 * seg_y  # ... and far off in the segment it cannot model
 
 
 def test_bad_input_raises_a_clear_error():
@@ -68,17 +119,31 @@ def test_bad_input_raises_a_clear_error():
         md.compare_models(x, y[:-1])
     with pytest.raises(ValueError, match="train_share"):
         md.compare_models(x, y, train_share=1.0)
+    with pytest.raises(ValueError, match="seeds is empty"):
+        md.ladder_over_seeds([])
 
 
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.framework.model_development")
     rows = {}
-    for line in out.splitlines()[2:6]:
-        *name, auc, pr_auc, ne = line.split()
-        rows[" ".join(name)] = (auc, pr_auc, ne)
-    assert float(rows["GBDT"][1]) > float(rows["logistic regression"][1])
-    quoted = [rows["heuristic: popularity"][1], rows["logistic regression"][1]]
-    quoted += [rows["GBDT"][1], rows["LR + cross features"][1]]
-    quoted += [rows["logistic regression"][2], rows["GBDT"][2]]
-    closed = out.split("GBDT closes ")[1].split()[0]
-    assert_page_quotes(PAGE, *quoted, closed)
+    for line in out.splitlines()[2:7]:
+        match = re.match(
+            r"(.+?)\s+([\d.]+)\s+([\d.]+|-)\s+([\d.]+) \(([\d.]+)-([\d.]+)\)$", line
+        )
+        assert match, line
+        name, _, ne, mean, low, high = match.groups()
+        rows[name] = {"ne": ne, "mean": mean, "low": low, "high": high}
+    plain, gbdt = rows["logistic regression"], rows["GBDT"]
+    # The page says the GBDT's worst seed beats plain LR's best.
+    assert float(gbdt["low"]) > float(plain["high"])
+    quoted = [rows[name]["mean"] for name in rows]
+    quoted += [plain["ne"], gbdt["ne"], gbdt["low"], plain["high"]]
+    closed = re.search(r"closes (\d+%) .*\((\d+)-(\d+%)\)", out)
+    quoted += [closed[1], f"{closed[2]}–{closed[3]}"]
+    wins = re.search(
+        r"true cross in (\d+) of (\d+) seeds, LR \+ guessed cross in (\d+)", out
+    )
+    true_wins, seeds, guess_wins = wins.groups()
+    quoted += [f"in {true_wins} of {seeds} seeds", f"in {guess_wins} of {seeds} seeds"]
+    quoted += re.findall(r"\d+\.\d%", out.splitlines()[-1])
+    assert_page_quotes(PAGE, *quoted)
