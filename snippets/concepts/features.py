@@ -6,6 +6,7 @@ Run it: ``python -m snippets.concepts.features``.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -62,9 +63,15 @@ def hash_features(
 
 # --8<-- [start:collisions]
 def measured_collisions(keys: Sequence[str], n_buckets: int) -> int:
-    """Keys that land in a bucket already taken: n minus the buckets used."""
+    """Collided keys: all but the first key in each bucket, n minus buckets used."""
     used = {bucket_and_sign(key, n_buckets)[0] for key in keys}
     return len(set(keys)) - len(used)
+
+
+def measured_sharing(keys: Sequence[str], n_buckets: int) -> int:
+    """Keys whose bucket holds at least one other key (a wider count than collided)."""
+    per_bucket = Counter(bucket_and_sign(key, n_buckets)[0] for key in set(keys))
+    return sum(count for count in per_bucket.values() if count > 1)
 
 
 def expected_collisions(n_keys: int, n_buckets: int) -> float:
@@ -72,13 +79,36 @@ def expected_collisions(n_keys: int, n_buckets: int) -> float:
     if n_keys < 0 or n_buckets < 1:
         raise ValueError("need n_keys >= 0 and n_buckets >= 1")
     return n_keys - n_buckets * (1 - (1 - 1 / n_buckets) ** n_keys)
+
+
+def expected_sharing(n_keys: int, n_buckets: int) -> float:
+    """E[keys sharing a bucket] = n(1 - (1 - 1/m)^(n - 1)) for uniform hashing."""
+    if n_keys < 1 or n_buckets < 1:
+        raise ValueError("need n_keys >= 1 and n_buckets >= 1")
+    return n_keys * (1 - (1 - 1 / n_buckets) ** (n_keys - 1))
     # --8<-- [end:collisions]
 
 
 # --8<-- [start:memory]
-def embedding_table_bytes(rows: float, dim: int, bytes_per_value: int = 4) -> float:
-    """Bytes of an embedding table (one row per id or bucket) in float32."""
-    return storage_bytes(rows, bytes_per_item=dim * bytes_per_value)
+def embedding_table_bytes(
+    rows: float, dim: int, bytes_per_value: int = 4, optimizer_slots: int = 0
+) -> float:
+    """Bytes of an embedding table, plus per-weight optimizer state while training.
+
+    Adam keeps two extra values per weight (first and second moments), Adagrad one.
+    """
+    if optimizer_slots < 0:
+        raise ValueError("optimizer_slots must be >= 0")
+    values = dim * (1 + optimizer_slots)
+    return storage_bytes(rows, bytes_per_item=values * bytes_per_value)
+
+
+def quotient_remainder(ids: np.ndarray, n_remainder: int) -> tuple[np.ndarray, ...]:
+    """Rows of two small tables whose pair is unique per id (Shi et al., 2020)."""
+    ids = np.asarray(ids)
+    if n_remainder < 1 or ids.min(initial=0) < 0:
+        raise ValueError("need n_remainder >= 1 and non-negative ids")
+    return ids // n_remainder, ids % n_remainder  # embedding = E_q[q] * E_r[r]
     # --8<-- [end:memory]
 
 
@@ -128,6 +158,21 @@ def sliding_count(timestamps: Sequence[float], now: float, width: float) -> int:
     return sum(now - width < t <= now for t in timestamps)
 
 
+def hopping_counts(
+    timestamps: Sequence[float], width: float, hop: float
+) -> dict[int, int]:
+    """Events per window [k*hop, k*hop + width): each event counts width/hop times."""
+    _check_window(timestamps, width)
+    if not 0 < hop <= width:
+        raise ValueError(f"hop must be in (0, width], got {hop}")
+    counts: dict[int, int] = {}
+    for t in timestamps:
+        # Windows that contain t start at k*hop with t - width < k*hop <= t.
+        for k in range(int((t - width) // hop) + 1, int(t // hop) + 1):
+            counts[k] = counts.get(k, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def sessions(timestamps: Sequence[float], gap: float) -> list[list[float]]:
     """Split sorted events into sessions wherever the silence exceeds gap."""
     _check_window(timestamps, gap)
@@ -158,19 +203,38 @@ def main() -> None:
 
     keys = [f"user_id={i}" for i in range(10_000)]
     print("\n10,000 distinct keys hashed into m buckets:")
-    print(f"{'m':>9} {'keys/m':>6} {'collided':>8} {'expected':>8} {'share':>6}")
+    print(
+        f"{'m':>9} {'keys/m':>6} {'collided':>8} {'expected':>8} {'share':>6} "
+        f"{'sharing':>7} {'expected':>8}"
+    )
     for power in (12, 14, 16, 18, 20):
         m = 2**power
         measured = measured_collisions(keys, m)
         expected = expected_collisions(len(keys), m)
         print(
             f"{m:>9,} {len(keys) / m:>6.2f} {measured:>8,} {expected:>8,.0f} "
-            f"{measured / len(keys):>6.1%}"
+            f"{measured / len(keys):>6.1%} {measured_sharing(keys, m):>7,} "
+            f"{expected_sharing(len(keys), m):>8,.0f}"
         )
 
-    print("\nEmbedding table for 100M user ids, 64 float32 per row:")
-    print(f"  one row per id         {human_bytes(embedding_table_bytes(1e8, 64))}")
-    print(f"  hashed to 2^22 buckets {human_bytes(embedding_table_bytes(2**22, 64))}")
+    n_ids, dim = 100_000_000, 64
+    print(f"\nEmbedding table for 100M user ids, {dim} values per row:")
+    full = embedding_table_bytes(n_ids, dim)
+    print(f"  float32, one row per id           {human_bytes(full)}")
+    adam = embedding_table_bytes(n_ids, dim, optimizer_slots=2)
+    print(f"  + Adam's two moments (training)   {human_bytes(adam)}")
+    half = embedding_table_bytes(n_ids, dim, bytes_per_value=2)
+    print(f"  float16 rows (serving)            {human_bytes(half)}")
+    int8 = storage_bytes(n_ids, bytes_per_item=dim + 8)  # + float32 scale, offset
+    print(f"  int8 rows + scale, offset         {human_bytes(int8)}")
+    hashed = embedding_table_bytes(2**22, dim)
+    print(f"  hashed to 2^22 buckets, float32   {human_bytes(hashed)}")
+    print(f"  ids per bucket at 2^22 buckets    {n_ids / 2**22:.1f}")
+    rows = -(-n_ids // 10_000) + 10_000  # ceil(n / 10,000) quotients + 10,000
+    print(
+        f"  quotient-remainder, {rows:,} rows   "
+        f"{human_bytes(embedding_table_bytes(rows, dim))}"
+    )
 
     print("\nFeature cross, test log loss (lower is better):")
     for name, loss in cross_demo().items():
@@ -178,9 +242,10 @@ def main() -> None:
 
     clicks = [0, 40, 70, 200, 230, 1_900, 1_950, 4_000]  # seconds
     print("\nWindows over 8 click times (seconds):")
-    print(f"  tumbling 10 min counts   {tumbling_counts(clicks, 600)}")
-    print(f"  sliding 5 min at t=2,000 {sliding_count(clicks, 2_000, 300)}")
-    print(f"  sessions (30 min gap)    {[len(s) for s in sessions(clicks, 1_800)]}")
+    print(f"  tumbling 10 min counts    {tumbling_counts(clicks, 600)}")
+    print(f"  hopping 10 min every 5    {hopping_counts(clicks, 600, 300)}")
+    print(f"  trailing 5 min at t=2,000 {sliding_count(clicks, 2_000, 300)}")
+    print(f"  sessions (30 min gap)     {[len(s) for s in sessions(clicks, 1_800)]}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Run it: ``python -m snippets.concepts.serving``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from snippets.common.estimation import human_bytes, storage_bytes
+from snippets.common.estimation import human_bytes, peak_qps, storage_bytes
 
 
 def _probability(name: str, value: float) -> float:
@@ -47,6 +47,21 @@ def leaf_quantile_needed(n_calls: int, request_quantile: float = 0.99) -> float:
     )
 
 
+def request_quantile_ms(
+    n_calls: int, shard_p99_ms: float, sigma: float, request_quantile: float = 0.99
+) -> float:
+    """The request's latency quantile when it waits for n independent lognormal calls.
+
+    Each call's latency is lognormal with shape sigma, scaled so its p99 is
+    shard_p99_ms; the request's quantile is the call's quantile q^(1/n).
+    """
+    if shard_p99_ms <= 0 or sigma <= 0:
+        raise ValueError("shard_p99_ms and sigma must be positive")
+    log_median = np.log(shard_p99_ms) - sigma * _normal_quantile(0.99)
+    leaf = leaf_quantile_needed(n_calls, request_quantile)
+    return float(np.exp(log_median + sigma * _normal_quantile(leaf)))
+
+
 def simulated_p_any_slow(
     n_calls: int, trials: int, rng: np.random.Generator, quantile: float = 0.99
 ) -> float:
@@ -57,6 +72,20 @@ def simulated_p_any_slow(
     return float(np.mean(latencies.max(axis=1) > slow))
 
 
+def simulated_request_quantile_ms(
+    n_calls: int,
+    trials: int,
+    rng: np.random.Generator,
+    shard_p99_ms: float,
+    sigma: float,
+    request_quantile: float = 0.99,
+) -> float:
+    """Monte Carlo request quantile: the slowest of n independent calls per request."""
+    log_median = np.log(shard_p99_ms) - sigma * _normal_quantile(0.99)
+    calls = rng.lognormal(log_median, sigma, size=(trials, _count("n_calls", n_calls)))
+    return float(np.quantile(calls.max(axis=1), request_quantile))
+
+
 def _normal_quantile(q: float) -> float:
     from scipy.stats import norm
 
@@ -65,23 +94,32 @@ def _normal_quantile(q: float) -> float:
 
 
 # --8<-- [start:hedging]
-def call_latencies(n: int, rng: np.random.Generator) -> np.ndarray:
+def call_latencies(
+    n: int, rng: np.random.Generator, slowdown: float = 1.0
+) -> np.ndarray:
     """Per-call latency in ms: lognormal body, and 2% of calls hit a 10x hiccup."""
-    body = rng.lognormal(mean=np.log(10), sigma=0.3, size=n)
+    body = rng.lognormal(mean=np.log(10), sigma=0.3, size=n) * slowdown
     hiccup = rng.random(n) < 0.02  # GC pause, noisy neighbour, queueing
     return np.where(hiccup, body * 10, body)
 
 
 def hedged_latencies(
-    n: int, hedge_after_ms: float, rng: np.random.Generator
+    first: np.ndarray, backup: np.ndarray, hedge_after_ms: float
 ) -> tuple[np.ndarray, float]:
-    """Send a backup request if no reply after hedge_after_ms; keep the first reply."""
+    """Latency when a backup is sent at hedge_after_ms if the first call is still out.
+
+    first and backup are the two replicas' latencies for the same requests; the
+    caller keeps whichever reply arrives first. Returns the latencies and the
+    share of requests that sent a backup (the extra load).
+    """
     if hedge_after_ms <= 0:
         raise ValueError(f"hedge_after_ms must be positive, got {hedge_after_ms}")
-    first = call_latencies(n, rng)
-    backup = hedge_after_ms + call_latencies(n, rng)
-    extra_load = float(np.mean(first > hedge_after_ms))
-    return np.minimum(first, backup), extra_load
+    first, backup = np.asarray(first, dtype=float), np.asarray(backup, dtype=float)
+    if first.shape != backup.shape:
+        raise ValueError("first and backup need one latency per request each")
+    sent = first > hedge_after_ms  # only requests still waiting get a backup
+    hedged = np.where(sent, np.minimum(first, hedge_after_ms + backup), first)
+    return hedged, float(sent.mean())
     # --8<-- [end:hedging]
 
 
@@ -100,6 +138,19 @@ def lru_hits(requests: Iterable[Hashable], capacity: int) -> int:
             if len(cache) > capacity:
                 cache.popitem(last=False)  # evict the least recently used
     return hits
+
+
+def static_cache_hits(requests: Iterable[Hashable], cached: Iterable[Hashable]) -> int:
+    """Hits of a cache preloaded with a fixed set of keys (e.g. yesterday's top k)."""
+    keep = set(cached)
+    return sum(key in keep for key in requests)
+
+
+def cold_cache_ceiling(requests: Sequence[Hashable]) -> float:
+    """Best hit rate any cache that starts empty can reach: first sights always miss."""
+    if len(requests) == 0:
+        raise ValueError("requests is empty")
+    return 1 - len(set(requests)) / len(requests)
 
 
 def zipf_requests(
@@ -154,6 +205,19 @@ def magnitude_prune(weights: np.ndarray, sparsity: float) -> np.ndarray:
     pruned = w.copy().ravel()
     pruned[smallest] = 0.0
     return pruned.reshape(w.shape)
+
+
+def prune_2_of_4(weights: np.ndarray) -> np.ndarray:
+    """2:4 structured sparsity: keep the 2 largest of every 4 consecutive weights."""
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[1] % 4:
+        raise ValueError("weights must be 2-D with a row length divisible by 4")
+    groups = w.reshape(w.shape[0], -1, 4)
+    # Rank within each group of 4; the two smallest magnitudes become zero.
+    smallest = np.argsort(np.abs(groups), axis=2, kind="stable")[..., :2]
+    pruned = groups.copy()
+    np.put_along_axis(pruned, smallest, 0.0, axis=2)
+    return pruned.reshape(w.shape)
     # --8<-- [end:prune]
 
 
@@ -175,6 +239,61 @@ def predict_with(weights: np.ndarray, bias: np.ndarray, x: np.ndarray) -> np.nda
     # --8<-- [end:compression]
 
 
+# --8<-- [start:capacity]
+def replicas_needed(
+    peak_qps: float,
+    qps_per_replica: float,
+    target_utilisation: float = 0.6,
+    zones: int = 3,
+) -> int:
+    """Replicas to serve the peak at a target utilisation, surviving one zone's loss."""
+    if peak_qps <= 0 or qps_per_replica <= 0:
+        raise ValueError("peak_qps and qps_per_replica must be positive")
+    _probability("target_utilisation", target_utilisation)
+    if _count("zones", zones) < 2:
+        raise ValueError("zones must be at least 2 to survive losing one")
+    per_zone = np.ceil(peak_qps / (qps_per_replica * target_utilisation) / (zones - 1))
+    return int(per_zone * zones)  # any zones - 1 of them carry the whole peak
+
+
+def queueing_slowdown(utilisation: float) -> float:
+    """Mean time in an M/M/1 queue over the service time: 1 / (1 - utilisation)."""
+    return 1 / (1 - _probability("utilisation", utilisation))
+
+
+def batch_latency_ms(batch_size: int, fixed_ms: float, per_item_ms: float) -> float:
+    """Time to run one batch on an accelerator: a fixed cost plus a cost per item."""
+    return fixed_ms + per_item_ms * _count("batch_size", batch_size)
+    # --8<-- [end:capacity]
+
+
+# --8<-- [start:versions]
+def random_rotation(dim: int, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """An orthogonal matrix: identity at strength 0, a random rotation as it grows."""
+    q, r = np.linalg.qr(np.eye(dim) + strength * rng.normal(size=(dim, dim)))
+    return q * np.sign(np.diag(r))  # sign fix: strength 0 gives exactly the identity
+
+
+def recall_with_version_skew(
+    n_items: int, dim: int, n_queries: int, strength: float, seed: int = 0, k: int = 10
+) -> float:
+    """Recall@k of queries encoded by a new tower against an index built by the old one.
+
+    A retrained two-tower model is as good as the old one up to a rotation of its
+    embedding space (dot products are unchanged when both towers rotate together),
+    so the new query tower differs from the old item tower by that rotation.
+    """
+    rng = np.random.default_rng(seed)
+    items = rng.normal(size=(n_items, dim))  # the index, built with version 1
+    queries = rng.normal(size=(n_queries, dim))  # version-1 query embeddings
+    truth = np.argsort(-queries @ items.T, axis=1)[:, :k]
+    rotated = queries @ random_rotation(dim, strength, rng)  # version-2 query tower
+    found = np.argsort(-rotated @ items.T, axis=1)[:, :k]
+    hits = [len(set(t) & set(f)) for t, f in zip(truth, found, strict=True)]
+    return float(np.mean(hits) / k)
+    # --8<-- [end:versions]
+
+
 # --8<-- [start:demo]
 def main() -> None:
     rng = np.random.default_rng(0)
@@ -186,25 +305,59 @@ def main() -> None:
             f"{n:>5} {p_any_slow(n):>8.3f} {simulated:>9.3f} "
             f"{leaf_quantile_needed(n):>20.3%}"
         )
+    print("\nRequest p99 when each shard's p99 is 10 ms (lognormal, independent):")
+    print(
+        f"{'calls':>5} {'sigma 0.5':>10} {'simulated':>9} "
+        f"{'sigma 1.0':>10} {'simulated':>9}"
+    )
+    for n in (1, 10, 100):
+        cells = []
+        for sigma in (0.5, 1.0):
+            exact = request_quantile_ms(n, shard_p99_ms=10, sigma=sigma)
+            sim = simulated_request_quantile_ms(n, 20_000, rng, 10, sigma)
+            cells.append(f"{exact:>7.1f} ms {sim:>6.1f} ms")
+        print(f"{n:>5} " + " ".join(cells))
 
     plain = call_latencies(200_000, rng)
     hedge_at = float(np.quantile(plain, 0.95))
-    hedged, extra = hedged_latencies(200_000, hedge_at, rng)
+    hedged, extra = hedged_latencies(plain, call_latencies(200_000, rng), hedge_at)
     print(f"\nHedged requests (backup sent after the p95, {hedge_at:.1f} ms):")
     print(
         f"  p50 {np.median(plain):.1f} -> {np.median(hedged):.1f} ms, "
         f"p99 {np.quantile(plain, 0.99):.1f} -> {np.quantile(hedged, 0.99):.1f} ms, "
         f"extra calls {extra:.1%}"
     )
+    slow = call_latencies(200_000, rng, slowdown=2.0)  # every replica overloaded
+    _, extra_slow = hedged_latencies(slow, call_latencies(200_000, rng, 2.0), hedge_at)
+    print(f"  every call 2x slower, same delay: extra calls {extra_slow:.1%}")
 
-    requests = zipf_requests(100_000, n_items=100_000, exponent=1.0, rng=rng)
-    print("\nLRU cache over Zipf(1.0) traffic, 100k items; hit 1 ms, miss 40 ms:")
-    print(f"{'cache size':>10} {'hit rate':>8} {'mean ms':>7} {'model QPS of 10k':>16}")
+    yesterday = zipf_requests(100_000, n_items=100_000, exponent=1.0, rng=rng)
+    today = zipf_requests(100_000, n_items=100_000, exponent=1.0, rng=rng).tolist()
+    by_popularity = np.argsort(
+        -np.bincount(yesterday, minlength=100_000), kind="stable"
+    )
+    print(
+        "\nCaches over Zipf(1.0) traffic, 100k items, 100k requests; "
+        "hit 1 ms, miss 40 ms:"
+    )
+    print(
+        "  cold-cache ceiling (first sight of each item misses) "
+        f"{cold_cache_ceiling(today):.1%}"
+    )
+    print(
+        f"{'cache size':>10} {'LRU hit':>8} {'top-k hit':>9} {'mean ms':>7} "
+        f"{'model QPS of 10k':>16}"
+    )
     for share in (0.001, 0.01, 0.1):
-        hit_rate = lru_hits(requests.tolist(), int(share * 100_000)) / requests.size
-        mean_ms = mean_latency_ms(hit_rate, hit_ms=1, miss_ms=40)
-        model_qps = (1 - hit_rate) * 10_000
-        print(f"{share:>10.1%} {hit_rate:>8.1%} {mean_ms:>7.1f} {model_qps:>16,.0f}")
+        size = int(share * 100_000)
+        lru = lru_hits(today, size) / len(today)
+        warm = static_cache_hits(today, by_popularity[:size].tolist()) / len(today)
+        mean_ms = mean_latency_ms(warm, hit_ms=1, miss_ms=40)
+        model_qps = (1 - warm) * 10_000
+        print(
+            f"{share:>10.1%} {lru:>8.1%} {warm:>9.1%} {mean_ms:>7.1f} "
+            f"{model_qps:>16,.0f}"
+        )
 
     model, x_test, y_test = digits_model()
     w, b = model.coef_, model.intercept_
@@ -218,8 +371,12 @@ def main() -> None:
         size = q.nbytes + scale.nbytes
         print(
             f"  int8 {'per-row' if per_row else 'per-tensor':<10} "
-            f"{w.astype(np.float32).nbytes / size:.1f}x smaller, "
-            f"max error {np.abs(w - w_hat).max():.4f} <= scale/2 {scale.max() / 2:.4f}"
+            f"{w.astype(np.float32).nbytes / size:.1f}x smaller than float32, "
+            f"{w.size * 2 / size:.1f}x than bfloat16"
+        )
+        print(
+            f"  {'':<15} max error {np.abs(w - w_hat).max():.4f} "
+            f"<= scale/2 {scale.max() / 2:.4f}"
         )
         print(
             f"  {'':<15} accuracy {np.mean(preds == y_test):.3f}, "
@@ -231,6 +388,38 @@ def main() -> None:
         preds = predict_with(magnitude_prune(w, sparsity), b, x_test)
         curve.append(f"{sparsity:.0%} -> {np.mean(preds == y_test):.3f}")
     print("    " + ", ".join(curve))
+    preds = predict_with(prune_2_of_4(w), b, x_test)
+    print(
+        f"  2:4 structured (50% zeroed, 2 of every 4) -> {np.mean(preds == y_test):.3f}"
+    )
+
+    qps = peak_qps(daily_active_users=100e6, requests_per_user_per_day=10)
+    print(f"\nCapacity: 100M DAU x 10 requests/day -> {qps:,.0f} peak QPS (2x mean)")
+    print(f"  500 QPS per replica, no headroom: {int(np.ceil(qps / 500)):,} replicas")
+    print(
+        f"  500 QPS per replica, 60% target utilisation, 3 zones (lose 1): "
+        f"{replicas_needed(qps, 500):,} replicas"
+    )
+    slowdowns = ", ".join(
+        f"{u:.0%} -> {queueing_slowdown(u):.1f}x" for u in (0.5, 0.7, 0.9)
+    )
+    print(f"  M/M/1 mean time in system / service time: {slowdowns}")
+    print("  dynamic batching, assumed cost 4 ms + 0.25 ms per item:")
+    for size in (1, 8, 32, 128):
+        ms = batch_latency_ms(size, fixed_ms=4, per_item_ms=0.25)
+        print(
+            f"    batch {size:>3}: {ms:5.1f} ms per batch, "
+            f"{size / ms * 1000:>6,.0f} items/s"
+        )
+
+    print("\nTwo-tower index built with version 1, queries encoded by version 2:")
+    for label, strength in (
+        ("same version", 0.0),
+        ("small drift", 0.05),
+        ("retrained", 10.0),
+    ):
+        recall = recall_with_version_skew(20_000, 32, 200, strength)
+        print(f"  {label:<12} recall@10 {recall:.3f}")
 
     batch = storage_bytes(100e6, bytes_per_item=100 * (8 + 4))
     print(f"\nBatch top-100 (id + score) for 100M users: {human_bytes(batch)}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
@@ -59,6 +62,45 @@ def test_measured_collisions_track_the_birthday_formula():
     assert ft.expected_collisions(1, 10) == pytest.approx(0.0)
 
 
+def test_keys_sharing_a_bucket_match_a_direct_count_and_the_formula():
+    keys = [f"item={i}" for i in range(5_000)]
+    for m in (2**10, 2**13, 2**16):
+        buckets = [ft.bucket_and_sign(k, m)[0] for k in keys]
+        sizes = Counter(buckets)
+        direct = sum(1 for b in buckets if sizes[b] > 1)
+        assert ft.measured_sharing(keys, m) == direct
+        assert direct >= ft.measured_collisions(keys, m)  # the wider count
+        assert abs(direct - ft.expected_sharing(len(keys), m)) < 5 * np.sqrt(len(keys))
+    # Exact, by enumerating every assignment of 4 keys to 3 buckets.
+    shared = [
+        sum(1 for b in assign if assign.count(b) > 1)
+        for assign in itertools.product(range(3), repeat=4)
+    ]
+    assert np.mean(shared) == pytest.approx(ft.expected_sharing(4, 3))
+    assert ft.expected_sharing(2, 10) == pytest.approx(0.2)  # both, if they meet
+    rng = np.random.default_rng(1)
+    n, m = 2_000, 4_096
+    sims = []
+    for _ in range(300):
+        _, counts = np.unique(rng.integers(0, m, n), return_counts=True)
+        sims.append(counts[counts > 1].sum())
+    assert np.mean(sims) == pytest.approx(ft.expected_sharing(n, m), rel=0.02)
+
+
+def test_embedding_memory_counts_optimizer_state_and_qr_pairs_are_unique():
+    plain = ft.embedding_table_bytes(1_000, 16)
+    assert plain == 1_000 * 16 * 4
+    assert ft.embedding_table_bytes(1_000, 16, optimizer_slots=2) == 3 * plain
+    ids = np.arange(123_457)
+    q, r = ft.quotient_remainder(ids, 1_000)
+    assert len(set(zip(q.tolist(), r.tolist(), strict=True))) == ids.size
+    assert q.max() + 1 == -(-ids.size // 1_000) and r.max() == 999
+    with pytest.raises(ValueError, match="optimizer_slots"):
+        ft.embedding_table_bytes(10, 4, optimizer_slots=-1)
+    with pytest.raises(ValueError, match="n_remainder"):
+        ft.quotient_remainder(ids, 0)
+
+
 def test_a_feature_cross_learns_an_interaction_that_one_hots_cannot():
     results = ft.cross_demo(seed=2)
     assert results["+ hashed cross"] < results["country + device"] - 0.02
@@ -84,6 +126,13 @@ def test_windows_match_their_definitions(times, width, now):
         assert count == sum(lo <= t < hi for t in times)
     expected_sliding = len([t for t in times if now - width < t <= now])
     assert ft.sliding_count(times, now, width) == expected_sliding
+    hop = max(1, width // 3)
+    hopping = ft.hopping_counts(times, width, hop)
+    # Brute force over every window start k * hop that could hold an event.
+    for k in range(-(width // hop) - 2, max(times, default=0) // hop + 2):
+        inside = sum(k * hop <= t < k * hop + width for t in times)
+        assert hopping.get(k, 0) == inside  # window k covers [k * hop, k * hop + width)
+    assert all(count > 0 for count in hopping.values())
     assert ft.sessions(times, width) == (
         brute_force_sessions(times, width) if times else []
     )
@@ -102,17 +151,32 @@ def test_bad_input_raises_a_clear_error():
         ft.sessions([5, 1], 10)
     with pytest.raises(ValueError, match="n_buckets"):
         ft.expected_collisions(10, 0)
+    with pytest.raises(ValueError, match="hop"):
+        ft.hopping_counts([1, 2], 10, 20)
 
 
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.concepts.features")
     lines = out.splitlines()
-    table = [
-        line.split() for line in lines if line.strip()[:1].isdigit() and "%" in line
-    ]
+    table = {
+        line.split()[0]: line.split()
+        for line in lines
+        if line.strip()[:1].isdigit() and "%" in line
+    }
     assert len(table) == 5
-    for m, _, collided, expected, share in table:
-        assert_page_quotes(PAGE, m, collided, expected, share)
+    for m, _, collided, expected, _share, sharing, sharing_expected in table.values():
+        n_buckets = int(m.replace(",", ""))
+        sd = 5 * np.sqrt(10_000)
+        assert (
+            abs(int(collided.replace(",", "")) - float(expected.replace(",", ""))) < sd
+        )
+        assert int(sharing.replace(",", "")) >= int(collided.replace(",", ""))
+        assert float(sharing_expected.replace(",", "")) == pytest.approx(
+            ft.expected_sharing(10_000, n_buckets), abs=0.5
+        )
+    for m in ("4,096", "65,536", "1,048,576"):
+        _, _, collided, expected, share, sharing, _ = table[m]
+        assert_page_quotes(PAGE, m, collided, expected, share, sharing)
     losses = {
         line.strip().rsplit(maxsplit=1)[0]: line.split()[-1]
         for line in lines
@@ -120,5 +184,16 @@ def test_page_quotes_the_numbers_the_code_prints():
     }
     assert float(losses["+ hashed cross"]) < float(losses["country + device"])
     assert_page_quotes(PAGE, *losses.values())
-    sizes = [line.split()[-2] + " GB" for line in lines if line.endswith("GB")]
-    assert_page_quotes(PAGE, *sizes)
+    sizes = {
+        line.strip().rsplit(maxsplit=2)[0]: " ".join(line.split()[-2:])
+        for line in lines
+        if line.endswith(("GB", "MB"))
+    }
+    assert_page_quotes(PAGE, *sizes.values())
+    per_bucket = next(x for x in lines if "ids per bucket" in x).split()[-1]
+    assert float(per_bucket) == pytest.approx(1e8 / 2**22, abs=0.05)
+    assert_page_quotes(
+        PAGE, f"{per_bucket} users in every bucket", f"{per_bucket}\nids"
+    )
+    qr_rows = next(x for x in lines if "quotient-remainder" in x).split()[1]
+    assert_page_quotes(PAGE, f"only {qr_rows} rows")

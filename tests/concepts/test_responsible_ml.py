@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -12,8 +13,35 @@ from sklearn.metrics import confusion_matrix
 
 from snippets.concepts import responsible_ml as rm
 from snippets.concepts.calibration import expected_calibration_error
+from snippets.concepts.classification_metrics import cost_minimising_threshold
 
 PAGE = "concepts/responsible-ml.md"
+
+
+def test_keyed_pseudonym_is_rfc_4231_hmac_sha256():
+    # RFC 4231, test case 1: key = 20 bytes of 0x0b, data = "Hi There".
+    assert rm.keyed_pseudonym("Hi There", b"\x0b" * 20) == (
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    )
+    key = bytes(range(32))
+    assert rm.keyed_pseudonym("42", key) == rm.keyed_pseudonym("42", key)  # joinable
+    assert rm.keyed_pseudonym("42", key) != rm.keyed_pseudonym("42", key[::-1])
+    with pytest.raises(ValueError, match="16 random bytes"):
+        rm.keyed_pseudonym("42", b"short")
+
+
+def test_a_plain_hash_is_reversed_by_enumeration_and_a_keyed_one_is_not():
+    ids = [f"{i:04d}" for i in range(10_000)]
+    users = ids[::97]
+    plain = [rm.plain_hash(u) for u in users]
+    assert rm.reidentified(plain, ids, rm.plain_hash) == len(users)
+    key, wrong = bytes(range(32)), bytes(range(1, 33))
+    keyed = [rm.keyed_pseudonym(u, key) for u in users]
+    assert rm.reidentified(keyed, ids, lambda u: rm.keyed_pseudonym(u, wrong)) == 0
+    # With the key, the pseudonyms are reversible: the key is what protects them.
+    assert rm.reidentified(keyed, ids, lambda u: rm.keyed_pseudonym(u, key)) == len(
+        users
+    )
 
 
 def random_decisions(seed: int, n: int = 2_000):
@@ -95,8 +123,21 @@ def test_equalising_tpr_costs_errors_and_leaves_an_fpr_gap():
     gaps = rm.fairness_gaps(rm.group_rates(y, split, group))
     assert gaps["equal opportunity (TPR) gap"] < 0.005
     assert gaps["FPR gap"] > 0.05
-    # With calibrated scores the single threshold minimises errors in each group.
+    # t = 0.3 is not error-minimising (that is 0.5), but moving B away from it still
+    # adds errors, because B's cut moves further from 0.5.
     assert np.sum(split != y) > np.sum(single != y)
+
+
+@pytest.mark.parametrize(("cost_fp", "best"), [(0.3, 0.3), (0.5, 0.5), (0.7, 0.7)])
+def test_on_calibrated_scores_the_cost_optimal_threshold_is_cost_fp_share(
+    cost_fp, best
+):
+    """Brute-force threshold sweep per group lands on c_FP / (c_FP + c_FN)."""
+    y, score, group = rm.simulate_groups(n_per_group=100_000, seed=5)
+    for g in ("A", "B"):
+        mine = group == g
+        t, _ = cost_minimising_threshold(y[mine], score[mine], cost_fp, 1 - cost_fp)
+        assert t == pytest.approx(best, abs=0.03)
 
 
 @pytest.mark.parametrize("epsilon", [0.1, 1.0, 5.0])
@@ -119,6 +160,20 @@ def test_laplace_mechanism_satisfies_epsilon_dp_and_the_bound_is_tight(epsilon):
     log_ratio = np.abs(here - neighbour)
     assert log_ratio.max() <= epsilon + 1e-9
     assert log_ratio.max() == pytest.approx(epsilon)  # reached outside [10, 11]
+
+
+def test_advanced_composition_formula_and_where_it_beats_plain_addition():
+    k, eps, delta = 100, 0.1, 1e-6
+    by_hand = math.sqrt(2 * k * math.log(1 / delta)) * eps + k * eps * (
+        math.exp(eps) - 1
+    )
+    assert rm.advanced_composition_epsilon(eps, k, delta) == pytest.approx(by_hand)
+    assert rm.advanced_composition_epsilon(0.1, 10, 1e-6) > 10 * 0.1  # few releases
+    assert rm.advanced_composition_epsilon(0.1, 1_000, 1e-6) < 1_000 * 0.1  # many
+    # A larger slack buys a smaller epsilon.
+    assert rm.advanced_composition_epsilon(0.1, 100, 1e-3) < by_hand
+    with pytest.raises(ValueError, match="delta_prime"):
+        rm.advanced_composition_epsilon(0.1, 10, 0.0)
 
 
 def test_bad_input_raises_a_clear_error():
@@ -161,7 +216,25 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert_page_quotes(PAGE, *row_b.groups())
     errors = re.search(r"errors (\S+) -> (\S+) \((\S+)\)", split)
     assert_page_quotes(PAGE, *errors.groups())
-    table = out.split("KS p\n")[1].strip().splitlines()
+    ratio = re.search(r"false negative = (\S+) false positives", split)[1]
+    cost = re.search(r"^\s+(\S+) -> (\S+) \((\S+)\)$", split, re.M)
+    assert float(cost[2].replace(",", "")) > float(cost[1].replace(",", ""))
+    assert_page_quotes(PAGE, f"costs {ratio} false positives")
+    assert_page_quotes(PAGE, "from {} to {} ({})".format(*cost.groups()))
+    plain = re.search(r"plain SHA-256 +re-identified (\S+) of (\S+)", out)
+    keyed = re.search(r"HMAC-SHA256, secret key +re-identified (\S+) of (\S+)", out)
+    assert plain[1] == plain[2] and keyed[1] == "0"
+    assert_page_quotes(PAGE, "{} of {} plain".format(*plain.groups()))
+    assert_page_quotes(PAGE, "finds {} of {}".format(*keyed.groups()))
+    composition = out.split("advanced\n")[1].strip().splitlines()
+    for line in composition:
+        k, sequential, advanced = line.split()
+        assert_page_quotes(
+            PAGE,
+            f"{sequential} by plain addition" if k == "10" else sequential,
+            advanced,
+        )
+    table = out.split("KS p\n")[1].split("\n\n")[0].strip().splitlines()
     for line in table:
         _, scale, mae, p95, *_ = line.split()
         assert abs(float(mae) - float(scale)) <= 0.02 * float(scale) + 0.005
