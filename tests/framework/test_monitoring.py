@@ -143,5 +143,8 @@ def test_psi_noise_level_matches_the_chi_square_approximation():
     n, m, bins = 2000, 200, 10
     values = [mon.psi(rng.normal(size=n), rng.normal(size=m)) for _ in range(400)]
     assert np.mean(values) == pytest.approx((bins - 1) * (1 / n + 1 / m), rel=0.15)
-    assert np.quantile(values, 0.99) > 0.1  # noise alone crosses the folklore 0.1
-    assert_page_quotes(PAGE, "(bins − 1) · (1/n + 1/m)", "about 0.05")
+    false_alarms = np.mean(np.array(values) > 0.1)  # noise alone crosses 0.1
+    assert 0.03 <= false_alarms < 0.05, false_alarms
+    assert_page_quotes(
+        PAGE, "(bins − 1) · (1/n + 1/m)", "about 0.05", "3–4% of no-drift"
+    )
