@@ -191,7 +191,17 @@ def assert_page_quotes(page: str, *numbers: str) -> None:
 
 
 def replace_fence_body(page: str, fence: Fence, new_body: str) -> None:
-    """Rewrite one fence's body on disk, keeping the fence's indentation."""
+    """Rewrite one fence's body on disk, keeping the fence's indentation.
+
+    ``fence`` may be stale (parsed before an earlier rewrite moved the lines): the
+    fence is found again on the page as it is now, by its info string and body.
+    """
+    page_text.cache_clear()
+    prose.cache_clear()
+    current = [f for f in fences(page) if f.info == fence.info and f.body == fence.body]
+    if not current:
+        raise LookupError(f"{fence.id} is no longer on the page as parsed")
+    fence = min(current, key=lambda f: abs(f.line - fence.line))
     path = DOCS / page
     lines = path.read_text(encoding="utf-8").splitlines()
     start, end = fence.line, fence.end - 1  # 0-based: first body line, closing line

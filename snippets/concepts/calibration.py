@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 from snippets.concepts.classification_metrics import (
     check_binary_inputs,
     log_loss,
+    roc_auc,
     sigmoid,
 )
 
@@ -31,13 +32,18 @@ class ReliabilityBin:
 
 
 def reliability_bins(
-    y_true: ArrayLike, y_prob: ArrayLike, n_bins: int = 10
+    y_true: ArrayLike, y_prob: ArrayLike, n_bins: int = 10, strategy: str = "uniform"
 ) -> list[ReliabilityBin]:
-    """Equal-width bins of predicted probability, empty bins left out."""
+    """Equal-width ("uniform") or equal-count ("quantile") bins, empty ones left out."""
     labels, probs = check_binary_inputs(y_true, y_prob, name="y_prob")
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    elif strategy == "quantile":  # rare events: equal-width bins would sit empty
+        edges = np.percentile(probs, np.linspace(0, 100, n_bins + 1))
+    else:
+        raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
     # Same rule as sklearn.calibration.calibration_curve: a value on an inner
     # edge belongs to the bin below it.
     bin_ids = np.searchsorted(edges[1:-1], probs)
@@ -75,7 +81,6 @@ def brier_score(y_true: ArrayLike, y_prob: ArrayLike) -> float:
     # --8<-- [end:reliability]
 
 
-# --8<-- [start:recalibrate]
 def _check_scores(
     scores: ArrayLike, y_true: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -88,23 +93,59 @@ def _check_scores(
     return raw, labels
 
 
+# --8<-- [start:recalibrate]
 def fit_platt(
-    scores: ArrayLike, y_true: ArrayLike, max_iter: int = 100
+    scores: ArrayLike,
+    y_true: ArrayLike,
+    max_iter: int = 100,
+    *,
+    smooth_targets: bool = True,
 ) -> tuple[float, float]:
     """Fit P(y=1) = sigmoid(slope * score + intercept) by Newton's method."""
     raw, labels = _check_scores(scores, y_true)
+    if np.ptp(raw) == 0:
+        raise ValueError("all scores are equal: the Platt slope is not identifiable")
+    n_pos, n_neg = labels.sum(), labels.size - labels.sum()
+    if smooth_targets:
+        # Platt (1999): targets (N+ + 1) / (N+ + 2) and 1 / (N- + 2), not 1 and 0,
+        # so a small or separable calibration set cannot drive the slope to infinity.
+        targets = np.where(labels == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    elif (
+        raw[labels == 1].min() >= raw[labels == 0].max()
+        or raw[labels == 1].max() <= raw[labels == 0].min()
+    ):
+        raise ValueError(
+            "the scores separate the classes, so the maximum-likelihood slope is "
+            "infinite: use smooth_targets=True or a larger calibration set"
+        )
+    else:
+        targets = labels.astype(float)
     design = np.column_stack([raw, np.ones(raw.size)])
+
+    def loss(params: np.ndarray) -> float:
+        z = design @ params
+        return float(
+            np.sum(targets * np.logaddexp(0, -z) + (1 - targets) * np.logaddexp(0, z))
+        )
+
     # Start from the base rate, so the first step is already sensible.
-    params = np.array([0.0, np.log(labels.mean() / (1 - labels.mean()))])
+    params = np.array([0.0, np.log(n_pos / n_neg)])
     for _ in range(max_iter):
         probs = sigmoid(design @ params)
-        gradient = design.T @ (probs - labels)
+        gradient = design.T @ (probs - targets)
         hessian = design.T @ (design * (probs * (1 - probs))[:, None])
-        step = np.linalg.solve(hessian, gradient)
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError as error:
+            raise ValueError(f"Platt fit failed: singular Hessian ({error})") from None
+        # Halve the step until the loss falls: plain Newton can overshoot.
+        current = loss(params)
+        while loss(params - step) > current and np.max(np.abs(step)) > 1e-12:
+            step /= 2
         params -= step
         if np.max(np.abs(step)) < 1e-10:
-            break
-    return float(params[0]), float(params[1])
+            return float(params[0]), float(params[1])
+    raise ValueError(f"Platt fit did not converge in {max_iter} Newton steps")
 
 
 def apply_platt(scores: ArrayLike, slope: float, intercept: float) -> np.ndarray:
@@ -148,40 +189,53 @@ def correct_downsampled(y_prob: ArrayLike, negative_rate: float) -> np.ndarray:
     if np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
         raise ValueError("y_prob must hold probabilities in [0, 1] (no NaN)")
     return probs / (probs + (1 - probs) / negative_rate)
+    # --8<-- [end:downsampling]
 
 
+# --8<-- [start:downsampling-experiment]
 def downsampling_experiment(
-    n: int, negative_rate: float, seed: int
-) -> dict[str, float]:
-    """Train on downsampled negatives, then compare raw and corrected predictions."""
+    n: int, negative_rate: float, seed: int, curvature: float = 0.0
+) -> dict[str, float | np.ndarray]:
+    """Train on downsampled negatives, then compare raw and corrected predictions.
+
+    The model is a one-feature logistic regression. With ``curvature`` 0 it is
+    well specified; otherwise the true logit has a ``curvature * x**2`` term the
+    model lacks, and a model fitted without downsampling is returned alongside.
+    """
     if n < 1000:
         raise ValueError("n must be at least 1000 for a stable estimate")
     rng = np.random.default_rng(seed)
     true_slope, true_intercept = 1.0, -4.5
 
     def population(size: int) -> tuple[np.ndarray, np.ndarray]:
-        feature = rng.normal(size=size)
-        clicks = rng.random(size) < sigmoid(true_slope * feature + true_intercept)
-        return feature, clicks.astype(int)
+        x = rng.normal(size=size)
+        logit = true_slope * x + true_intercept + curvature * x**2
+        return x, (rng.random(size) < sigmoid(logit)).astype(int)
 
     train_x, train_y = population(n)
     # Keep every click, and each non-click with probability w.
     keep = (train_y == 1) | (rng.random(n) < negative_rate)
-    slope, intercept = fit_platt(train_x[keep], train_y[keep])
+    # A model fit, not a recalibration: plain maximum likelihood, no smoothing.
+    slope, intercept = fit_platt(train_x[keep], train_y[keep], smooth_targets=False)
     test_x, test_y = population(n)
     raw = apply_platt(test_x, slope, intercept)
     corrected = correct_downsampled(raw, negative_rate)
+    full_fit = fit_platt(train_x, train_y, smooth_targets=False)  # no downsampling
     return {
         "true_intercept": true_intercept,
         "fitted_intercept": intercept,
         "true_ctr": float(test_y.mean()),
         "mean_raw": float(raw.mean()),
         "mean_corrected": float(corrected.mean()),
+        "mean_full_fit": float(apply_platt(test_x, *full_fit).mean()),
         "log_loss_raw": log_loss(test_y, raw),
         "log_loss_corrected": log_loss(test_y, corrected),
         "log_loss_base_rate": log_loss(test_y, np.full(n, test_y.mean())),
+        "test_labels": test_y,
+        "raw": raw,
+        "corrected": corrected,
     }
-    # --8<-- [end:downsampling]
+    # --8<-- [end:downsampling-experiment]
 
 
 # --8<-- [start:demo]
@@ -217,11 +271,12 @@ def main() -> None:
     }
     print(f"\nPlatt fit on the calibration split: slope {slope:.2f}, ", end="")
     print(f"intercept {intercept:.2f}")
-    print(f"{'model':<9} {'ECE':>6} {'Brier':>6} {'log loss':>8}")
+    print(f"{'model':<9} {'ECE':>6} {'Brier':>6} {'log loss':>8} {'ROC-AUC':>8}")
     for name, probs in candidates.items():
         print(
             f"{name:<9} {expected_calibration_error(y_test, probs):>6.3f} "
-            f"{brier_score(y_test, probs):>6.3f} {log_loss(y_test, probs):>8.3f}"
+            f"{brier_score(y_test, probs):>6.3f} {log_loss(y_test, probs):>8.3f} "
+            f"{roc_auc(y_test, probs):>8.4f}"
         )
 
     w = 0.05
@@ -237,6 +292,24 @@ def main() -> None:
     )
     shift = result["fitted_intercept"] - result["true_intercept"]
     print(f"intercept shift {shift:.2f} vs -log(w) = {-np.log(w):.2f}")
+
+    # Per bucket, not only the mean: deciles of the prediction on fresh data.
+    y_fresh = result["test_labels"]
+    raw_bins = reliability_bins(y_fresh, result["raw"], strategy="quantile")
+    fixed_bins = reliability_bins(y_fresh, result["corrected"], strategy="quantile")
+    print("\nReliability on fresh data, deciles of the prediction:")
+    print(f"{'decile':<6} {'n':>6} {'raw':>7} {'corrected':>9} {'observed':>8}")
+    for i, (r, c) in enumerate(zip(raw_bins, fixed_bins, strict=True), start=1):
+        print(
+            f"{i:<6} {c.count:>6} {r.mean_predicted:>7.4f} "
+            f"{c.mean_predicted:>9.4f} {c.fraction_positive:>8.4f}"
+        )
+
+    curved = downsampling_experiment(200_000, negative_rate=w, seed=1, curvature=0.4)
+    print("\nMisspecified: the true logit has a 0.4 x^2 term the model lacks")
+    print(f"true CTR {curved['true_ctr']:.4f}, mean corrected ", end="")
+    print(f"{curved['mean_corrected']:.4f}, same model fit without ", end="")
+    print(f"downsampling {curved['mean_full_fit']:.4f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Run it: ``python -m snippets.concepts.classification_metrics``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -34,6 +35,15 @@ def check_binary_inputs(
         raise ValueError(f"{name} must hold probabilities in [0, 1] (no NaN)")
     return labels.astype(int), scores
     # --8<-- [end:validate]
+
+
+def _midranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing the mean of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return ranks
 
 
 # --8<-- [start:confusion]
@@ -89,18 +99,13 @@ def roc_auc(y_true: ArrayLike, y_score: ArrayLike) -> float:
     if n_pos == 0 or n_neg == 0:
         raise ValueError("ROC-AUC needs at least one positive and one negative")
     # Mann-Whitney U: average ranks handle ties exactly as the pairwise definition.
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    average_rank = first + (counts + 1) / 2  # 1-based mean rank of each tie group
-    ranks[order] = np.repeat(average_rank, counts)
+    ranks = _midranks(scores)
     u_statistic = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2
     return float(u_statistic / (n_pos * n_neg))
 
 
 def average_precision(y_true: ArrayLike, y_score: ArrayLike) -> float:
-    """PR-AUC as a step sum: precision at each threshold times the recall gained."""
+    """Average precision: precision at each threshold times the recall gained."""
     labels, scores = check_binary_inputs(y_true, y_score)
     if labels.sum() == 0:
         raise ValueError("average precision needs at least one positive")
@@ -123,6 +128,45 @@ def log_loss(y_true: ArrayLike, y_prob: ArrayLike) -> float:
     probs = np.clip(probs, eps, 1 - eps)
     return float(-np.mean(labels * np.log(probs) + (1 - labels) * np.log1p(-probs)))
     # --8<-- [end:auc]
+
+
+# --8<-- [start:auc-interval]
+def roc_auc_ci(
+    y_true: ArrayLike, y_score: ArrayLike, level: float = 0.95
+) -> tuple[float, float, float]:
+    """ROC-AUC and its normal confidence interval, DeLong's variance (1988)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    labels, scores = check_binary_inputs(y_true, y_score)
+    auc = roc_auc(labels, scores)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if pos.size < 2 or neg.size < 2:
+        raise ValueError("a DeLong interval needs at least two of each class")
+    # Each positive's share of negatives it beats, and each negative's share of
+    # positives that beat it, from mid-ranks: O(n log n) instead of all pairs.
+    all_ranks = _midranks(np.r_[pos, neg])
+    beats = (all_ranks[: pos.size] - _midranks(pos)) / neg.size
+    beaten = 1 - (all_ranks[pos.size :] - _midranks(neg)) / pos.size
+    std_error = np.sqrt(beats.var(ddof=1) / pos.size + beaten.var(ddof=1) / neg.size)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    return auc, max(0.0, auc - z * std_error), min(1.0, auc + z * std_error)
+
+
+def recall_at_fpr(y_true: ArrayLike, y_score: ArrayLike, max_fpr: float) -> float:
+    """Highest recall (TPR) of any threshold whose false-positive rate <= max_fpr."""
+    labels, scores = check_binary_inputs(y_true, y_score)
+    if not 0 <= max_fpr <= 1:
+        raise ValueError(f"max_fpr must be in [0, 1], got {max_fpr!r}")
+    n_pos, n_neg = labels.sum(), (1 - labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("recall at a false-positive rate needs both classes")
+    order = np.argsort(-scores, kind="mergesort")
+    labels, scores = labels[order], scores[order]
+    last_of_group = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    tpr = np.r_[0.0, np.cumsum(labels)[last_of_group] / n_pos]
+    fpr = np.r_[0.0, np.cumsum(1 - labels)[last_of_group] / n_neg]
+    return float(tpr[fpr <= max_fpr].max())
+    # --8<-- [end:auc-interval]
 
 
 # --8<-- [start:threshold]
@@ -172,7 +216,7 @@ def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
 
 # --8<-- [start:demo]
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Map real scores to (0, 1); monotone, so rankings and AUCs are unchanged."""
+    """Map real scores to (0, 1); strictly increasing, so rankings are unchanged."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -187,12 +231,18 @@ def simulate_scores(
 
 def main() -> None:
     rng = np.random.default_rng(7)
+    separation = 1.5
+    true_auc = NormalDist().cdf(separation / np.sqrt(2))  # binormal, unit variances
+    true_recall = 1 - NormalDist().cdf(NormalDist().inv_cdf(0.99) - separation)
     print("Same score distributions, different class balance (n = 200,000):")
-    print(f"{'prevalence':>10} {'ROC-AUC':>8} {'PR-AUC':>7}")
+    print(f"true ROC-AUC {true_auc:.3f}, true recall at 1% FPR {true_recall:.3f}")
+    print("prevalence ROC-AUC  95% CI (DeLong)  PR-AUC  recall@1%FPR")
     for prevalence in (0.5, 0.1, 0.01):
-        y, p = simulate_scores(200_000, prevalence, separation=1.5, rng=rng)
+        y, p = simulate_scores(200_000, prevalence, separation, rng=rng)
+        auc, low, high = roc_auc_ci(y, p)
         print(
-            f"{prevalence:>10.0%} {roc_auc(y, p):>8.3f} {average_precision(y, p):>7.3f}"
+            f"{prevalence:>10.0%} {auc:>7.3f}  [{low:.3f}, {high:.3f}]  "
+            f"{average_precision(y, p):>6.3f}  {recall_at_fpr(y, p, 0.01):>12.3f}"
         )
 
     # Calibrated probabilities: labels drawn from the probabilities themselves.

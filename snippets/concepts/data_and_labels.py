@@ -6,11 +6,13 @@ Run it: ``python -m snippets.concepts.data_and_labels``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import combinations
 from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
+from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
@@ -28,7 +30,7 @@ Item = TypeVar("Item")
 def reservoir_sample(
     stream: Iterable[Item], k: int, rng: np.random.Generator
 ) -> list[Item]:
-    """Uniform sample of k items from a stream of unknown length (Vitter's R)."""
+    """Uniform sample of k items from a stream of unknown length (Algorithm R)."""
     if isinstance(k, bool) or not isinstance(k, int):
         raise TypeError(f"k must be an int, got {type(k).__name__}")
     if k < 1:
@@ -46,6 +48,7 @@ def reservoir_sample(
     if len(reservoir) < k:
         raise ValueError(f"the stream had {len(reservoir)} items, fewer than k={k}")
     return reservoir
+    # --8<-- [end:reservoir]
 
 
 def inclusion_counts(
@@ -59,16 +62,44 @@ def inclusion_counts(
     return counts
 
 
-def uniformity_p_value(counts: np.ndarray) -> float:
-    """Chi-square goodness-of-fit p-value against 'every position equally likely'."""
+# --8<-- [start:reservoir-check]
+def inclusion_p_value(counts: np.ndarray, k: int) -> float:
+    """Chi-square p-value against 'every position equally likely', k per run."""
+    n = counts.size
+    if not 1 <= k < n or counts.sum() == 0:
+        raise ValueError(f"need 1 <= k < n = {n} and at least one run, got k={k}")
+    expected = counts.mean()
+    # A run holds k distinct positions, so counts vary less than multinomial
+    # counts would: rescale Pearson's statistic by (n - 1) / (n - k).
+    statistic = np.sum((counts - expected) ** 2 / expected) * (n - 1) / (n - k)
+    return float(stats.chi2.sf(statistic, df=n - 1))
+
+
+def subset_counts(
+    sampler, n: int, k: int, trials: int, rng: np.random.Generator
+) -> np.ndarray:
+    """How often each of the C(n, k) subsets is the sample: the joint distribution."""
+    index = {subset: i for i, subset in enumerate(combinations(range(n), k))}
+    counts = np.zeros(len(index), dtype=int)
+    for _ in range(trials):
+        counts[index[tuple(sorted(sampler(range(n), k, rng)))]] += 1
+    return counts
+
+
+def subset_p_value(counts: np.ndarray) -> float:
+    """Chi-square p-value against 'every k-subset equally likely' (one per run)."""
     return float(stats.chisquare(counts).pvalue)
 
 
+# --8<-- [end:reservoir-check]
+
+
 def format_p(p_value: float) -> str:
-    """'= 0.624' with three decimals, or '< 0.001' when too small to print usefully."""
-    return f"= {p_value:.3f}" if p_value >= 0.001 else "< 0.001"
+    """'0.624' with three decimals, or '< 0.001' when too small to print usefully."""
+    return f"{p_value:.3f}" if p_value >= 0.001 else "< 0.001"
 
 
+# --8<-- [start:wrong-samplers]
 def recency_biased_sample(
     stream: Iterable[Item], k: int, rng: np.random.Generator
 ) -> list[Item]:
@@ -80,7 +111,18 @@ def recency_biased_sample(
         elif rng.random() < 0.5:
             reservoir[int(rng.integers(0, k))] = item
     return reservoir
-    # --8<-- [end:reservoir]
+
+
+def systematic_sample(
+    stream: Iterable[Item], k: int, rng: np.random.Generator
+) -> list[Item]:
+    """Every (n/k)-th item from a random start: fair per item, not per pair."""
+    items = list(stream)  # needs n in advance, unlike a reservoir
+    if k < 1 or len(items) % k:
+        raise ValueError("systematic sampling needs k >= 1 and n a multiple of k")
+    step = len(items) // k
+    return items[int(rng.integers(0, step)) :: step]
+    # --8<-- [end:wrong-samplers]
 
 
 # --8<-- [start:focal]
@@ -105,6 +147,31 @@ def focal_terms(
     weight = 1.0 if alpha is None else np.where(labels == 1, alpha, 1 - alpha)
     # (1 - p_t)^gamma is ~0 for confident, correct examples: they stop dominating.
     return -weight * (1 - p_true) ** gamma * np.log(p_true)
+
+
+def focal_optimal_prediction(positive_rate: float, gamma: float) -> float:
+    """The prediction with the least expected focal loss when P(y = 1) is given."""
+    if not 0 < positive_rate < 1:
+        raise ValueError(f"positive_rate must be in (0, 1), got {positive_rate}")
+    if gamma < 0:
+        raise ValueError(f"gamma must be non-negative, got {gamma}")
+    one, zero = np.array([1]), np.array([0])
+
+    def expected_loss(p: float) -> float:
+        p_arr = np.array([p])
+        return float(
+            positive_rate * focal_terms(one, p_arr, gamma, None)[0]
+            + (1 - positive_rate) * focal_terms(zero, p_arr, gamma, None)[0]
+        )
+
+    # gamma = 0 is log loss, a proper scoring rule: the optimum is the rate itself.
+    best = minimize_scalar(
+        expected_loss,
+        bounds=(1e-9, 1 - 1e-9),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    return float(best.x)
     # --8<-- [end:focal]
 
 
@@ -222,11 +289,14 @@ def rare_positive_pool(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ..
     return x, y
 
 
+ACTIVE = ("random", "uncertainty")
+
+
 def active_learning(
     strategy: str, budget: int = 200, batch: int = 20, seed: int = 0
 ) -> dict[str, float]:
     """Spend a label budget randomly or on the least certain examples; score on test."""
-    if strategy not in ("random", "uncertainty"):
+    if strategy not in ACTIVE:
         raise ValueError(
             f"strategy must be 'random' or 'uncertainty', got {strategy!r}"
         )
@@ -254,13 +324,26 @@ def active_learning(
 # --8<-- [start:demo]
 def main() -> None:
     rng = np.random.default_rng(7)
-    fair = inclusion_counts(reservoir_sample, n=20, k=4, trials=4_000, rng=rng)
-    biased = inclusion_counts(recency_biased_sample, n=20, k=4, trials=4_000, rng=rng)
-    print("Reservoir sampling, k=4 of n=20, 4,000 runs (expected 800 per item):")
-    print(f"  Algorithm R   counts {fair.min()}-{fair.max()}, ", end="")
-    print(f"chi-square p {format_p(uniformity_p_value(fair))}")
-    print(f"  1/2-replace   counts {biased.min()}-{biased.max()}, ", end="")
-    print(f"chi-square p {format_p(uniformity_p_value(biased))}")
+    samplers = {
+        "Algorithm R": reservoir_sample,
+        "1/2-replace": recency_biased_sample,
+        "systematic": systematic_sample,
+    }
+    print("Samplers, 4,000 runs each; per item: k=4 of n=20; joint: 3 of n=9")
+    print(
+        f"{'sampler':<12} {'counts':<9} {'per-item p':>10} {'subsets seen':>12} ",
+        end="",
+    )
+    print(f"{'joint p':>7}")
+    for name, sampler in samplers.items():
+        items = inclusion_counts(sampler, n=20, k=4, trials=4_000, rng=rng)
+        subsets = subset_counts(sampler, n=9, k=3, trials=4_000, rng=rng)
+        seen = f"{np.count_nonzero(subsets)} of {subsets.size}"
+        print(
+            f"{name:<12} {f'{items.min()}-{items.max()}':<9} "
+            f"{format_p(inclusion_p_value(items, k=4)):>10} {seen:>12} "
+            f"{format_p(subset_p_value(subsets)):>7}"
+        )
 
     print("\nFocal loss vs log loss for one positive (gamma = 2):")
     print(f"{'p_true':>6} {'log loss':>8} {'focal':>7} {'ratio':>6}")
@@ -278,6 +361,12 @@ def main() -> None:
             f"gamma={gamma}: easy examples ({easy.mean():.0%} of rows) carry "
             f"{terms[easy].sum() / terms.sum():.1%} of the loss"
         )
+    print("Prediction that minimises the expected loss, by true P(y = 1):")
+    for rate in (0.01, 0.1, 0.3):
+        print(
+            f"  P(y=1) {rate:.2f}: log loss {focal_optimal_prediction(rate, 0):.3f}, "
+            f"focal gamma=2 {focal_optimal_prediction(rate, 2):.3f}"
+        )
 
     print("\nNegative downsampling (keep 10% of negatives), then correction:")
     x = rng.normal(size=(40_000, 3))
@@ -287,7 +376,7 @@ def main() -> None:
     raw = model.predict_proba(x)[:, 1]
     fixed = correct_for_negative_downsampling(raw, negative_keep_rate=0.1)
     print(
-        f"true rate {y.mean():.4f}, mean prediction {raw.mean():.4f} raw, "
+        f"base rate {y.mean():.4f}, mean prediction {raw.mean():.4f} raw, "
         f"{fixed.mean():.4f} corrected"
     )
 
@@ -305,13 +394,31 @@ def main() -> None:
     for name, auc in random_vs_time_split().items():
         print(f"  {name:<13} {auc:.3f}")
 
-    print("\nActive learning, 200 labels from a pool with 5% positives:")
-    for strategy in ("random", "uncertainty"):
-        r = active_learning(strategy)
+    seeds = range(20)
+    runs = {s: [active_learning(s, seed=seed) for seed in seeds] for s in ACTIVE}
+    print(f"\nActive learning, 200 labels, pool with 5% positives, {len(seeds)} seeds")
+    print("(mean and min-max over the seeds):")
+    for strategy, results in runs.items():
+        pr_auc = np.array([r["pr_auc"] for r in results])
+        share = np.array([r["positive_share"] for r in results])
         print(
-            f"  {strategy:<11} test PR-AUC {r['pr_auc']:.3f}, "
-            f"positives among labels {r['positive_share']:.0%}"
+            f"  {strategy:<11} test PR-AUC {pr_auc.mean():.3f} "
+            f"({pr_auc.min():.3f}-{pr_auc.max():.3f}), positives in labels "
+            f"{share.mean():.0%} ({share.min():.0%}-{share.max():.0%})"
         )
+    gain = np.array(
+        [
+            a["pr_auc"] - r["pr_auc"]
+            for a, r in zip(runs["uncertainty"], runs["random"], strict=True)
+        ]
+    )
+    half_width = stats.t.ppf(0.975, gain.size - 1) * gain.std(ddof=1)
+    half_width /= np.sqrt(gain.size)
+    low, high = gain.mean() - half_width, gain.mean() + half_width
+    print(f"  uncertainty - random, same seed: {gain.mean():+.3f} PR-AUC ", end="")
+    print(f"(95% CI {low:+.3f} to {high:+.3f});")
+    print(f"  min-max {gain.min():+.3f} to {gain.max():+.3f}, ", end="")
+    print(f"better in {int(np.sum(gain > 0))} of {gain.size} seeds")
 
 
 if __name__ == "__main__":

@@ -24,9 +24,14 @@ def _check_ranking(ranked: Sequence[Hashable], k: int | None) -> int:
     return int(k)
 
 
-def _check_relevant(relevant: Collection[Hashable]) -> set:
+def _check_relevant(relevant: Collection[Hashable], metric: str) -> set:
+    """Validate the relevant ids of one query; every metric needs at least one."""
     if isinstance(relevant, str | bytes) or not isinstance(relevant, Collection):
         raise TypeError("relevant must be a collection of item ids")
+    if not relevant:
+        # Every system scores the same on such a query (0, or 0/0): it cannot
+        # tell systems apart, so the caller decides (see mean_over_queries).
+        raise ValueError(f"{metric} is undefined for a query with no relevant item")
     return set(relevant)
 
 
@@ -34,23 +39,21 @@ def _check_relevant(relevant: Collection[Hashable]) -> set:
 def precision_at_k(ranked: Sequence, relevant: Collection, k: int) -> float:
     """Share of the top k that is relevant (divides by k even if fewer are shown)."""
     k = _check_ranking(ranked, k)
-    hits = sum(item in _check_relevant(relevant) for item in ranked[:k])
-    return hits / k
+    relevant = _check_relevant(relevant, "precision@k")
+    return sum(item in relevant for item in ranked[:k]) / k
 
 
 def recall_at_k(ranked: Sequence, relevant: Collection, k: int) -> float:
     """Share of all relevant items that appear in the top k."""
     k = _check_ranking(ranked, k)
-    relevant = _check_relevant(relevant)
-    if not relevant:
-        raise ValueError("recall is undefined for a query with no relevant item")
+    relevant = _check_relevant(relevant, "recall@k")
     return len(relevant.intersection(ranked[:k])) / len(relevant)
 
 
 def hit_rate_at_k(ranked: Sequence, relevant: Collection, k: int) -> float:
     """1.0 if any relevant item is in the top k, else 0.0 (averaged: hit rate)."""
     k = _check_ranking(ranked, k)
-    return float(bool(_check_relevant(relevant).intersection(ranked[:k])))
+    return float(bool(_check_relevant(relevant, "hit@k").intersection(ranked[:k])))
 
 
 def reciprocal_rank(
@@ -58,7 +61,7 @@ def reciprocal_rank(
 ) -> float:
     """1 / rank of the first relevant item within the top k; 0 if none (mean: MRR)."""
     k = _check_ranking(ranked, k)
-    relevant = _check_relevant(relevant)
+    relevant = _check_relevant(relevant, "reciprocal rank")
     for position, item in enumerate(ranked[:k], start=1):
         if item in relevant:
             return 1.0 / position
@@ -68,16 +71,17 @@ def reciprocal_rank(
 def average_precision_at_k(
     ranked: Sequence, relevant: Collection, k: int | None = None
 ) -> float:
-    """Sum of precision@i at the ranks i of relevant hits, over all relevant items."""
+    """Sum of precision@i at the ranks i <= k of relevant hits, over all relevant."""
     k = _check_ranking(ranked, k)
-    relevant = _check_relevant(relevant)
-    if not relevant:
-        raise ValueError("average precision is undefined with no relevant item")
+    relevant = _check_relevant(relevant, "average precision")
     hits, total = 0, 0.0
     for position, item in enumerate(ranked[:k], start=1):
         if item in relevant:
             hits += 1
             total += hits / position
+    # TREC's convention: divide by every relevant item (R), found or not. Many
+    # recommender libraries divide by min(k, R) instead, so a perfect top k
+    # scores 1 even when R > k; the two differ whenever R > k.
     return total / len(relevant)
     # --8<-- [end:set_metrics]
 
@@ -89,18 +93,20 @@ def dcg_at_k(
     """Discounted cumulative gain: sum of gain(rel_i) / log2(i + 1) for i <= k."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    rel = np.asarray(gains_in_rank_order, dtype=float)[:k]
+    rel = np.asarray(gains_in_rank_order, dtype=float)
     if rel.ndim != 1:
         raise ValueError("gains must be a 1-D sequence")
-    if np.isnan(rel).any() or (rel < 0).any():
+    if np.isnan(rel).any() or (rel < 0).any():  # all of them, not only the top k
         raise ValueError("relevance grades must be non-negative (no NaN)")
+    rel = rel[:k]
     if gain == "linear":  # scikit-learn's ndcg_score convention
         numerators = rel
-    elif gain == "exponential":  # 2^rel - 1: stresses the top grades (Burges et al.)
+    elif gain == "exponential":  # 2^rel - 1 (Burges et al., 2005): stresses top grades
         numerators = np.exp2(rel) - 1
     else:
         raise ValueError(f"gain must be 'linear' or 'exponential', got {gain!r}")
-    discounts = np.log2(np.arange(2, rel.size + 2))  # rank i is discounted by log2(i+1)
+    # Rank i is discounted by log2(i + 1), the form of Burges et al. (2005).
+    discounts = np.log2(np.arange(2, rel.size + 2))
     return float(np.sum(numerators / discounts))
 
 
@@ -133,23 +139,58 @@ def ndcg_retrieved_only(
     # --8<-- [end:local_ideal]
 
 
-# --8<-- [start:mean]
-def mean_over_queries(
-    metric: Callable[..., float],
-    rankings: Mapping[Hashable, Sequence],
-    judgements: Mapping[Hashable, Collection | Mapping],
-    **metric_kwargs: object,
-) -> float:
-    """Macro-average of a per-query metric (MAP, MRR, mean NDCG) over judged queries."""
+def _has_relevant(judgement: Collection | Mapping) -> bool:
+    """True if a query's judgement holds a relevant id or a positive grade."""
+    if isinstance(judgement, Mapping):
+        return any(grade > 0 for grade in judgement.values())
+    return len(judgement) > 0
+
+
+def _queries_without_relevant(
+    rankings: Mapping, judgements: Mapping, no_relevant: str
+) -> set:
+    """Validate the arguments of mean_over_queries; return the empty queries."""
     if not isinstance(rankings, Mapping) or not isinstance(judgements, Mapping):
         raise TypeError("rankings and judgements must map query id -> value")
+    if no_relevant not in ("raise", "zero", "skip"):
+        raise ValueError(f"no_relevant must be raise, zero or skip: {no_relevant!r}")
     if not judgements:
         raise ValueError("no judged query: the mean is undefined")
     unranked = set(judgements) - set(rankings)
     if unranked:
         raise ValueError(f"queries judged but not ranked: {sorted(unranked)[:5]}")
+    empty = [q for q in judgements if not _has_relevant(judgements[q])]
+    if empty and no_relevant == "raise":
+        raise ValueError(
+            f"{len(empty)} queries have no relevant item ({empty[:5]}): pass "
+            "no_relevant='zero' or 'skip', and report how many there were"
+        )
+    if len(empty) == len(judgements) and no_relevant == "skip":
+        raise ValueError("every judged query has no relevant item")
+    return set(empty)
+
+
+# --8<-- [start:mean]
+def mean_over_queries(
+    metric: Callable[..., float],
+    rankings: Mapping[Hashable, Sequence],
+    judgements: Mapping[Hashable, Collection | Mapping],
+    *,
+    no_relevant: str = "raise",
+    **metric_kwargs: object,
+) -> float:
+    """Macro-average of a per-query metric (MAP, MRR, mean NDCG) over judged queries.
+
+    A query with no relevant item raises by default; ``no_relevant="zero"`` scores
+    it 0 (as scikit-learn's ``ndcg_score`` does), ``"skip"`` leaves it out.
+    """
+    empty = _queries_without_relevant(rankings, judgements, no_relevant)
     # Every judged query counts, including those the system answered badly.
-    scores = [metric(rankings[q], judgements[q], **metric_kwargs) for q in judgements]
+    scores = [
+        0.0 if q in empty else metric(rankings[q], judgements[q], **metric_kwargs)
+        for q in judgements
+        if not (q in empty and no_relevant == "skip")
+    ]
     return float(np.mean(scores))
     # --8<-- [end:mean]
 

@@ -48,7 +48,7 @@ def mape(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Mean absolute percentage error, as a fraction; undefined if any y_true is 0."""
     actual, predicted = check_regression_inputs(y_true, y_pred)
     if (actual == 0).any():
-        raise ValueError("MAPE is undefined when y_true contains 0; use WAPE")
+        raise ValueError("MAPE is undefined when y_true contains 0 (it divides by y)")
     return float(np.mean(np.abs(actual - predicted) / np.abs(actual)))
 
 
@@ -89,12 +89,15 @@ def best_constant(y_true: ArrayLike, loss: str, quantile: float = 0.5) -> float:
         "squared": lambda c: rmse(actual, np.full_like(actual, c)),
         "absolute": lambda c: mae(actual, np.full_like(actual, c)),
         "percentage": lambda c: mape(actual, np.full_like(actual, c)),
+        "symmetric": lambda c: smape(actual, np.full_like(actual, c)),
         "pinball": lambda c: pinball_loss(actual, np.full_like(actual, c), quantile),
     }
     if loss not in losses:
         raise ValueError(f"loss must be one of {sorted(losses)}, got {loss!r}")
     # Absolute, percentage and pinball losses are piecewise linear in c, so an
-    # optimum sits at a data point; for squared loss add the mean itself.
+    # optimum sits at a data point; so does sMAPE's for non-negative data (between
+    # two data points its slope can only turn from rising to falling). For squared
+    # loss add the mean itself.
     candidates = np.r_[np.unique(actual), actual.mean()]
     values = [losses[loss](c) for c in candidates]
     return float(candidates[int(np.argmin(values))])
@@ -109,9 +112,16 @@ def main() -> None:
     print(f"Delivery times (n = {eta.size}): mean {eta.mean():.1f}, ", end="")
     print(f"median {np.median(eta):.1f}, p90 {np.quantile(eta, 0.9):.1f} min")
     print("Best constant forecast under each loss:")
-    for loss in ("squared", "absolute", "percentage"):
+    for loss in ("squared", "absolute", "percentage", "symmetric"):
         print(f"  {loss:<10} -> {best_constant(eta, loss):.1f}")
     print(f"  pinball q=0.9 -> {best_constant(eta, 'pinball', 0.9):.1f}")
+    # MAPE weighs each order by 1/y: its optimum is the 1/y-weighted median.
+    order = np.argsort(eta)
+    weight_share = np.cumsum(1 / eta[order]) / np.sum(1 / eta)
+    weighted_median = eta[order][np.searchsorted(weight_share, 0.5)]
+    print(f"1/y-weighted median {weighted_median:.1f}")
+    for name, value in (("mean", eta.mean()), ("p90", np.quantile(eta, 0.9))):
+        print(f"Orders later than the {name}: {np.mean(eta > value):.1%}")
 
     # One gross outlier (a 600-minute order: a data error or a lost courier).
     forecast = np.full(eta.size, np.median(eta))
@@ -121,22 +131,49 @@ def main() -> None:
     print(f"  RMSE {rmse(eta, forecast):.2f} -> {rmse(with_outlier, forecast):.2f}")
     print(f"  MAE  {mae(eta, forecast):.2f} -> {mae(with_outlier, forecast):.2f}")
 
-    # MAPE's asymmetry: bounded below the actual, unbounded above it.
+    # Percentage errors: which value is held fixed decides the asymmetry.
     print("\nActual 100, forecast 50 vs actual 50, forecast 100:")
     print(f"  MAPE  {mape([100], [50]):.2f} vs {mape([50], [100]):.2f}")
     print("Actual 100, forecast 50 vs forecast 150:")
     print(f"  MAPE  {mape([100], [50]):.2f} vs {mape([100], [150]):.2f}")
     print(f"  sMAPE {smape([100], [50]):.2f} vs {smape([100], [150]):.2f}")
+    print("Forecast 100, actual 150 vs actual 50:")
+    print(f"  sMAPE {smape([150], [100]):.2f} vs {smape([50], [100]):.2f}")
+    print("Best constant under sMAPE vs the median:")
+    skewed = {
+        "log-normal (ETAs)": eta,
+        "exponential": rng.exponential(30, size=2_001),
+        "Pareto": 10 * (1 + rng.pareto(1.5, size=2_001)),
+    }
+    for name, sample in skewed.items():
+        print(f"  {name:<18} {best_constant(sample, 'symmetric'):>5.1f} vs ", end="")
+        print(f"{np.median(sample):.1f}")
 
-    # Intermittent demand: zero days break MAPE; WAPE still works.
-    demand = rng.poisson(2.0, size=28).astype(float)
-    forecast = np.full(demand.size, np.median(demand))
-    print(f"\nIntermittent demand, {int((demand == 0).sum())} zero days of 28:")
+    # Intermittent demand: mostly zero days. The median is 0, so MAE and WAPE
+    # reward forecasting nothing; MAPE is undefined.
+    demand = (rng.random(28) < 0.4) * (1 + rng.poisson(2.0, size=28)).astype(float)
+    print(
+        f"\nIntermittent demand, {int((demand == 0).sum())} zero days of 28, ", end=""
+    )
+    print(f"mean {demand.mean():.2f}:")
     try:
-        mape(demand, forecast)
+        mape(demand, np.zeros(28))
     except ValueError as error:
         print(f"  MAPE: ValueError: {error}")
-    print(f"  WAPE {wape(demand, forecast):.3f}, sMAPE {smape(demand, forecast):.3f}")
+    print(
+        f"  {'forecast':<14} {'WAPE':>5} {'sMAPE':>5} {'RMSE':>5} {'pinball 0.9':>11}"
+    )
+    forecasts = {
+        "0 (median)": 0.0,
+        "mean": demand.mean(),
+        "0.9-quantile": np.quantile(demand, 0.9, method="inverted_cdf"),
+    }
+    for name, value in forecasts.items():
+        f = np.full(28, value)
+        print(
+            f"  {name:<14} {wape(demand, f):>5.3f} {smape(demand, f):>5.3f} "
+            f"{rmse(demand, f):>5.2f} {pinball_loss(demand, f, 0.9):>11.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -9,13 +9,14 @@ import pytest
 from guide import assert_page_quotes, fences, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
 from snippets.concepts import calibration as cal
-from snippets.concepts.classification_metrics import log_loss, sigmoid
+from snippets.concepts.classification_metrics import log_loss, roc_auc, sigmoid
 
 PAGE = "concepts/classification-metrics.md"
 
@@ -54,14 +55,80 @@ def test_ece_is_the_bias_of_a_constant_and_small_when_calibrated():
     )
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("quantile_bins", [5, 10])
+def test_quantile_bins_match_sklearn(seed, quantile_bins):
+    y, _, p = random_case(seed)
+    bins = cal.reliability_bins(y, p, quantile_bins, strategy="quantile")
+    prob_true, prob_pred = calibration_curve(
+        y, p, n_bins=quantile_bins, strategy="quantile"
+    )
+    np.testing.assert_allclose([b.fraction_positive for b in bins], prob_true)
+    np.testing.assert_allclose([b.mean_predicted for b in bins], prob_pred)
+    counts = [b.count for b in bins]
+    assert max(counts) - min(counts) <= 1  # equal-count bins
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_platt_matches_unpenalised_logistic_regression(seed):
+def test_platt_without_smoothing_matches_unpenalised_logistic_regression(seed):
     y, z, _ = random_case(seed)
-    slope, intercept = cal.fit_platt(z, y)
+    slope, intercept = cal.fit_platt(z, y, smooth_targets=False)
     reference = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12)
     reference.fit(z[:, None], y)
     assert slope == pytest.approx(reference.coef_[0, 0], rel=1e-4)
     assert intercept == pytest.approx(reference.intercept_[0], rel=1e-4, abs=1e-5)
+
+
+def platt_reference(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt's smoothed targets as sample weights: each row once as a positive with
+    weight t and once as a negative with weight 1 - t, fitted by scikit-learn."""
+    n_pos, n_neg = y.sum(), y.size - y.sum()
+    targets = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    x = np.r_[scores, scores][:, None]
+    labels = np.r_[np.ones(y.size), np.zeros(y.size)]
+    reference = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12)
+    reference.fit(x, labels, sample_weight=np.r_[targets, 1 - targets])
+    return reference.coef_[0, 0], reference.intercept_[0]
+
+
+@pytest.mark.parametrize(
+    ("scores", "y"),
+    [
+        (random_case(0, n=60)[1], random_case(0, n=60)[0]),  # a small set
+        (np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 3.0]), np.array([0, 0, 0, 1, 1, 1])),
+        (np.array([0.1, 0.2, 0.2, 0.9]), np.array([0, 0, 1, 1])),  # quasi-separated
+    ],
+)
+def test_platt_smoothed_targets_match_a_weighted_logistic_regression(scores, y):
+    slope, intercept = cal.fit_platt(scores, y)  # smoothing is the default
+    ref_slope, ref_intercept = platt_reference(scores, y)
+    assert slope == pytest.approx(ref_slope, rel=1e-4)
+    assert intercept == pytest.approx(ref_intercept, rel=1e-4, abs=1e-6)
+
+
+def test_platt_refuses_separable_data_without_smoothing():
+    separated = (
+        np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 3.0]),
+        np.array([0, 0, 0, 1, 1, 1]),
+    )
+    with pytest.raises(ValueError, match="separate the classes"):
+        cal.fit_platt(*separated, smooth_targets=False)
+    reversed_labels = separated[0], 1 - separated[1]  # separated the other way
+    with pytest.raises(ValueError, match="separate the classes"):
+        cal.fit_platt(*reversed_labels, smooth_targets=False)
+    with pytest.raises(ValueError, match="not identifiable"):
+        cal.fit_platt(np.ones(4), np.array([0, 1, 0, 1]))
+
+
+def test_platt_keeps_auc_and_isotonic_ties_change_it():
+    rng = np.random.default_rng(8)
+    y_cal, logit_cal, p_cal = cal.overconfident_model(5_000, rng)
+    y_test, logit_test, p_test = cal.overconfident_model(5_000, rng)
+    platt = cal.apply_platt(logit_test, *cal.fit_platt(logit_cal, y_cal))
+    isotonic = cal.apply_isotonic(p_test, *cal.fit_isotonic(p_cal, y_cal))
+    assert roc_auc(y_test, platt) == roc_auc(y_test, p_test)  # strictly increasing
+    assert np.unique(isotonic).size < np.unique(p_test).size / 10  # flat steps
+    assert roc_auc(y_test, isotonic) != pytest.approx(roc_auc(y_test, p_test), abs=1e-5)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -135,12 +202,41 @@ def test_correction_restores_the_base_rate_and_improves_log_loss(w):
     assert shift == pytest.approx(-np.log(w), abs=0.2)
 
 
+def decile_chi_square(labels: np.ndarray, probs: np.ndarray) -> float:
+    """p-value of a Hosmer-Lemeshow-style test on deciles of a fixed model's output."""
+    bins = cal.reliability_bins(labels, probs, strategy="quantile")
+    statistic = sum(
+        b.count
+        * (b.fraction_positive - b.mean_predicted) ** 2
+        / (b.mean_predicted * (1 - b.mean_predicted))
+        for b in bins
+    )
+    # The model was fitted on other data, so no degree of freedom is spent here.
+    return float(stats.chi2.sf(statistic, df=len(bins)))
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+@pytest.mark.parametrize("w", [0.02, 0.1, 0.5])
+def test_correction_is_calibrated_per_decile_not_only_on_average(seed, w):
+    result = cal.downsampling_experiment(100_000, negative_rate=w, seed=seed)
+    labels = result["test_labels"]
+    assert decile_chi_square(labels, result["corrected"]) > 0.001
+    assert decile_chi_square(labels, result["raw"]) < 1e-6
+
+
+def test_correction_misses_even_the_mean_when_the_model_is_misspecified():
+    result = cal.downsampling_experiment(200_000, 0.05, seed=4, curvature=0.4)
+    assert abs(result["mean_full_fit"] / result["true_ctr"] - 1) < 0.02
+    assert result["mean_corrected"] < 0.92 * result["true_ctr"]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
         (lambda: cal.reliability_bins([0, 1], [0.2, 0.8], 0), "positive integer"),
         (lambda: cal.reliability_bins([0, 1], [0.2, 0.8], 2.5), "positive integer"),
         (lambda: cal.reliability_bins([0, 1], [0.2, 1.8]), r"in \[0, 1\]"),
+        (lambda: cal.reliability_bins([0, 1], [0.2, 0.8], 2, "log"), "strategy"),
         (lambda: cal.brier_score([0, 1, 1], [0.2, 0.8]), "same length"),
         (lambda: cal.expected_calibration_error([0, 2], [0.1, 0.2]), "only 0 and 1"),
         (lambda: cal.fit_platt([0.1, 0.2], [1, 1]), "both positive and negative"),
@@ -161,24 +257,49 @@ def test_bad_input_raises_a_clear_error(call, message):
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.concepts.calibration")
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
-    assert_page_quotes(PAGE, *rows["raw"][1:], *rows["Platt"][1:], rows["isotonic"][1])
+    assert_page_quotes(
+        PAGE, *rows["raw"][1:4], *rows["Platt"][1:4], rows["isotonic"][1]
+    )
     assert float(rows["Platt"][1]) < float(rows["raw"][1]) / 4
+    # Platt's map is strictly increasing: the same ROC-AUC; isotonic ties change it.
+    assert rows["Platt"][4] == rows["raw"][4] != rows["isotonic"][4]
+    assert_page_quotes(PAGE, f"({rows['raw'][4]})", f"is {rows['isotonic'][4]}")
     top_bin = rows["0.9-1.0"]
     assert_page_quotes(PAGE, top_bin[2], top_bin[3])
-    numbers = {
-        key: line.split()
-        for key in ("true", "mean", "base-rate", "intercept")
-        for line in out.splitlines()
-        if line.startswith(key)
-    }
-    true_ctr = next(line.split()[-1] for line in out.splitlines() if "true CTR" in line)
+    true_ctr = next(
+        line.split()[-1] for line in out.splitlines() if "true CTR " in line
+    )
     raw = next(line.split() for line in out.splitlines() if "mean raw" in line)
-    fixed = next(line.split() for line in out.splitlines() if "mean corrected" in line)
+    fixed = next(line.split() for line in out.splitlines() if "mean corrected " in line)
+    base = next(
+        line.split() for line in out.splitlines() if line.startswith("base-rate")
+    )
     assert abs(float(fixed[2]) - float(true_ctr)) < 0.1 * float(true_ctr)
-    assert_page_quotes(PAGE, true_ctr, raw[3], raw[-1], fixed[2], fixed[-1])
-    assert_page_quotes(PAGE, numbers["base-rate"][-1])
+    assert_page_quotes(PAGE, true_ctr, raw[3], raw[-1], fixed[2], fixed[-1], base[-1])
     shift = next(line.split() for line in out.splitlines() if "intercept shift" in line)
     assert_page_quotes(PAGE, shift[2], shift[-1])
+
+
+def test_page_quotes_the_decile_table_and_the_ablation():
+    lines = module_output("snippets.concepts.calibration").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("decile"))
+    deciles = [line.split() for line in lines[start + 1 : start + 11]]
+    n = np.array([float(d[1]) for d in deciles])
+    raw, fixed, observed = (np.array([float(d[i]) for d in deciles]) for i in (2, 3, 4))
+    z = np.abs(observed - fixed) / np.sqrt(fixed * (1 - fixed) / n)
+    assert z.max() < 3  # "every gap within three binomial standard errors"
+    ratio = raw / observed
+    assert_page_quotes(PAGE, f"{ratio.min():.0f} to {ratio.max():.0f} times")
+    first, last = deciles[0], deciles[-1]
+    assert_page_quotes(
+        PAGE, f"{first[3]} against {first[4]}", f"{last[3]} against {last[4]}"
+    )
+    ablation = next(line for line in lines if line.startswith("true CTR 0"))
+    true_ctr, corrected, full = (float(v) for v in re.findall(r"\d\.\d{4}", ablation))
+    assert corrected < 0.92 * true_ctr and abs(full / true_ctr - 1) < 0.02
+    assert_page_quotes(
+        PAGE, f"{corrected:.4f} against a true CTR of {true_ctr:.4f}", f"({full:.4f})"
+    )
 
 
 def test_the_reliability_chart_plots_the_printed_bins():

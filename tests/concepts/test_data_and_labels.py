@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from sklearn import metrics as skm
 
 from snippets.concepts import classification_metrics as cm
@@ -22,10 +25,46 @@ def test_reservoir_is_uniform_and_a_biased_sampler_is_caught():
         dl.recency_biased_sample, n=15, k=3, trials=3_000, rng=rng
     )
     assert fair.sum() == biased.sum() == 3 * 3_000
-    assert dl.uniformity_p_value(fair) > 0.001
+    assert dl.inclusion_p_value(fair, k=3) > 0.001
     # The test has power: the same check rejects a sampler that favours late items.
-    assert dl.uniformity_p_value(biased) < 1e-6
+    assert dl.inclusion_p_value(biased, k=3) < 1e-6
     assert biased[-1] > 2 * biased[0]
+
+
+def test_the_joint_test_catches_what_the_per_item_test_cannot():
+    # A systematic sample (every third item from a random start) includes each
+    # item with probability k/n exactly, but only 3 of the 84 subsets ever occur.
+    rng = np.random.default_rng(2)
+    items = dl.inclusion_counts(dl.systematic_sample, n=9, k=3, trials=3_000, rng=rng)
+    assert dl.inclusion_p_value(items, k=3) > 0.001
+    subsets = dl.subset_counts(dl.systematic_sample, n=9, k=3, trials=3_000, rng=rng)
+    assert np.count_nonzero(subsets) == 3 and subsets.sum() == 3_000
+    assert dl.subset_p_value(subsets) < 1e-6
+    fair = dl.subset_counts(dl.reservoir_sample, n=9, k=3, trials=3_000, rng=rng)
+    assert np.count_nonzero(fair) == 84 and dl.subset_p_value(fair) > 0.001
+    # Independent tally of the same draws: every subset once per run, in order.
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    ours = dl.subset_counts(dl.reservoir_sample, n=6, k=2, trials=500, rng=rng_a)
+    tally = dict.fromkeys(combinations(range(6), 2), 0)
+    for _ in range(500):
+        tally[tuple(sorted(dl.reservoir_sample(range(6), 2, rng_b)))] += 1
+    assert ours.tolist() == list(tally.values())
+
+
+def test_inclusion_p_value_is_uniform_under_a_uniform_sampler():
+    # Exact uniform k-subsets from numpy: p-values must be uniform on [0, 1]. The
+    # textbook chi-square without the (n - 1) / (n - k) rescaling is conservative:
+    # it rejects about 1% at the 5% level here, and this check catches that.
+    rng = np.random.default_rng(4)
+    n, k, trials = 20, 4, 1_000
+    p_values = []
+    for _ in range(400):
+        draws = np.argsort(rng.random((trials, n)), axis=1)[:, :k]
+        p_values.append(
+            dl.inclusion_p_value(np.bincount(draws.ravel(), minlength=n), k)
+        )
+    assert stats.kstest(p_values, "uniform").pvalue > 0.001
+    assert 0.025 < np.mean(np.array(p_values) < 0.05) < 0.085
 
 
 @settings(max_examples=40, deadline=None)
@@ -74,6 +113,22 @@ def test_focal_loss_down_weights_easy_examples_more_than_hard_ones():
     assert dl.focal_loss([1, 0], [0.9, 0.1], 2) < dl.focal_loss([1, 0], [0.9, 0.1], 0)
 
 
+@pytest.mark.parametrize("gamma", [0.0, 1.0, 2.0, 5.0])
+@pytest.mark.parametrize("rate", [0.01, 0.1, 0.3, 0.5, 0.8])
+def test_focal_optimum_matches_a_grid_and_leans_to_one_half(gamma, rate):
+    best = dl.focal_optimal_prediction(rate, gamma)
+    grid = np.linspace(1e-4, 1 - 1e-4, 20_001)
+    expected = -rate * (1 - grid) ** gamma * np.log(grid) - (1 - rate) * grid**gamma * (
+        np.log1p(-grid)
+    )
+    assert best == pytest.approx(grid[np.argmin(expected)], abs=1e-4)
+    if gamma == 0:
+        assert best == pytest.approx(rate, abs=1e-6)  # log loss is proper
+    else:
+        assert min(rate, 0.5) - 1e-6 <= best <= max(rate, 0.5) + 1e-6
+        assert abs(best - 0.5) < abs(rate - 0.5) or rate == 0.5
+
+
 def test_focal_loss_rejects_bad_parameters():
     with pytest.raises(ValueError, match="gamma"):
         dl.focal_loss([0, 1], [0.2, 0.8], gamma=-1)
@@ -81,6 +136,14 @@ def test_focal_loss_rejects_bad_parameters():
         dl.focal_loss([0, 1], [0.2, 0.8], alpha=1.5)
     with pytest.raises(ValueError, match="same length"):
         dl.focal_loss([0, 1], [0.2])
+    with pytest.raises(ValueError, match="positive_rate"):
+        dl.focal_optimal_prediction(1.0, 2.0)
+    with pytest.raises(ValueError, match="gamma"):
+        dl.focal_optimal_prediction(0.1, -1.0)
+    with pytest.raises(ValueError, match="multiple of k"):
+        dl.systematic_sample(range(10), 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="1 <= k < n"):
+        dl.inclusion_p_value(np.array([3, 3, 3]), k=3)
 
 
 def test_downsampling_correction_inverts_the_sampling():
@@ -127,25 +190,47 @@ def test_random_split_overestimates_a_drifting_concept():
     assert results["random split"] > results["time split"] + 0.03
 
 
+def sampler_rows(lines: list[str]) -> dict[str, list[str]]:
+    names = ("Algorithm R", "1/2-replace", "systematic")
+    rows = {}
+    for line in lines:
+        for name in names:
+            if line.startswith(name):
+                rest = line[len(name) :].replace("< 0.001", "<0.001").split()
+                rows[name] = rest  # counts, per-item p, seen, "of", total, joint p
+    return rows
+
+
+def test_page_quotes_the_sampler_checks():
+    lines = module_output("snippets.concepts.data_and_labels").splitlines()
+    rows = sampler_rows(lines)
+    fair, biased, systematic = (
+        rows["Algorithm R"],
+        rows["1/2-replace"],
+        rows["systematic"],
+    )
+    assert float(fair[1]) > 0.001 and float(fair[-1]) > 0.001
+    assert biased[1] == "<0.001" and biased[-1] == "<0.001"
+    assert float(systematic[1]) > 0.001 and systematic[-1] == "<0.001"
+    for row, joiner in ((fair, " and "), (biased, " to ")):
+        low, high = row[0].split("-")
+        assert_page_quotes(PAGE, f"{low}{joiner}{high}")
+    assert_page_quotes(PAGE, f"(p = {fair[1]})", f"(p = {systematic[1]})")
+    assert_page_quotes(PAGE, f"Algorithm R (p = {fair[-1]})", "(p < 0.001)")
+    assert_page_quotes(PAGE, f"only {systematic[2]} of the {systematic[4]} possible")
+
+
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.concepts.data_and_labels")
     lines = out.splitlines()
-    fair = next(line for line in lines if "Algorithm R" in line)
-    assert "p = " in fair and float(fair.split("p = ")[1]) > 0.001
-    biased = next(line for line in lines if "1/2-replace" in line)
-    assert "p < 0.001" in biased
-    for line in (fair, biased):
-        low, high = line.split("counts ")[1].split(",")[0].split("-")
-        assert_page_quotes(
-            PAGE, f"{low} and {high}" if line is fair else f"{low} to {high}"
-        )
-    assert_page_quotes(PAGE, f"p {fair.split('p ')[-1]}", "p < 0.001")
     focal = {line.split()[0]: line.split() for line in lines if line[:6].strip()}
     assert_page_quotes(PAGE, focal["0.9"][3], focal["0.1"][3])
     shares = [line.split("carry ")[1].split()[0] for line in lines if "carry" in line]
     assert float(shares[1].rstrip("%")) < float(shares[0].rstrip("%")) / 10
     assert_page_quotes(PAGE, *shares)
-    rate_line = next(line for line in lines if line.startswith("true rate"))
+    optima = [line.split()[-1] for line in lines if "focal gamma=2" in line]
+    assert_page_quotes(PAGE, f"{optima[0]}, {optima[1]} and {optima[2]}")
+    rate_line = next(line for line in lines if line.startswith("base rate"))
     numbers = [w.rstrip(",") for w in rate_line.split() if w[0].isdigit()]
     assert_page_quotes(PAGE, *numbers)
     leaky = next(line for line in lines if line.startswith("oversample, then"))
@@ -157,8 +242,8 @@ def test_page_quotes_the_numbers_the_code_prints():
 
 
 def test_uncertainty_sampling_finds_more_positives_and_ranks_better():
-    random_runs = [dl.active_learning("random", seed=s) for s in (1, 2, 3)]
-    active_runs = [dl.active_learning("uncertainty", seed=s) for s in (1, 2, 3)]
+    random_runs = [dl.active_learning("random", seed=s) for s in (21, 22, 23)]
+    active_runs = [dl.active_learning("uncertainty", seed=s) for s in (21, 22, 23)]
     assert np.mean([r["pr_auc"] for r in active_runs]) > np.mean(
         [r["pr_auc"] for r in random_runs]
     )
@@ -168,10 +253,25 @@ def test_uncertainty_sampling_finds_more_positives_and_ranks_better():
         dl.active_learning("entropy")
 
 
-def test_page_quotes_the_active_learning_result():
+def test_page_quotes_the_active_learning_spread():
     lines = module_output("snippets.concepts.data_and_labels").splitlines()
     for strategy in ("random", "uncertainty"):
         line = next(x for x in lines if "test PR-AUC" in x and strategy in x)
-        pr_auc = line.split("PR-AUC ")[1].split(",")[0]
-        share = line.split("labels ")[1]
-        assert_page_quotes(PAGE, pr_auc, share)
+        pr_auc = line.split("PR-AUC ")[1].split()[0]
+        share = line.split("labels ")[1].split()[0]
+        assert_page_quotes(
+            PAGE,
+            pr_auc,
+            f"{share} of the labels"
+            if strategy == "uncertainty"
+            else f"{share} for random",
+        )
+    gain = next(x for x in lines if "uncertainty - random" in x)
+    mean = gain.split("seed: ")[1].split()[0]
+    low, high = gain.split("CI ")[1].rstrip(");").split(" to ")
+    spread = next(x for x in lines if "min-max" in x and "better in" in x)
+    lo, hi = spread.split("min-max ")[1].split(",")[0].split(" to ")
+    better = spread.split("better in ")[1].split(" seeds")[0]
+    assert float(low) > 0  # the interval excludes no gain
+    assert_page_quotes(PAGE, f"{mean} on average", f"interval {low} to {high})")
+    assert_page_quotes(PAGE, f"from {lo} to {hi}", f"better in {better}")

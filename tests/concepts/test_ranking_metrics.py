@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import permutations
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
@@ -54,22 +56,59 @@ def test_mean_over_queries_is_sklearns_mean_ndcg():
     assert ours == pytest.approx(skm.ndcg_score(grades, scores, k=5))
 
 
-def test_sklearn_averages_tied_scores_where_a_ranking_cannot():
-    # Two items tied at the top, one relevant: sklearn splits the gain over the tie.
-    grades, scores = np.array([[1, 0, 0]]), np.array([[0.9, 0.9, 0.1]])
-    relevant_first = rm.ndcg_at_k([0, 1, 2], {0: 1, 1: 0, 2: 0}, 3)
-    relevant_second = rm.ndcg_at_k([1, 0, 2], {0: 1, 1: 0, 2: 0}, 3)
-    tied = skm.ndcg_score(grades, scores)
-    assert relevant_second < tied < relevant_first
-    assert tied == pytest.approx((relevant_first + relevant_second) / 2)
+def orders_within_ties(scores: np.ndarray) -> list[list[int]]:
+    """Every ranking consistent with the scores: all orders inside each tie group."""
+    groups = [
+        np.flatnonzero(scores == v).tolist() for v in sorted(set(scores), reverse=True)
+    ]
+    rankings = [[]]
+    for group in groups:
+        rankings = [r + list(p) for r in rankings for p in permutations(group)]
+    return rankings
 
 
-def test_sklearn_scores_a_query_without_relevant_items_zero_where_we_raise():
-    grades = np.array([[0, 0, 0], [1, 0, 0]])
-    scores = np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]])  # second query: perfect
-    assert skm.ndcg_score(grades, scores) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="undefined"):
-        rm.ndcg_at_k([0, 1, 2], {0: 0, 1: 0, 2: 0}, 3)
+@settings(max_examples=60, deadline=None)
+@given(
+    grades=st.lists(st.integers(0, 3), min_size=2, max_size=6).filter(any),
+    data=st.data(),
+)
+def test_sklearn_tie_average_is_the_mean_of_our_ndcg_over_tie_orders(grades, data):
+    # Scores with few distinct values: many ties, the case where a ranking and
+    # scikit-learn's scores differ. By linearity, averaging the gains inside a tie
+    # group is the expectation over the group's orders; check it with our function.
+    scores = np.array(
+        data.draw(
+            st.lists(st.integers(0, 2), min_size=len(grades), max_size=len(grades))
+        ),
+        dtype=float,
+    )
+    k = data.draw(st.integers(1, len(grades)))
+    judged = dict(enumerate(grades))
+    ours = np.mean([rm.ndcg_at_k(r, judged, k) for r in orders_within_ties(scores)])
+    assert ours == pytest.approx(skm.ndcg_score([grades], [scores], k=k))
+
+
+def test_queries_without_relevant_items_raise_unless_the_caller_decides():
+    grades = np.array([[0, 0, 0], [1, 0, 0], [0, 2, 1]])
+    scores = np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0.5, 0.1, 0.9]])
+    runs = {q: ranked_ids(s) for q, s in enumerate(scores)}
+    judged = {q: dict(enumerate(g.tolist())) for q, g in enumerate(grades)}
+    with pytest.raises(ValueError, match="1 queries have no relevant item"):
+        rm.mean_over_queries(rm.ndcg_at_k, runs, judged, k=3)
+    # "zero" is scikit-learn's convention: the empty query counts as 0 in the mean.
+    zero = rm.mean_over_queries(rm.ndcg_at_k, runs, judged, no_relevant="zero", k=3)
+    assert zero == pytest.approx(skm.ndcg_score(grades, scores, k=3))
+    skip = rm.mean_over_queries(rm.ndcg_at_k, runs, judged, no_relevant="skip", k=3)
+    assert skip == pytest.approx(skm.ndcg_score(grades[1:], scores[1:], k=3))
+    relevant = {q: {i for i, g in j.items() if g > 0} for q, j in judged.items()}
+    for metric in (rm.reciprocal_rank, rm.average_precision_at_k):
+        with pytest.raises(ValueError, match="no relevant item"):
+            rm.mean_over_queries(metric, runs, relevant)
+    for metric in (rm.precision_at_k, rm.recall_at_k, rm.hit_rate_at_k):
+        with pytest.raises(ValueError, match="no relevant item"):
+            metric([0, 1, 2], set(), 2)
+    with pytest.raises(ValueError, match="no relevant item"):
+        rm.reciprocal_rank([0, 1, 2], set())
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -82,6 +121,44 @@ def test_average_precision_matches_sklearn_when_everything_is_ranked(seed):
     relevant = set(np.flatnonzero(labels).tolist())
     assert rm.average_precision_at_k(ranked, relevant) == pytest.approx(
         skm.average_precision_score(labels, scores)
+    )
+
+
+def reference_set_metrics(ranked: list, relevant: set, k: int) -> dict[str, float]:
+    """Precision@k, recall@k, hit@k, RR@k and AP@k from a 0/1 hit vector (numpy)."""
+    hits = np.array([item in relevant for item in ranked[:k]], dtype=float)
+    hits = np.r_[hits, np.zeros(k - hits.size)]  # a short list: missing = miss
+    ranks = np.arange(1, k + 1)
+    precision_at = np.cumsum(hits) / ranks
+    first = np.flatnonzero(hits)
+    return {
+        "precision": hits.mean(),
+        "recall": hits.sum() / len(relevant),
+        "hit": float(hits.any()),
+        "rr": 1 / (first[0] + 1) if first.size else 0.0,
+        "ap": float(np.sum(precision_at * hits) / len(relevant)),
+    }
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    n_items=st.integers(1, 15),
+    data=st.data(),
+)
+def test_set_metrics_match_an_independent_implementation(n_items, data):
+    ranked = data.draw(st.permutations(list(range(n_items))))
+    ranked = ranked[: data.draw(st.integers(1, n_items))]  # lists may come up short
+    relevant = data.draw(st.sets(st.integers(0, n_items + 3), min_size=1))
+    k = data.draw(st.integers(1, n_items + 2))
+    expected = reference_set_metrics(ranked, relevant, k)
+    assert rm.precision_at_k(ranked, relevant, k) == pytest.approx(
+        expected["precision"]
+    )
+    assert rm.recall_at_k(ranked, relevant, k) == pytest.approx(expected["recall"])
+    assert rm.hit_rate_at_k(ranked, relevant, k) == expected["hit"]
+    assert rm.reciprocal_rank(ranked, relevant, k) == pytest.approx(expected["rr"])
+    assert rm.average_precision_at_k(ranked, relevant, k) == pytest.approx(
+        expected["ap"]
     )
 
 
@@ -103,12 +180,6 @@ def test_properties_of_ndcg_and_set_metrics(grades, data):
         assert rm.ndcg_at_k(ideal_order, judged, k, gain) == pytest.approx(1.0)
         # Re-sorting only what was retrieved can never score lower than the full ideal.
         assert rm.ndcg_retrieved_only(ranked[:k], judged, k, gain) >= value - 1e-12
-    hits = rm.precision_at_k(ranked, relevant, k) * k
-    assert hits == pytest.approx(rm.recall_at_k(ranked, relevant, k) * len(relevant))
-    assert rm.hit_rate_at_k(ranked, relevant, k) == float(hits > 0)
-    first_hit = min(ranked.index(i) for i in relevant) + 1
-    assert rm.reciprocal_rank(ranked, relevant) == pytest.approx(1 / first_hit)
-    assert 0.0 < rm.average_precision_at_k(ranked, relevant) <= 1.0
     recalls = [rm.recall_at_k(ranked, relevant, j) for j in range(1, len(items) + 1)]
     assert recalls == sorted(recalls) and recalls[-1] == 1.0
 
@@ -143,17 +214,49 @@ def test_page_quotes_the_single_query_numbers():
         parts = line.rsplit(maxsplit=1)
         if len(parts) == 2 and parts[1].replace(".", "").isdigit():
             values[parts[0].strip()] = parts[1]
-    ranking = ["c", "a", "e", "d", "b"]
-    grades = {"a": 3, "b": 2, "c": 0, "d": 1, "e": 0}
-    assert values["NDCG@3 lin"] == f"{rm.ndcg_at_k(ranking, grades, 3):.3f}"
-    assert float(values["NDCG@3 exp"]) > float(values["NDCG@3 lin"])
+    # The demo query, by hand: c a e d b with grades 0 3 0 1 2 (a=3, b=2, d=1).
+    discount = np.log2(np.arange(2, 7))
+    lin = (3 / discount[1]) / (3 + 2 / discount[1] + 1 / discount[2])
+    exp = (7 / discount[1]) / (7 + 3 / discount[1] + 1 / discount[2])
+    expected = {
+        "precision@3": 1 / 3,  # only "a" in the top 3 is relevant
+        "recall@3": 1 / 3,  # one of the three relevant items
+        "hit@1": 0.0,
+        "RR": 1 / 2,  # first relevant item at rank 2
+        "AP": (1 / 2 + 2 / 4 + 3 / 5) / 3,  # hits at ranks 2, 4, 5
+        "NDCG@3 lin": lin,
+        "NDCG@3 exp": exp,
+    }
+    for name, value in expected.items():
+        assert values[name] == f"{value:.3f}", name
+    # scikit-learn agrees on both gains (scores = reversed rank, no ties).
+    grades_abcde, scores = [[3, 2, 0, 1, 0]], [[4, 1, 5, 2, 3]]
+    assert float(values["NDCG@3 lin"]) == pytest.approx(
+        skm.ndcg_score(grades_abcde, scores, k=3), abs=5e-4
+    )
+    assert float(values["NDCG@3 exp"]) == pytest.approx(
+        skm.ndcg_score(np.exp2(grades_abcde) - 1, scores, k=3), abs=5e-4
+    )
     assert_page_quotes(
         PAGE, values["RR"], values["AP"], values["NDCG@3 lin"], values["NDCG@3 exp"]
     )
     missing = next(line for line in out.splitlines() if "not retrieved" in line)
     full, local = missing.split("NDCG@3 ")[1].split()[0], missing.split()[-3]
+    # "b d c" with a=3 missing: DCG 2 + 1/log2(3), ideal 3 + 2/log2(3) + 1/2.
+    assert full == f"{(2 + 1 / discount[1]) / (3 + 2 / discount[1] + 0.5):.3f}"
     assert float(local) == 1.0 > float(full)
     assert_page_quotes(PAGE, full)
+
+
+def test_page_states_both_ap_at_k_denominators():
+    relevant, perfect_top_2 = {"a", "b", "c", "d"}, ["a", "b", "x"]
+    ours = rm.average_precision_at_k(perfect_top_2, relevant, k=2)
+    hits = [1.0, 1.0]  # precision 1/1 and 2/2 at the two relevant ranks
+    by_min_k_r = sum(hits) / min(2, len(relevant))
+    assert ours == pytest.approx(sum(hits) / len(relevant))
+    assert_page_quotes(
+        PAGE, f"AP@2 = {ours:.3f} under the first and {by_min_k_r:.3f} under the second"
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,12 +276,28 @@ def test_page_quotes_the_single_query_numbers():
         (lambda: rm.dcg_at_k([1, -1], 2), ValueError, "non-negative"),
         (lambda: rm.dcg_at_k([1, np.nan], 2), ValueError, "NaN"),
         (lambda: rm.dcg_at_k([1, 2], 0), ValueError, "positive integer"),
+        (lambda: rm.dcg_at_k([1, 2, -1], 2), ValueError, "non-negative"),  # beyond k
+        (lambda: rm.dcg_at_k([1, 2, np.nan], 1), ValueError, "NaN"),
         (lambda: rm.dcg_at_k([1, 2], 2, "log"), ValueError, "linear"),
         (lambda: rm.ndcg_at_k(["a"], [("a", 1)], 1), TypeError, "map item"),
         (lambda: rm.ndcg_at_k(["a"], {"a": 0}, 1), ValueError, "undefined"),
         (lambda: rm.ndcg_retrieved_only(["a"], [1], 1), TypeError, "map item"),
         (lambda: rm.mean_over_queries(rm.ndcg_at_k, [], {}), TypeError, "map"),
         (lambda: rm.mean_over_queries(rm.reciprocal_rank, {}, {}), ValueError, "no"),
+        (
+            lambda: rm.mean_over_queries(
+                rm.reciprocal_rank, {"q": ["a"]}, {"q": {"a"}}, no_relevant="drop"
+            ),
+            ValueError,
+            "no_relevant",
+        ),
+        (
+            lambda: rm.mean_over_queries(
+                rm.reciprocal_rank, {"q": ["a"]}, {"q": set()}, no_relevant="skip"
+            ),
+            ValueError,
+            "every judged query",
+        ),
         (
             lambda: rm.mean_over_queries(rm.reciprocal_rank, {}, {"q": {"a"}}),
             ValueError,

@@ -77,8 +77,41 @@ def test_loss_minimising_constants(seed):
             <= min(skm.mean_pinball_loss(y, np.full_like(y, c), alpha=q) for c in grid)
             + 1e-12
         )
-    # MAPE's best constant sits below the median: it favours under-forecasting.
-    assert rg.best_constant(y, "percentage") < np.median(y)
+    # MAPE's best constant is the 1/y-weighted median (numpy's weighted quantile).
+    percentage = rg.best_constant(y, "percentage")
+    assert percentage == pytest.approx(
+        np.quantile(y, 0.5, weights=1 / y, method="inverted_cdf")
+    )
+    assert percentage < np.median(y)  # so it favours under-forecasting
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        np.random.default_rng(0).lognormal(3, 0.5, size=301),
+        np.random.default_rng(1).exponential(30, size=301),
+        10 * (1 + np.random.default_rng(2).pareto(1.5, size=301)),
+        np.random.default_rng(3).poisson(3, size=301).astype(float),  # zeros, ties
+    ],
+)
+def test_smape_best_constant_beats_a_dense_grid(sample):
+    best = rg.best_constant(sample, "symmetric")
+    grid = np.linspace(sample.min(), np.quantile(sample, 0.9), 4_001)
+    brute = min(rg.smape(sample, np.full_like(sample, c)) for c in grid)
+    assert rg.smape(sample, np.full_like(sample, best)) <= brute + 1e-12
+
+
+def test_smape_best_constant_leans_either_way():
+    # log-symmetric: at the median; exponential: above it; Pareto: below it.
+    rng = np.random.default_rng(4)
+    lognormal = rng.lognormal(3, 0.5, size=2_001)
+    exponential = rng.exponential(30, size=2_001)
+    pareto = 10 * (1 + rng.pareto(1.5, size=2_001))
+    median = np.median
+    best = rg.best_constant
+    assert best(lognormal, "symmetric") == pytest.approx(median(lognormal), rel=0.02)
+    assert best(exponential, "symmetric") > 1.05 * median(exponential)
+    assert best(pareto, "symmetric") < 0.98 * median(pareto)
 
 
 def test_an_outlier_moves_rmse_much_more_than_mae():
@@ -90,11 +123,43 @@ def test_an_outlier_moves_rmse_much_more_than_mae():
     assert rmse_growth - 1 > 3 * (mae_growth - 1) > 0
 
 
-def test_mape_is_asymmetric_and_smape_too():
+def test_percentage_errors_depend_on_what_is_held_fixed():
+    # MAPE: symmetric for a fixed actual, but the same miss costs more on a small one.
+    assert rg.mape([100], [50]) == rg.mape([100], [150])
     assert rg.mape([50], [100]) == 2 * rg.mape([100], [50])
-    assert rg.smape([100], [50]) > rg.smape([100], [150])  # sMAPE punishes under
-    assert rg.mape([100], [0]) == 1.0  # under-forecast: at most 100%
-    assert rg.mape([100], [1000]) == 9.0  # over-forecast: unbounded
+    assert rg.mape([100], [0]) == 1.0  # an under-forecast can miss by 100% at most
+    assert rg.mape([100], [1000]) == 9.0  # an over-forecast by any amount
+    # sMAPE: actual fixed, under costs more; forecast fixed, over costs more.
+    assert rg.smape([100], [50]) == pytest.approx(50 / 75)
+    assert rg.smape([100], [150]) == pytest.approx(50 / 125)
+    assert rg.smape([100], [50]) > rg.smape([100], [150])
+    assert rg.smape([50], [100]) > rg.smape([150], [100])
+
+
+def test_sklearn_mape_is_huge_not_infinite_at_zero():
+    eps = np.finfo(float).eps
+    value = skm.mean_absolute_percentage_error([0.0], [1.0])
+    assert np.isfinite(value) and value == pytest.approx(1 / eps)
+    assert_page_quotes(PAGE, f"about {eps:.1e}", f"{1 / eps:.1e}".replace("e+", "e"))
+    with pytest.raises(ValueError, match="undefined"):
+        rg.mape([0.0], [1.0])
+
+
+def test_zero_wins_intermittent_demand_under_wape_and_loses_elsewhere():
+    rng = np.random.default_rng(9)
+    demand = (rng.random(5_000) < 0.3) * (1 + rng.poisson(2.0, size=5_000))
+    demand = demand.astype(float)
+    assert np.median(demand) == 0
+    forecasts = {"zero": 0.0, "mean": demand.mean()}
+    forecasts["q90"] = np.quantile(demand, 0.9, method="inverted_cdf")
+
+    def score(loss, name):
+        return loss(demand, np.full_like(demand, forecasts[name]))
+
+    assert score(rg.wape, "zero") < min(score(rg.wape, "mean"), score(rg.wape, "q90"))
+    assert score(rg.rmse, "mean") < score(rg.rmse, "zero")
+    pinball = lambda y, f: rg.pinball_loss(y, f, 0.9)  # noqa: E731
+    assert score(pinball, "q90") < min(score(pinball, "zero"), score(pinball, "mean"))
 
 
 @pytest.mark.parametrize(
@@ -126,13 +191,41 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert best["squared"] == mean and best["absolute"] == median
     assert best["pinball"] == p90  # the q = 0.9 constant is the 90th percentile
     assert float(best["percentage"]) < float(median)
+    weighted = next(line.split()[-1] for line in lines if "weighted median" in line)
+    assert weighted == best["percentage"]
     assert_page_quotes(PAGE, mean, median, p90, best["percentage"])
+    late = {
+        line.split()[-2].rstrip(":"): line.split()[-1]
+        for line in lines
+        if line.startswith("Orders later")
+    }
+    assert float(late["mean"].rstrip("%")) < 50  # right skew: fewer than half
+    assert_page_quotes(PAGE, late["mean"], late["p90"])
     rmse_line = next(line.split() for line in lines if line.strip().startswith("RMSE"))
     mae_line = next(line.split() for line in lines if line.strip().startswith("MAE"))
     assert_page_quotes(PAGE, rmse_line[1], rmse_line[3], mae_line[1], mae_line[3])
-    smape_line = next(
-        line.split() for line in lines if "sMAPE" in line and "vs" in line
-    )
-    assert_page_quotes(PAGE, smape_line[1], smape_line[3])
-    wape_line = lines[-1].replace(",", "").split()
-    assert_page_quotes(PAGE, wape_line[1], wape_line[3])
+    smape_lines = [line.split() for line in lines if line.strip().startswith("sMAPE")]
+    assert_page_quotes(PAGE, *smape_lines[0][1::2], *smape_lines[1][1::2])
+    start = lines.index("Best constant under sMAPE vs the median:")
+    for line in lines[start + 1 : start + 4]:
+        best_c, med = line.split()[-3], line.split()[-1]
+        assert_page_quotes(PAGE, f"({best_c} vs {med})")
+
+
+def test_page_quotes_the_intermittent_demand_table():
+    lines = module_output("snippets.concepts.regression_metrics").splitlines()
+    header = next(line for line in lines if line.startswith("Intermittent"))
+    zero_days = int(header.split()[2])
+    assert_page_quotes(PAGE, f"sold on {28 - zero_days} of 28 days")
+    rows = {}
+    for line in lines[lines.index(header) + 3 :]:
+        name = line[:17].strip()
+        rows[name] = line[17:].split()  # WAPE, sMAPE, RMSE, pinball
+    zero, mean, q90 = rows["0 (median)"], rows["mean"], rows["0.9-quantile"]
+    assert float(zero[0]) < min(float(mean[0]), float(q90[0]))  # WAPE picks zero
+    assert float(mean[2]) < float(zero[2])  # RMSE picks the mean
+    assert float(q90[3]) < min(float(zero[3]), float(mean[3]))  # pinball: quantile
+    assert_page_quotes(PAGE, f"WAPE {zero[0]}", f"({mean[0]})", f"({q90[0]})")
+    assert_page_quotes(PAGE, f"({zero[1]})", f"RMSE {mean[2]} for the mean")
+    assert_page_quotes(PAGE, f"against {zero[2]} for zero", f"{q90[3]} for the 0.9")
+    assert_page_quotes(PAGE, f"against {zero[3]} for zero")
