@@ -1,13 +1,13 @@
 """Ranking stage of the search miniature: features, a learned ranker, evaluation.
 
 Builds on :mod:`snippets.problems.search_engine_retrieval` (catalogue, BM25,
-embeddings) and fuses its two lists with RRF;
-``python -m snippets.problems.search_engine`` runs both.
+embeddings) and fuses its two lists with RRF; the experiment over seeds, with its
+ablations and intervals, is :func:`run_experiment`.
+``python -m snippets.problems.search_engine`` runs it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +18,9 @@ from threadpoolctl import threadpool_limits  # installed with scikit-learn
 from snippets.common.fusion import reciprocal_rank_fusion
 from snippets.concepts.ranking_metrics import ndcg_at_k, reciprocal_rank
 from snippets.problems.search_engine_retrieval import (
+    COMPLEMENT,
     EXACT,
+    SUBSTITUTE,
     Catalogue,
     Query,
     SearchIndex,
@@ -43,12 +45,13 @@ def query_colour(query: Query) -> int | None:
 
 @dataclass(frozen=True)
 class Candidates:
-    """One query's retrieved lists, fused list and ranking features."""
+    """One query's retrieved lists, fused lists and ranking features."""
 
     lexical: list[int]
-    dense: list[int]
-    fused: list[int]
-    features: np.ndarray  # one row per fused document, columns as FEATURES
+    dense: list[int]  # empty when the encoder knows no query token
+    fused_plain: list[int]  # RRF of the two lists above
+    fused: list[int]  # RRF with the look-up path: the lexical hit's neighbours
+    features: np.ndarray  # one row per document of `fused`, columns as FEATURES
 
 
 def retrieve(
@@ -97,17 +100,22 @@ def retrieve(
             np.full(docs.size, len(query.tokens)), np.full(docs.size, max_idf),
             catalogue.popularity[docs],
         ])  # fmt: skip
-        found.append(Candidates(lex_lists[i], dense_lists[i], list(fused), features))
+        plain = list(reciprocal_rank_fusion([lex_lists[i], dense_lists[i]]))
+        found.append(
+            Candidates(lex_lists[i], dense_lists[i], plain, list(fused), features)
+        )
     return found
 
 
 def train_ranker(
-    candidates: Sequence[Candidates], queries: Sequence[Query]
+    candidates: Sequence[Candidates],
+    queries: Sequence[Query],
+    features: Sequence[str] = FEATURES,
 ) -> HistGradientBoostingRegressor:
-    """Pointwise GBDT on graded labels: a strong, simple stand-in for LambdaMART."""
+    """Pointwise GBDT on graded labels over the named features (LambdaMART stand-in)."""
     if len(candidates) != len(queries) or not queries:
         raise ValueError("need one candidate set per query, and at least one query")
-    X = np.vstack([c.features for c in candidates])
+    X = np.vstack([c.features[:, columns(features)] for c in candidates])
     y = np.concatenate(
         [
             [q.grades.get(d, 0) for d in c.fused]
@@ -122,82 +130,155 @@ def train_ranker(
     return model.fit(X, y)
 
 
-def rerank(model: HistGradientBoostingRegressor, candidates: Candidates) -> list[int]:
-    """The fused candidates re-ordered by the ranker's predicted grade."""
-    order = np.argsort(-model.predict(candidates.features), kind="stable")
-    return [candidates.fused[i] for i in order]
+def rerank(
+    model: HistGradientBoostingRegressor,
+    candidates: Sequence[Candidates],
+    features: Sequence[str] = FEATURES,
+) -> list[list[int]]:
+    """Each query's fused candidates re-ordered by the ranker's predicted grade."""
+    X = np.vstack([c.features[:, columns(features)] for c in candidates])
+    ends = np.cumsum([len(c.fused) for c in candidates])[:-1]
+    return [
+        [c.fused[i] for i in np.argsort(-scores, kind="stable")]
+        for c, scores in zip(candidates, np.split(model.predict(X), ends), strict=True)
+    ]
     # --8<-- [end:ranker]
 
 
+def columns(features: Sequence[str]) -> list[int]:
+    """Positions of the named features in FEATURES."""
+    unknown = set(features) - set(FEATURES)
+    if unknown or not features:
+        raise ValueError(f"features must be a non-empty subset of FEATURES: {unknown}")
+    return [FEATURES.index(f) for f in features]
+
+
 # --8<-- [start:evaluate]
-def evaluate(rankings: Sequence[Sequence[int]], queries: Sequence[Query]) -> dict:
-    """Mean NDCG@10 (exponential gain) and MRR (first exact match) over queries."""
+# The page's grades are 3/2/1 with gain 2^grade - 1 (our choice). ESCI's own
+# KDD Cup 2022 ranking task scores E, S, C, I with gains 1, 0.1, 0.01, 0.
+ESCI_GAINS = {EXACT: 1.0, SUBSTITUTE: 0.1, COMPLEMENT: 0.01}
+
+
+def per_query(
+    rankings: Sequence[Sequence[int]], queries: Sequence[Query]
+) -> dict[str, np.ndarray]:
+    """NDCG@10 under both gain scales, and reciprocal rank of the first exact match.
+
+    A query with no exact product has no reciprocal rank (NaN): MRR skips it.
+    """
     if len(rankings) != len(queries) or not queries:
         raise ValueError("need one ranking per query, and at least one query")
-    ndcg = [
-        ndcg_at_k(list(r), q.grades, 10, gain="exponential")
-        for r, q in zip(rankings, queries, strict=True)
-    ]
-    exact = [{d for d, g in q.grades.items() if g == EXACT} for q in queries]
-    mrr = [
-        reciprocal_rank(list(r), e, k=100) for r, e in zip(rankings, exact, strict=True)
-    ]
-    return {"ndcg@10": float(np.mean(ndcg)), "mrr": float(np.mean(mrr))}
+    ndcg, esci, rr = [], [], []
+    for ranked, q in zip(rankings, queries, strict=True):
+        ranked = list(ranked)
+        ndcg.append(ndcg_at_k(ranked, q.grades, 10, gain="exponential"))
+        esci_grades = {d: ESCI_GAINS[g] for d, g in q.grades.items()}
+        esci.append(ndcg_at_k(ranked, esci_grades, 10, gain="linear"))
+        exact = {d for d, g in q.grades.items() if g == EXACT}
+        rr.append(reciprocal_rank(ranked, exact, k=100) if exact else np.nan)
+    return {"ndcg": np.array(ndcg), "esci": np.array(esci), "rr": np.array(rr)}
 
 
-def run_stages(seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
-    """Train on half the queries; score every stage on the held-out half."""
+ABLATIONS = {  # the learned ranker with fewer features: where does its gain come from?
+    "learned, no colour_match": tuple(f for f in FEATURES if f != "colour_match"),
+    "learned, scores and ranks only": FEATURES[:5],
+}
+
+
+def run_stages(seed: int = 0) -> tuple[dict[str, dict[str, np.ndarray]], np.ndarray]:
+    """Train on the first half of one seed's query log; score every stage on the rest.
+
+    Returns stage -> metric -> one score per held-out query, and which queries are
+    look-ups. Every stage is scored on the same queries; the learned rankers
+    re-order the hybrid's candidates.
+    """
     # One BLAS/OpenMP thread: a fixed summation order, and fast on a busy machine.
     with threadpool_limits(limits=1):
-        return _run_stages(seed)
+        catalogue = make_catalogue(seed=seed)
+        queries = make_queries(catalogue, seed=seed + 1)
+        # Queries arrive in log order: train on the first half, test on the rest.
+        train, test = queries[: len(queries) // 2], queries[len(queries) // 2 :]
+        index = SearchIndex.build(catalogue)
+        seen = retrieve(index, train, catalogue)
+        held_out = retrieve(index, test, catalogue)
+        stages = {
+            "BM25": [c.lexical for c in held_out],
+            "dense (LSA)": [c.dense for c in held_out],
+            "hybrid, no look-up path": [c.fused_plain for c in held_out],
+            "hybrid (RRF)": [c.fused for c in held_out],
+            "learned ranker": rerank(train_ranker(seen, train), held_out),
+        }
+        for name, features in ABLATIONS.items():
+            ranker = train_ranker(seen, train, features)
+            stages[name] = rerank(ranker, held_out, features)
+        scores = {name: per_query(r, test) for name, r in stages.items()}
+    return scores, np.array([q.kind == "model" for q in test])
+    # --8<-- [end:evaluate]
 
 
-def _run_stages(seed: int) -> dict[str, dict[str, dict[str, float]]]:
-    catalogue = make_catalogue(seed=seed)
-    queries = make_queries(catalogue, seed=seed + 1)
-    # Queries arrive in log order: train on the first half, test on the later half.
-    train, test = queries[: len(queries) // 2], queries[len(queries) // 2 :]
-    index = SearchIndex.build(catalogue)
-    ranker = train_ranker(retrieve(index, train, catalogue), train)
-    held_out = retrieve(index, test, catalogue)
-    stages = {
-        "BM25": [c.lexical for c in held_out],
-        "dense (LSA)": [c.dense for c in held_out],
-        "hybrid (RRF)": [c.fused for c in held_out],
-        "learned ranker": [rerank(ranker, c) for c in held_out],
+# --8<-- [start:experiment]
+def paired_bootstrap(
+    diff: np.ndarray, strata: np.ndarray, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of per-query paired differences and its 95% percentile interval.
+
+    Queries are resampled with replacement within each stratum (a seed's world),
+    one draw for both systems since the difference is taken per query first.
+    """
+    diff, strata = np.asarray(diff, dtype=float), np.asarray(strata)
+    if diff.ndim != 1 or diff.shape != strata.shape or diff.size < 2:
+        raise ValueError("need two 1-D arrays of equal length, at least two values")
+    keep = ~np.isnan(diff)  # MRR: a query with no exact product drops out
+    diff, strata = diff[keep], strata[keep]
+    rng = np.random.default_rng(seed)
+    total = np.zeros(n_boot)
+    for stratum in np.unique(strata):
+        d = diff[strata == stratum]
+        total += d[rng.integers(0, d.size, (n_boot, d.size))].sum(axis=1)
+    low, high = np.percentile(total / diff.size, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Per-query scores of every stage, pooled over several seeds' worlds."""
+
+    scores: dict[str, dict[str, np.ndarray]]  # stage -> metric -> value per query
+    lookup: np.ndarray  # True for a model-number look-up
+    seed: np.ndarray  # the world each query comes from
+
+    def mask(self, segment: str) -> np.ndarray:
+        """Queries of a segment: 'all', 'descriptive' or 'look-up'."""
+        masks = {"all": np.ones_like(self.lookup), "look-up": self.lookup,
+                 "descriptive": ~self.lookup}  # fmt: skip
+        if segment not in masks:
+            raise ValueError(f"segment must be one of {sorted(masks)}, got {segment!r}")
+        return masks[segment]
+
+    def compare(
+        self, a: str, b: str, metric: str, segment: str = "all"
+    ) -> dict[str, float]:
+        """Stage a minus stage b, paired by query: mean, 95% interval, seed range."""
+        m = self.mask(segment)
+        diff = (self.scores[a][metric] - self.scores[b][metric])[m]
+        mean, low, high = paired_bootstrap(diff, self.seed[m])
+        seeds = self.seed[m]
+        by_seed = [np.nanmean(diff[seeds == s]) for s in np.unique(seeds)]
+        return {"mean": mean, "low": low, "high": high, "tie": low <= 0 <= high,
+                "seed_min": min(by_seed), "seed_max": max(by_seed)}  # fmt: skip
+
+
+def run_experiment(seeds: Sequence[int] = range(5)) -> Experiment:
+    """Every stage on every seed's world, per-query scores pooled."""
+    runs = [run_stages(seed) for seed in seeds]
+    scores = {
+        stage: {
+            metric: np.concatenate([run[0][stage][metric] for run in runs])
+            for metric in runs[0][0][stage]
+        }
+        for stage in runs[0][0]
     }
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, rankings in stages.items():
-        results[name] = {"all": evaluate(rankings, test)}
-        for kind in ("concept", "model"):
-            keep = [i for i, q in enumerate(test) if q.kind == kind]
-            results[name][kind] = evaluate(
-                [rankings[i] for i in keep], [test[i] for i in keep]
-            )
-    return results
-
-
-# --8<-- [end:evaluate]
-
-
-def measure_stage_latency(repeats: int = 3) -> dict[str, float]:
-    """Milliseconds per query of each online stage on this machine (for benchmarks)."""
-    catalogue = make_catalogue()
-    queries = make_queries(catalogue)
-    index = SearchIndex.build(catalogue)
-    found = retrieve(index, queries, catalogue)
-    ranker = train_ranker(found, queries)
-    lists = [[c.lexical, c.dense] for c in found]
-    stages = {
-        "bm25": lambda: index.lexical(queries),
-        "dense": lambda: index.dense(queries),
-        "rrf": lambda: [reciprocal_rank_fusion(pair) for pair in lists],
-        "ranker": lambda: [rerank(ranker, c) for c in found],
-    }
-    timings = {}
-    for name, stage in stages.items():
-        start = time.perf_counter()
-        for _ in range(repeats):
-            stage()
-        timings[name] = 1000 * (time.perf_counter() - start) / repeats / len(queries)
-    return timings
+    lookup = np.concatenate([run[1] for run in runs])
+    seed = np.repeat(list(seeds), [run[1].size for run in runs])
+    return Experiment(scores, lookup, seed)
+    # --8<-- [end:experiment]

@@ -103,7 +103,8 @@ def make_queries(
             grade[target] = EXACT
         else:
             grade = np.where(same_type & same_colour & has_all, EXACT, grade)
-        grades = {int(d): int(g) for d, g in enumerate(grade) if g > 0}
+        graded = np.flatnonzero(grade)
+        grades = dict(zip(graded.tolist(), grade[graded].tolist(), strict=True))
         queries.append(Query(tokens, grades, kind))
     return queries
     # --8<-- [end:corpus]
@@ -188,9 +189,12 @@ def top(scores: np.ndarray, n: int = 100, eligible: np.ndarray | None = None) ->
     """The n best document ids per row, best first, among eligible ones if given."""
     if eligible is not None:
         scores = np.where(eligible, scores, -np.inf)
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-    return [
-        [int(d) for d in row if s[d] > -np.inf]
-        for row, s in zip(order, scores, strict=True)
-    ]
+    n = min(n, scores.shape[1])
+    nth_best = np.partition(scores, -n, axis=1)[:, -n]  # a partial sort per row
+    found = []
+    for row, cut in zip(scores, nth_best, strict=True):
+        ids = np.flatnonzero(row >= cut)  # ascending ids, so ties go to the lower
+        ids = ids[np.argsort(-row[ids], kind="stable")][:n]
+        found.append([int(d) for d in ids if row[d] > -np.inf])
+    return found
     # --8<-- [end:retrieval]
