@@ -1,13 +1,15 @@
 """Video recommendation (a YouTube-like homepage): estimates and the miniature.
 
 Run it: ``python -m snippets.problems.video_recommendation``. The model code (world,
-two-tower retrieval, HNSW, ranker) is in ``video_recommendation_model``.
+two-tower retrieval, HNSW, ranker) is in ``video_recommendation_model``; the
+evaluation over several seeds in ``video_recommendation_eval``.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 from statsmodels.stats.power import NormalIndPower
@@ -18,35 +20,48 @@ from snippets.common.estimation import (
     remaining_budget_ms,
     storage_bytes,
 )
+from snippets.problems import video_recommendation_eval as vre
 from snippets.problems import video_recommendation_model as vrm
 
 # --8<-- [start:assumptions]
 # Stated assumptions (the interviewer can change any of them).
 DAILY_ACTIVE_USERS = 500e6
 HOMEPAGE_LOADS_PER_USER = 5  # app opens and refreshes per day
+TILES_PER_LOAD = 24  # videos on one homepage grid
 RECOMMENDABLE_VIDEOS = 1e9  # of the billions uploaded: public, not spam, not tiny
 EMBEDDING_DIM = 128
-WATCH_EVENTS_PER_USER = 40  # impressions, clicks, watches, likes per day
-BYTES_PER_EVENT = 200  # ids, timestamp, context, watch time, position
+HNSW_M = 16  # graph links per vector on each upper layer, 2·M on the bottom one
+INDEX_SHARD_BYTES = 64e9  # index memory per serving machine
+WATCH_MINUTES_MEAN, WATCH_MINUTES_STD = 60.0, 90.0  # per user-day: heavy-tailed
+LOG_STREAMS = {  # name: (records per user per day, bytes per record)
+    "impressions": (HOMEPAGE_LOADS_PER_USER * TILES_PER_LOAD, 200),
+    "playback heartbeats": (WATCH_MINUTES_MEAN * 60 / 10, 100),  # one per 10 s
+    # the ranker's ~250 float32 inputs for the 24 shown + 16 sampled unshown
+    "features as served": (HOMEPAGE_LOADS_PER_USER * 40, 1_000),
+    "actions": (20, 200),  # clicks, likes, dismissals, searches, surveys
+}
 TOTAL_BUDGET_MS = 200  # server-side p99 for the homepage
-STAGE_BUDGET_MS = {  # everything except the ranker
-    "network, auth, page assembly": 60,
-    "user and context features": 15,
-    "candidate generation (parallel)": 30,
-    "pre-ranking": 15,
+STAGE_ALLOCATION_MS = {  # shares of the budget, not stage p99s that add up to it
+    "network, auth, page assembly": 40,
+    "user and context features": 10,
+    "candidate generation (5 sources in parallel)": 30,
+    "candidate feature fetch": 20,
+    "pre-ranking": 10,
+    "ranking": 40,
     "re-ranking and policy": 10,
 }
+CANDIDATE_SOURCES = 5
 FUNNEL = {  # items entering each stage per request
     "corpus": RECOMMENDABLE_VIDEOS,
     "candidate generation": 2_000,
     "pre-ranking": 2_000,
     "ranking": 500,
     "re-ranking": 100,
-    "shown": 24,
+    "shown": TILES_PER_LOAD,
 }
+FEATURE_BYTES = {"pre-ranking": 200, "ranking": 1_000}  # fetched per candidate
 PRE_RANKER_US_PER_ITEM = 2.0  # a small two-tower-style scorer, per CPU core
 RANKER_US_PER_ITEM = 60.0  # the multi-task ranker, per CPU core
-WATCH_MINUTES_MEAN, WATCH_MINUTES_STD = 60.0, 90.0  # per user-day: heavy-tailed
 MIN_DETECTABLE_LIFT = 0.005  # +0.5% watch time is worth shipping at this scale
 TRAFFIC_PER_ARM = 0.01  # 1% of users in each arm
 MIN_DAYS = 14  # two weekly cycles, and time for novelty effects to fade
@@ -55,31 +70,56 @@ MIN_DAYS = 14  # two weekly cycles, and time for novelty effects to fade
 
 # --8<-- [start:estimate]
 def production_estimate() -> dict[str, float]:
-    """Traffic, storage, latency and compute of the production funnel."""
+    """Traffic, logs, index memory, latency and compute of the production funnel."""
     qps = peak_qps(DAILY_ACTIVE_USERS, HOMEPAGE_LOADS_PER_USER, peak_to_average=2.0)
-    float32_index = storage_bytes(RECOMMENDABLE_VIDEOS, EMBEDDING_DIM * 4)
+    logs = {
+        name: storage_bytes(DAILY_ACTIVE_USERS * per_user, size)
+        for name, (per_user, size) in LOG_STREAMS.items()
+    }
+    # HNSW keeps 2·M int32 neighbour ids per vector on layer 0, and M on each upper
+    # layer, which holds 1/M of the layer below: M/(M-1) more ids on average.
+    ids_per_vector = 2 * HNSW_M + HNSW_M / (HNSW_M - 1)
+    graph = storage_bytes(RECOMMENDABLE_VIDEOS, ids_per_vector * 4)
     int8_index = storage_bytes(RECOMMENDABLE_VIDEOS, EMBEDDING_DIM * 1)
-    log_per_day = storage_bytes(
-        DAILY_ACTIVE_USERS * WATCH_EVENTS_PER_USER, BYTES_PER_EVENT
-    )
-    ranking_ms = remaining_budget_ms(TOTAL_BUDGET_MS, STAGE_BUDGET_MS)
-    # Core-milliseconds per request: the cascade vs the big ranker on everything.
+    shards = math.ceil((int8_index + graph) / INDEX_SHARD_BYTES)
+    # The candidate stage waits for its slowest leaf: the other sources and every
+    # ANN shard. All must be fast together 99% of the time.
+    leaves = CANDIDATE_SOURCES - 1 + shards
+    # Work per request in core-milliseconds: the cascade vs the big ranker alone.
     cascade_ms = (
         FUNNEL["pre-ranking"] * PRE_RANKER_US_PER_ITEM
         + FUNNEL["ranking"] * RANKER_US_PER_ITEM
     ) / 1_000
     single_stage_ms = FUNNEL["pre-ranking"] * RANKER_US_PER_ITEM / 1_000
+    ranker_ms = FUNNEL["ranking"] * RANKER_US_PER_ITEM / 1_000
+    # Without a pre-ranker, the big ranker gets both stages' wall-clock allocation.
+    single_stage_allocation = (
+        STAGE_ALLOCATION_MS["pre-ranking"] + STAGE_ALLOCATION_MS["ranking"]
+    )
     return {
         "peak_qps": qps,
-        "index_float32_bytes": float32_index,
+        **{f"log {name}": size for name, size in logs.items()},
+        "log_bytes_per_day": sum(logs.values()),
+        "index_float32_bytes": storage_bytes(RECOMMENDABLE_VIDEOS, EMBEDDING_DIM * 4),
         "index_int8_bytes": int8_index,
-        "log_bytes_per_day": log_per_day,
-        "ranking_budget_ms": ranking_ms,
+        "hnsw_ids_per_vector": ids_per_vector,
+        "hnsw_graph_bytes": graph,
+        "index_replica_bytes": int8_index + graph,
+        "index_shards": shards,
+        "allocated_ms": sum(STAGE_ALLOCATION_MS.values()),
+        "headroom_ms": remaining_budget_ms(TOTAL_BUDGET_MS, STAGE_ALLOCATION_MS),
+        "candidate_leaves": leaves,
+        "leaf_percentile": 100 * 0.99 ** (1 / leaves),
+        "feature_fetch_bytes_per_s": qps
+        * sum(FUNNEL[stage] * size for stage, size in FEATURE_BYTES.items()),
         "cascade_core_ms": cascade_ms,
         "single_stage_core_ms": single_stage_ms,
         # A core-ms of work per request at Q requests/s keeps Q/1000 cores busy.
         "cascade_cores": qps * cascade_ms / 1_000,
         "single_stage_cores": qps * single_stage_ms / 1_000,
+        # Latency is met by splitting a stage over cores; cost is not.
+        "cascade_ranker_workers": math.ceil(ranker_ms / STAGE_ALLOCATION_MS["ranking"]),
+        "single_stage_workers": math.ceil(single_stage_ms / single_stage_allocation),
     }
 
 
@@ -104,67 +144,157 @@ def measure_stage_latency(n_queries: int = 200, k: int = 200) -> dict[str, float
     if n_queries < 1 or k < 1:
         raise ValueError("n_queries and k must be positive")
     world = vrm.make_world()
-    ranker = vrm.train_ranker(world, n_candidates=k)
+    ranker, _ = vrm.train_rankers(world, n_candidates=k)
     view = vrm.snapshot(world, len(world.events) - 1)
     users = vrm.active_users(view, n_queries, np.random.default_rng(0))
-    start = time.perf_counter()
-    personal = vrm.retrieve(view.retriever, users, view.history, k)
-    ann_s = time.perf_counter() - start
-    start = time.perf_counter()
-    vrm.retrieve(view.retriever, users, view.history, k, exact=True)
-    exact_s = time.perf_counter() - start
-    start = time.perf_counter()
-    vrm.rank(world, view, ranker, users, personal)
-    rank_s = time.perf_counter() - start
-    return {
-        "ann_us_per_query": ann_s / len(users) * 1e6,
-        "exact_us_per_query": exact_s / len(users) * 1e6,
-        "ranker_us_per_item": rank_s / personal.size * 1e6,
+
+    def per_query_us(**search: object) -> float:
+        start = time.perf_counter()
+        vrm.retrieve(view.retriever, users, view.history, k, **search)
+        return (time.perf_counter() - start) / len(users) * 1e6
+
+    timings = {
+        f"hnsw_us_per_query_ef{ef}": per_query_us(ef_search=ef)
+        for ef in (k, 2 * k, 4 * k)  # the beam: recall bought with time
     }
+    timings["exact_us_per_query"] = per_query_us(exact=True)
+    candidates = vrm.candidates_for(world, view, users, k).merged
+    features = vrm.ranker_features(world, view, users, candidates)
+    start = time.perf_counter()
+    vrm.rank(ranker, features, candidates)
+    timings["ranker_us_per_item"] = (
+        (time.perf_counter() - start) / candidates.size * 1e6
+    )
+    return timings
     # --8<-- [end:latency]
 
 
+def spread(values: list[float], fmt: str = ".3f") -> str:
+    """Mean and [min-max] over seeds, for a table cell."""
+    return f"{np.mean(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
+
+
 # --8<-- [start:demo]
+PAIRS = {  # label: (metric, method, compared with)
+    "two-tower ANN vs popularity": ("recall@200", "two-tower ANN", "popularity"),
+    "+ fresh uploads vs ANN alone": ("recall@200", "+ fresh uploads", "two-tower ANN"),
+    "+ trending vs without": ("recall@200", "+ trending", "+ fresh uploads"),
+    "cold norms matched vs inner product": (
+        "recall@200",
+        "two-tower, cold norms matched",
+        "two-tower, inner product",
+    ),
+    "ranker vs two-tower score": ("NDCG@10", "ranker (GBDT)", "two-tower score"),
+    "ranker vs no dynamic features": (
+        "NDCG@10",
+        "ranker (GBDT)",
+        "ranker, no dynamic features",
+    ),
+}
+
+
 def main() -> None:
-    result = vrm.default_result()
-    last = result.n_windows - 1
+    runs = vre.default_results()
+    first, last = runs[0], runs[0].n_windows - 1
+
+    def mean(get: Callable[[vre.SeedResult], float]) -> float:
+        return float(np.mean([get(run) for run in runs]))
+
     print(
-        f"Synthetic world: {result.n_users:,} users, {result.n_videos:,} videos, "
-        f"{result.n_windows} time windows"
+        f"Synthetic worlds: {len(runs)} seeds, each {first.n_users:,} users, "
+        f"{first.n_videos:,} videos, {first.n_windows} time windows"
     )
     print(
-        f"history (windows 0-{last - 1}): {result.n_history_watches:,} watches; "
-        f"test (window {last}): {result.n_test_watches:,} new watches"
+        f"per seed: ~{mean(lambda r: r.n_history_watches):,.0f} watches in windows "
+        f"0-{last - 1}, ~{mean(lambda r: r.n_test_watches):,.0f} new in window "
+        f"{last}; {first.n_eval_users} users evaluated"
     )
-    print(f"evaluated on {result.n_eval_users} users with a new watch in window {last}")
+    print("values: mean over the seeds, [min-max] where shown")
+    share = spread([100 * r.new_video_share for r in runs], ".1f")
+    print(f"test watches of videos uploaded in window {last}: {share} %")
+    ratio = mean(lambda r: r.norm_ratio)
+    print(f"their content-tower vectors are {ratio:.1f}x shorter than warm videos'")
+    rho = mean(lambda r: r.length_popularity)
+    print(f"warm videos' vector length vs their past watches: Spearman {rho:.2f}")
+
     print(
-        f"{result.new_video_share:.1%} of test watches are of videos uploaded in "
-        f"window {last} (no watch history yet)"
+        f"\n{'candidate source (200/user)':<30}{'recall@50':>10}"
+        f"{'recall@200 [min-max]':>22}{'new found':>11}"
     )
-    print(f"\n{'candidate source':<18} {'recall@50':>9} {'recall@200':>10} {'new':>6}")
-    for name, by_k in result.recall.items():
-        new = result.new_video_recall[name]
-        print(f"{name:<18} {by_k[50]:>9.3f} {by_k[200]:>10.3f} {new:>6.3f}")
-    print(f"HNSW vs exact search: {result.ann_recall:.1%} of the exact top-200")
-    print(f"\n{'final top 10 by':<18} {'NDCG@10':>9}")
-    for name, value in result.ndcg_at_10.items():
-        print(f"{name:<18} {value:>9.3f}")
+    for name in runs[0].recall:
+        if name == "two-tower, inner product":
+            print("ablation of vector length (exact search):")
+        r50 = mean(lambda r, n=name: r.recall[n][50])
+        r200 = spread([r.recall[name][200] for r in runs])
+        new = mean(lambda r, n=name: r.new_found[n])
+        print(f"{name:<30}{r50:>10.3f}{r200:>22}{new:>11.3f}")
+
+    print(f"\nHNSW (M={vrm.HNSW_LINKS}) vs exact search, top-{vre.SWEEP_K}:")
+    print(f"{'efSearch':>8}{'recall@10':>11}{'videos scored per query':>26}")
+    for ef in vre.EF_SWEEP:
+        recall = mean(lambda r, e=ef: r.ann_curve[e][0])
+        scored = mean(lambda r, e=ef: r.ann_curve[e][1])
+        print(f"{ef:>8}{recall:>11.3f}{scored:>15,.0f} ({scored / first.n_videos:.0%})")
+    scored = mean(lambda r: r.ann_scored_pipeline)
+    print(
+        f"pipeline top-200 at efSearch {vrm.EF_SEARCH}: "
+        f"{mean(lambda r: r.ann_recall_pipeline):.1%} of the exact top-200, "
+        f"{scored:,.0f} videos scored ({scored / first.n_videos:.0%})"
+    )
+
+    header = f"{'same candidates, ordered by':<30}{'NDCG@10 [min-max]':>22}"
+    print(f"\n{header}{'new in top 24':>15}")
+    for name in runs[0].ndcg_at_10:
+        ndcg = spread([r.ndcg_at_10[name] for r in runs])
+        page = mean(lambda r, n=name: r.new_in_page[n])
+        print(f"{name:<30}{ndcg:>22}{page:>15.1%}")
+    watched = mean(lambda r: r.new_in_watched_candidates)
+    print(f"new uploads among the candidates users watched: {watched:.1%}")
+
+    print(f"\npaired differences over {len(runs)} seeds: mean ± 95% interval")
+    for label, (metric, method, baseline) in PAIRS.items():
+        if metric == "recall@200":
+            values = [(r.recall[method][200], r.recall[baseline][200]) for r in runs]
+        else:
+            values = [(r.ndcg_at_10[method], r.ndcg_at_10[baseline]) for r in runs]
+        diff, half = vre.paired_interval(*zip(*values, strict=True))
+        verdict = "tie" if abs(diff) <= half else ""
+        print(f"{metric:<11}{label:<37}{diff:+.3f} ± {half:.3f} {verdict}".rstrip())
 
     est = production_estimate()
     print("\nProduction estimate (assumptions in the code):")
-    print(f"peak homepage QPS          {est['peak_qps']:>12,.0f}")
-    print(f"ANN index, float32         {human_bytes(est['index_float32_bytes']):>12}")
-    print(f"ANN index, int8            {human_bytes(est['index_int8_bytes']):>12}")
-    print(f"event log per day          {human_bytes(est['log_bytes_per_day']):>12}")
-    print(f"left for the ranker        {est['ranking_budget_ms']:>9.0f} ms")
+    print(f"{'peak homepage QPS':<34}{est['peak_qps']:>10,.0f}")
+    for name in LOG_STREAMS:
+        print(f"{'log: ' + name:<34}{human_bytes(est[f'log {name}']):>10}/day")
+    print(f"{'log: all streams':<34}{human_bytes(est['log_bytes_per_day']):>10}/day")
+    print(f"{'ANN vectors, float32':<34}{human_bytes(est['index_float32_bytes']):>10}")
+    print(f"{'ANN vectors, int8':<34}{human_bytes(est['index_int8_bytes']):>10}")
+    graph = f"HNSW graph, {est['hnsw_ids_per_vector']:.1f} ids/vector"
+    print(f"{graph:<34}{human_bytes(est['hnsw_graph_bytes']):>10}")
+    print(
+        f"{'index per replica, int8 + graph':<34}"
+        f"{human_bytes(est['index_replica_bytes']):>10} in {est['index_shards']} shards"
+    )
+    print(
+        f"latency: {est['allocated_ms']:.0f} ms allocated of {TOTAL_BUDGET_MS} ms, "
+        f"{est['headroom_ms']:.0f} ms headroom"
+    )
+    print(
+        f"each of {est['candidate_leaves']} candidate leaves (sources, shards) "
+        f"must meet its allocation at p{est['leaf_percentile']:.2f}"
+    )
+    fetch = human_bytes(est["feature_fetch_bytes_per_s"])
+    print(f"{'candidate features fetched':<34}{fetch:>10}/s at peak")
     print(
         f"cascade: {est['cascade_core_ms']:.0f} core-ms/request, "
-        f"{est['cascade_cores']:,.0f} cores at peak"
+        f"{est['cascade_cores']:,.0f} busy cores at peak; "
+        f"its ranker needs {est['cascade_ranker_workers']} core per request"
     )
     print(
         f"big ranker on all {FUNNEL['pre-ranking']:,}: "
         f"{est['single_stage_core_ms']:.0f} core-ms/request, "
-        f"{est['single_stage_cores']:,.0f} cores at peak"
+        f"{est['single_stage_cores']:,.0f} busy cores at peak; "
+        f"{est['single_stage_workers']} cores per request"
     )
     plan = ab_test_plan()
     print(

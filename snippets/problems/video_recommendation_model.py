@@ -1,12 +1,12 @@
 """The video recommender in miniature: a synthetic world, retrieval, ranking.
 
-The page ``problems/video-recommendation.md`` walks through it; the program that
-prints the results is ``python -m snippets.problems.video_recommendation``.
+The page ``problems/video-recommendation.md`` walks through it; the evaluation over
+several seeds is in ``video_recommendation_eval`` and the program that prints the
+results is ``python -m snippets.problems.video_recommendation``.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import faiss
@@ -16,8 +16,6 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
-
-from snippets.concepts.ranking_metrics import ndcg_at_k, recall_at_k
 
 faiss.omp_set_num_threads(1)  # one thread: HNSW results are reproducible
 
@@ -41,8 +39,8 @@ TASTE_DRIFT = 0.6  # tastes move each window: recent watches say more than old
 
 
 def make_world(
-    n_users: int = 4_000,
-    n_videos: int = 10_000,
+    n_users: int = 1_000,
+    n_videos: int = 3_000,
     n_windows: int = 4,
     latent_dim: int = 8,
     seed: int = 0,
@@ -97,22 +95,26 @@ def interaction_matrix(world: World, windows: range) -> np.ndarray:
 
 
 # --8<-- [start:retrieval]
-HNSW_LINKS = 16  # graph degree: more links, better recall, more memory
+HNSW_LINKS = 16  # M: links per node (2M on the bottom layer); more = recall, memory
+EF_CONSTRUCTION = 40  # beam while building the graph (faiss's default)
+EF_SEARCH = 256  # beam while searching; must be >= k (the pipeline asks for 200)
 
 
 @dataclass(frozen=True)
 class Retriever:
-    """User and video embeddings plus an HNSW (ANN) index over the videos."""
+    """User and video embeddings, an HNSW index and an exact index over videos."""
 
     user_vectors: np.ndarray
     video_vectors: np.ndarray
-    index: faiss.Index
+    released: np.ndarray  # uploaded by now: the only videos a user may be shown
+    index: faiss.IndexHNSWFlat
+    exact_index: faiss.IndexFlatIP
 
 
 def fit_retriever(
     world: World, history: np.ndarray, now: int, dim: int = 32, seed: int = 0
 ) -> Retriever:
-    """Factorise the history (a linear two-tower) and index every uploaded video."""
+    """Factorise the history (id towers) and give unwatched videos content vectors."""
     if history.shape != (world.n_users, world.n_videos):
         raise ValueError("history must be a users x videos matrix")
     # Damp the head: divide each column by popularity^0.25 so the factors
@@ -126,16 +128,20 @@ def fit_retriever(
     user_vectors = svd.fit_transform(weighted).astype(np.float32)
     video_vectors = svd.components_.T.astype(np.float32)
     # Cold start: videos nobody watched yet get an embedding from their content
-    # (a content "item tower" fitted on the warm videos), if uploaded by now.
+    # (a linear content tower fitted on the warm videos), if uploaded by now.
+    # A regression shrinks towards the mean: these vectors come out shorter.
     warm = counts > 0
     content_tower = Ridge(alpha=1.0).fit(world.content[warm], video_vectors[warm])
-    cold = ~warm & (world.upload_window <= now)
+    released = world.upload_window <= now
+    cold = ~warm & released
     video_vectors[cold] = content_tower.predict(world.content[cold])
-    video_vectors[world.upload_window > now] = 0.0  # not uploaded: never served
+    video_vectors[~released] = 0.0  # not uploaded yet: no vector, never served
     index = faiss.IndexHNSWFlat(dim, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 64
+    index.hnsw.efConstruction = EF_CONSTRUCTION
     index.add(video_vectors)
-    return Retriever(user_vectors, video_vectors, index)
+    exact_index = faiss.IndexFlatIP(dim)
+    exact_index.add(video_vectors)
+    return Retriever(user_vectors, video_vectors, released, index, exact_index)
 
 
 def retrieve(
@@ -143,31 +149,47 @@ def retrieve(
     users: np.ndarray,
     seen: np.ndarray,
     k: int,
+    *,
+    ef_search: int = EF_SEARCH,
     exact: bool = False,
 ) -> np.ndarray:
-    """Top-k unseen videos per user by inner product (ANN, or exact for checks)."""
+    """Top-k unseen, released videos per user by inner product (HNSW or exact)."""
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
+    if not exact and ef_search < k:
+        raise ValueError(f"ef_search must be >= k, got {ef_search} < {k}")
     if seen.shape != (len(retriever.user_vectors), len(retriever.video_vectors)):
         raise ValueError("seen must be a users x videos matrix")
     if users.ndim != 1 or not np.issubdtype(users.dtype, np.integer):
         raise TypeError("users must be a 1-D array of integer user ids")
-    # Over-fetch, then drop what the user already watched (the index can't).
-    fetch = k + int(seen[users].sum(axis=1).max())
-    queries = np.ascontiguousarray(retriever.user_vectors[users])
     if exact:
-        flat = faiss.IndexFlatIP(retriever.video_vectors.shape[1])
-        flat.add(retriever.video_vectors)
-        _, ids = flat.search(queries, fetch)
+        index, params = retriever.exact_index, faiss.SearchParameters()
     else:
-        retriever.index.hnsw.efSearch = fetch  # the beam must hold all k results
-        _, ids = retriever.index.search(queries, fetch)
+        index, params = retriever.index, faiss.SearchParametersHNSW()
+        params.efSearch = ef_search
     out = np.empty((len(users), k), dtype=np.int64)
-    for row, (user, found) in enumerate(zip(users, ids, strict=True)):
-        found = found[found >= 0]
-        out[row] = found[seen[user, found] == 0][:k]
+    for row, user in enumerate(users):
+        # A filtered search: the index skips what the user watched and what is
+        # not released while it walks, so no over-fetch is needed.
+        allowed = np.packbits(retriever.released & ~seen[user], bitorder="little")
+        params.sel = faiss.IDSelectorBitmap(allowed)
+        query = retriever.user_vectors[user : user + 1]
+        _, ids = index.search(query, k, params=params)
+        if (ids < 0).any():
+            raise ValueError(f"fewer than {k} videos left for user {user}")
+        out[row] = ids[0]
     return out
     # --8<-- [end:retrieval]
+
+
+def distance_computations(
+    retriever: Retriever, users: np.ndarray, seen: np.ndarray, k: int, ef_search: int
+) -> tuple[np.ndarray, float]:
+    """HNSW results and the mean number of vectors it scored per query."""
+    stats = faiss.cvar.hnsw_stats
+    stats.reset()
+    found = retrieve(retriever, users, seen, k, ef_search=ef_search)
+    return found, stats.ndis / len(users)
 
 
 # --8<-- [start:ranker]
@@ -179,6 +201,8 @@ RANKER_FEATURES = (
     "video age in windows",
     "user watches, all history (log)",
 )
+# The ablation: what the ranker knows that the embeddings average away.
+DYNAMIC_FEATURES = (1, 3, 4)  # last-window watches, recent taste, video age
 
 
 def ranker_features(
@@ -220,9 +244,9 @@ def fit_ranker(
 ) -> HistGradientBoostingClassifier:
     """Gradient-boosted trees on (user, candidate) rows; one thread: reproducible."""
     model = HistGradientBoostingClassifier(
-        max_iter=60,
-        learning_rate=0.1,
-        max_leaf_nodes=15,
+        max_iter=30,
+        learning_rate=0.2,
+        max_leaf_nodes=8,
         early_stopping=False,
         random_state=0,
     )
@@ -264,6 +288,8 @@ def merge_sources(sources: list[np.ndarray], quotas: list[int]) -> np.ndarray:
             fresh = [v for v in source[row].tolist() if v not in taken][:quota]
             taken.update(dict.fromkeys(fresh))
         for source in sources:  # a source ran short: top up from the others
+            if len(taken) == k:
+                break
             extra = [v for v in source[row].tolist() if v not in taken]
             taken.update(dict.fromkeys(extra[: k - len(taken)]))
         if len(taken) < k:
@@ -303,32 +329,30 @@ def snapshot(world: World, now: int, seed: int = 0) -> Snapshot:
 FRESH_SHARE, TRENDING_SHARE = 0.2, 0.1  # slots for new uploads and the chart
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Each source's list per user, and the merged candidate set the rankers see."""
+
+    personal: np.ndarray  # two-tower ANN
+    fresh: np.ndarray  # videos uploaded in the current window
+    popular: np.ndarray  # the trending chart
+    with_fresh: np.ndarray  # ANN + fresh, no trending (the ablation)
+    merged: np.ndarray  # ANN + fresh + trending: what the ranker orders
+
+
 def candidates_for(
     world: World, view: Snapshot, users: np.ndarray, k: int
-) -> np.ndarray:
+) -> Candidates:
     """Candidate generation: two-tower ANN, fresh uploads, trending videos."""
     personal = retrieve(view.retriever, users, view.history, k)
     fresh = fresh_candidates(world, view.retriever, users, view.now, k)
     popular = popularity_candidates(view.last_window, view.history, users, k)
     n_fresh, n_trending = round(k * FRESH_SHARE), round(k * TRENDING_SHARE)
-    return merge_sources(
+    merged = merge_sources(
         [personal, fresh, popular], [k - n_fresh - n_trending, n_fresh, n_trending]
     )
-
-
-def rank(
-    world: World,
-    view: Snapshot,
-    ranker: HistGradientBoostingClassifier,
-    users: np.ndarray,
-    candidates: np.ndarray,
-) -> np.ndarray:
-    """Order each user's candidates by the ranker's predicted watch probability."""
-    features = ranker_features(world, view, users, candidates)
-    with threadpool_limits(1):
-        p_watch = ranker.predict_proba(features)[:, 1].reshape(candidates.shape)
-    order = np.argsort(-p_watch, axis=1, kind="stable")
-    return np.take_along_axis(candidates, order, axis=1)
+    with_fresh = merge_sources([personal, fresh], [k - n_fresh, n_fresh])
+    return Candidates(personal, fresh, popular, with_fresh, merged)
 
 
 def active_users(view: Snapshot, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -337,138 +361,27 @@ def active_users(view: Snapshot, n: int, rng: np.random.Generator) -> np.ndarray
     return np.sort(rng.choice(active, size=min(n, active.size), replace=False))
 
 
-def train_ranker(
-    world: World, n_users: int = 800, n_candidates: int = 200, seed: int = 0
-) -> HistGradientBoostingClassifier:
-    """Fit the ranker one window back: features as of T-1, labels from T-1."""
+def train_rankers(
+    world: World, n_users: int = 150, n_candidates: int = 200, seed: int = 0
+) -> tuple[HistGradientBoostingClassifier, HistGradientBoostingClassifier]:
+    """Fit one window back (features as of T-1, labels from T-1): full and ablated."""
     view = snapshot(world, len(world.events) - 2, seed)
     users = active_users(view, n_users, np.random.default_rng(seed))
-    candidates = candidates_for(world, view, users, n_candidates)
+    candidates = candidates_for(world, view, users, n_candidates).merged
     features = ranker_features(world, view, users, candidates)
     targets = view.labels[np.repeat(users, n_candidates), candidates.ravel()]
-    return fit_ranker(features, targets)
+    static = np.delete(features, DYNAMIC_FEATURES, axis=1)
+    return fit_ranker(features, targets), fit_ranker(static, targets)
     # --8<-- [end:pipeline]
 
 
-# --8<-- [start:evaluate]
-@dataclass(frozen=True)
-class MiniatureResult:
-    """What the miniature measures on the held-out last window."""
-
-    n_users: int
-    n_videos: int
-    n_windows: int
-    n_history_watches: int
-    n_test_watches: int
-    n_eval_users: int
-    recall: dict[str, dict[int, float]]  # candidate source -> k -> recall@k
-    ndcg_at_10: dict[str, float]  # final ordering -> NDCG@10
-    ann_recall: float  # share of the exact top-k that HNSW also returns
-    new_video_share: float  # share of test watches on videos uploaded in window T
-    new_video_recall: dict[str, float]  # source -> share of those it retrieves
-
-
-def found_share(ranked: np.ndarray, labels: np.ndarray, videos: np.ndarray) -> float:
-    """Share of the watches of `videos` that the ranked lists contain (row = user)."""
-    if ranked.shape[0] != labels.shape[0]:
-        raise ValueError("ranked and labels need one row per user, in the same order")
-    is_target = np.zeros(labels.shape[1], dtype=bool)
-    is_target[videos] = True
-    wanted = labels[:, is_target].sum()
-    if wanted == 0:
-        raise ValueError("no watch of these videos to find")
-    rows = np.arange(len(ranked))[:, None]
-    return float((labels[rows, ranked] & is_target[ranked]).sum() / wanted)
-
-
-def mean_recall(ranked: np.ndarray, relevant: list[set[int]], k: int) -> float:
-    """recall@k averaged over users."""
-    return float(
-        np.mean(
-            [
-                recall_at_k(r.tolist(), rel, k)
-                for r, rel in zip(ranked, relevant, strict=True)
-            ]
-        )
-    )
-
-
-def mean_ndcg(ranked: np.ndarray, relevant: list[set[int]], k: int = 10) -> float:
-    """NDCG@k with binary grades (watched = 1), averaged over users."""
-    return float(
-        np.mean(
-            [
-                ndcg_at_k(r.tolist(), dict.fromkeys(rel, 1.0), k)
-                for r, rel in zip(ranked, relevant, strict=True)
-            ]
-        )
-    )
-
-
-def run_miniature(
-    world: World | None = None,
-    n_eval_users: int = 600,
-    n_candidates: int = 200,
-    seed: int = 0,
-) -> MiniatureResult:
-    """Train up to window T-1, serve and evaluate on the last window T."""
-    if n_candidates < 10:
-        raise ValueError(f"n_candidates must be >= 10, got {n_candidates}")
-    world = make_world(seed=seed) if world is None else world
+def rank(
+    model: HistGradientBoostingClassifier,
+    features: np.ndarray,
+    candidates: np.ndarray,
+) -> np.ndarray:
+    """Order each user's candidates by the model's predicted watch probability."""
     with threadpool_limits(1):
-        ranker = train_ranker(world, n_candidates=n_candidates, seed=seed)
-        view = snapshot(world, len(world.events) - 1, seed)
-        users = active_users(view, n_eval_users, np.random.default_rng(seed + 1))
-        personal = retrieve(view.retriever, users, view.history, n_candidates)
-        exact = retrieve(view.retriever, users, view.history, n_candidates, exact=True)
-        fresh = fresh_candidates(world, view.retriever, users, view.now, n_candidates)
-        popular = popularity_candidates(
-            view.last_window, view.history, users, n_candidates
-        )
-        n_fresh = round(n_candidates * FRESH_SHARE)
-        with_fresh = merge_sources([personal, fresh], [n_candidates - n_fresh, n_fresh])
-        merged = candidates_for(world, view, users, n_candidates)
-        ranked = rank(world, view, ranker, users, merged)
-    relevant = [set(np.flatnonzero(row).tolist()) for row in view.labels[users]]
-    # Cold start: videos uploaded during the test window have no watch in history.
-    new_videos = np.flatnonzero(world.upload_window == view.now)
-    test_labels = view.labels[users]
-    sources = {
-        "popularity": popular,
-        "two-tower ANN": personal,
-        "+ fresh uploads": with_fresh,
-        "+ trending": merged,
-    }
-    return MiniatureResult(
-        n_users=world.n_users,
-        n_videos=world.n_videos,
-        n_windows=len(world.events),
-        n_history_watches=int(view.history.sum()),
-        n_test_watches=int(view.labels.sum()),
-        n_eval_users=len(users),
-        recall={
-            name: {k: mean_recall(c, relevant, k) for k in (50, n_candidates)}
-            for name, c in sources.items()
-        },
-        ndcg_at_10={
-            "popularity": mean_ndcg(popular, relevant),
-            "two-tower score": mean_ndcg(personal, relevant),
-            "ranker (GBDT)": mean_ndcg(ranked, relevant),
-        },
-        ann_recall=float(
-            np.mean(
-                [np.isin(a, b).mean() for a, b in zip(personal, exact, strict=True)]
-            )
-        ),
-        new_video_share=float(view.labels[:, new_videos].sum() / view.labels.sum()),
-        new_video_recall={
-            name: found_share(c, test_labels, new_videos) for name, c in sources.items()
-        },
-    )
-
-
-@functools.cache
-def default_result() -> MiniatureResult:
-    """The run the page quotes (cached: the program and the tests share it)."""
-    return run_miniature()
-    # --8<-- [end:evaluate]
+        p_watch = model.predict_proba(features)[:, 1].reshape(candidates.shape)
+    order = np.argsort(-p_watch, axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)
