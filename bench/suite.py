@@ -102,6 +102,8 @@ def run_target(target: str, durations: bool = False, timeout_s: int = 3600):
         "summaries": summaries,
         "pytest_wall_s": pytest_wall_s(summaries),
     }
+    if done.returncode:
+        record["tail"] = output.strip().splitlines()[-15:]  # why it failed
     return record, output
 
 
