@@ -16,9 +16,11 @@ from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 SNAPSHOT_DAY = 120.0
+MATURE_DAYS = 90.0  # cohorts this old supply the arrival curve
 SEEDS = range(10)  # the youngest cohort's correction is reported over these seeds
 
 
@@ -36,19 +38,46 @@ def label_arrival_curve(delays_days: ArrayLike, ages_days: ArrayLike) -> np.ndar
     return np.searchsorted(delays, ages, side="right") / delays.size
 
 
-def corrected_positive_rate(
+def _reports_and_share(
     labels: ArrayLike, ages_days: ArrayLike, grid: np.ndarray, arrival: np.ndarray
-) -> float:
-    """Reported positives over the positives expected to have been reported by now."""
+) -> tuple[float, float]:
     observed = np.asarray(labels, dtype=float)
     ages = np.asarray(ages_days, dtype=float)
     if observed.shape != ages.shape or observed.size == 0:
         raise ValueError("labels and ages_days must be non-empty and of one length")
     # E[reported] = rate * sum_i P(reported by age_i), so invert that expectation.
-    expected_share = np.interp(ages, grid, arrival).sum()
+    expected_share = float(np.interp(ages, grid, arrival).sum())
     if expected_share <= 0:
         raise ValueError("no labels can have arrived at these ages: cannot correct")
-    return float(observed.sum() / expected_share)
+    return float(observed.sum()), expected_share
+
+
+def corrected_positive_rate(
+    labels: ArrayLike, ages_days: ArrayLike, grid: np.ndarray, arrival: np.ndarray
+) -> float:
+    """Reported positives over the positives expected to have been reported by now."""
+    reports, expected_share = _reports_and_share(labels, ages_days, grid, arrival)
+    return reports / expected_share
+
+
+def corrected_rate_interval(
+    labels: ArrayLike,
+    ages_days: ArrayLike,
+    grid: np.ndarray,
+    arrival: np.ndarray,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Exact Poisson interval on the report count, scaled like the corrected rate.
+
+    It covers the noise of a few dozen reports, not the error of the curve itself.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    reports, expected_share = _reports_and_share(labels, ages_days, grid, arrival)
+    tail = (1 - confidence) / 2
+    low = stats.chi2.ppf(tail, 2 * reports) / 2 if reports > 0 else 0.0
+    high = stats.chi2.ppf(1 - tail, 2 * reports + 2) / 2
+    return float(low / expected_share), float(high / expected_share)
     # --8<-- [end:arrival]
 
 
@@ -69,10 +98,12 @@ def cohort_table(data: dict[str, np.ndarray]) -> list[dict[str, object]]:
     """True, observed and arrival-corrected fraud rate per cohort age."""
     age = SNAPSHOT_DAY - data["day"]
     fraud, label = data["fraud"], data["label"]
-    # Learn the arrival curve from cohorts old enough to be (almost) complete.
-    mature = age >= 90
-    grid = np.arange(0.0, 121.0)
-    arrival = label_arrival_curve(data["delay"][mature & (fraud == 1)], grid)
+    # The curve uses only what the snapshot shows: delays of frauds already reported,
+    # in cohorts at least MATURE_DAYS old, cut at MATURE_DAYS so that every cohort
+    # used could have shown every delay kept. Later reports are outside it.
+    seen = (age >= MATURE_DAYS) & (label == 1) & (data["delay"] <= MATURE_DAYS)
+    grid = np.arange(0.0, SNAPSHOT_DAY + 1)
+    arrival = label_arrival_curve(data["delay"][seen], grid)
     cohorts = []
     for low, high in ((0, 14), (14, 30), (30, 60), (60, 120)):
         rows = (age >= low) & (age < high)
@@ -83,6 +114,9 @@ def cohort_table(data: dict[str, np.ndarray]) -> list[dict[str, object]]:
                 "observed": label[rows].mean(),
                 "reports": int(label[rows].sum()),
                 "corrected": corrected_positive_rate(
+                    label[rows], age[rows], grid, arrival
+                ),
+                "interval": corrected_rate_interval(
                     label[rows], age[rows], grid, arrival
                 ),
             }
@@ -104,6 +138,10 @@ def delayed_label_report(data: dict[str, np.ndarray]) -> dict[str, object]:
         "calibration": calibration,
         "true_rate": float(data["fraud"].mean()),
         "median_delay": float(np.median(data["delay"])),
+        # Known only to the simulation: the share of frauds the curve cannot see.
+        "reported_after_mature": float(
+            np.mean(data["delay"][data["fraud"] == 1] > MATURE_DAYS)
+        ),
     }
     # --8<-- [end:simulate]
 
@@ -111,9 +149,8 @@ def delayed_label_report(data: dict[str, np.ndarray]) -> dict[str, object]:
 def youngest_cohort_over_seeds(seeds: range = SEEDS) -> dict[str, np.ndarray]:
     """The 0-14-day cohort's true, observed and corrected rates, one value per seed."""
     rows = [cohort_table(simulate_transactions(seed=seed))[0] for seed in seeds]
-    return {
-        k: np.array([row[k] for row in rows]) for k in ("true", "observed", "corrected")
-    }
+    keys = ("true", "observed", "corrected", "interval")
+    return {k: np.array([row[k] for row in rows]) for k in keys}
 
 
 def _share(name: str, value: float) -> float:
@@ -169,12 +206,22 @@ def main() -> None:
     )
     print(
         f"{'cohort age':<14}{'true':>8}{'observed':>10}{'reports':>9}{'corrected':>11}"
+        f"{'95% Poisson interval':>22}"
     )
     for c in report["cohorts"]:
+        low, high = c["interval"]
         print(
             f"{c['ages']:<14}{c['true']:>8.2%}{c['observed']:>10.2%}"
-            f"{c['reports']:>9,}{c['corrected']:>11.2%}"
+            f"{c['reports']:>9,}{c['corrected']:>11.2%}{f'{low:.2%}–{high:.2%}':>22}"
         )
+    print(
+        f"Arrival curve: reported delays up to {MATURE_DAYS:.0f} days in cohorts "
+        f"at least {MATURE_DAYS:.0f} days old;"
+    )
+    print(
+        f"  frauds reported later ({report['reported_after_mature']:.1%} of all, known "
+        "only to the simulation) are outside it"
+    )
     print()
     print(f"Mean predicted fraud rate (true rate {report['true_rate']:.2%}):")
     for name, rate in report["calibration"].items():
@@ -190,6 +237,9 @@ def main() -> None:
         f"  mean over seeds: true {young['true'].mean():.2%}, "
         f"corrected {young['corrected'].mean():.2%}"
     )
+    low, high = young["interval"].T
+    covered = np.sum((low <= young["true"]) & (young["true"] <= high))
+    print(f"  Poisson interval holds the true rate: {covered} of {len(SEEDS)} seeds")
     print()
     positives, reviewed = review_sample_size(RECALL, HALF_WIDTH, PREVALENCE)
     print(

@@ -1,7 +1,9 @@
-"""Serving numbers for a recommender: latency budgets, fleet, index, release, batch.
+"""Serving numbers for a recommender: latency budgets, cost per stage, index, release.
 
-Every figure on the deployment and serving page comes from here, from the stated
-assumptions below. Run it: ``python -m snippets.framework.deployment_and_serving``.
+Every figure on the deployment and serving page comes from here: from the stated
+assumptions below, and from the machines and the retrieval scan of the
+architecture page (``high_level_architecture``). Run it:
+``python -m snippets.framework.deployment_and_serving``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ from snippets.common.estimation import (
     storage_bytes,
 )
 from snippets.concepts.serving import leaf_quantile_needed
+from snippets.framework.high_level_architecture import (
+    ACCELERATOR,
+    CORPUS,
+    CPU_SERVER,
+    DIM,
+    FETCH_ROWS_PER_NODE,
+    PROBED,
+    RAM_PER_SERVER,
+    RANKER_FLOPS,
+)
 
 
 def _share(name: str, value: float, *, allow_zero: bool = False) -> float:
@@ -54,38 +66,35 @@ class ServingStage:
 
 
 def simulate_stage_ms(
-    stage: ServingStage,
-    n: int,
+    stage: ServingStage, n: int, rng: np.random.Generator, sigma: float = 0.3
+) -> np.ndarray:
+    """Latency of one stage for n requests: the slowest of its parallel calls."""
+    calls = rng.lognormal(np.log(stage.median_ms), sigma, size=(n, stage.calls))
+    return calls.max(axis=1)  # a fan-out waits for every shard
+
+
+def with_stalls(
+    traced_ms: np.ndarray,
     rng: np.random.Generator,
     stall_share: float,
-    sigma: float = 0.3,
     stall_factor: float = 8.0,
 ) -> np.ndarray:
-    """Latency of one stage for n requests: its slowest call, now and then stalled."""
+    """Each stage of each request, with probability stall_share, stalls as a whole.
+
+    A stall (GC pause, a retry, a cold cache) slows the stage on that request by
+    stall_factor; it strikes the stage once, not each of its shard calls.
+    """
     _share("stall_share", stall_share, allow_zero=True)
-    calls = rng.lognormal(np.log(stage.median_ms), sigma, size=(n, stage.calls))
-    slowest = calls.max(axis=1)  # a fan-out waits for every shard
-    # A rare stall slows the whole stage: GC pause, a retry, a cold cache.
-    return np.where(rng.random(n) < stall_share, stall_factor * slowest, slowest)
+    stalled = rng.random(traced_ms.shape) < stall_share
+    return np.where(stalled, stall_factor * traced_ms, traced_ms)
 
 
-def trace_requests(
-    stages: Sequence[ServingStage],
-    n: int,
-    seed: int,
-    stall_share: float,
-    stall_factor: float = 8.0,
-) -> np.ndarray:
+def trace_requests(stages: Sequence[ServingStage], n: int, seed: int) -> np.ndarray:
     """Per-request, per-stage latencies (n x stages): what a tracing system records."""
     if len(stages) == 0:
         raise ValueError("stages is empty: a request passes at least one stage")
     rng = np.random.default_rng(seed)
-    return np.column_stack(
-        [
-            simulate_stage_ms(s, n, rng, stall_share, stall_factor=stall_factor)
-            for s in stages
-        ]
-    )
+    return np.column_stack([simulate_stage_ms(s, n, rng) for s in stages])
 
 
 def with_timeouts(
@@ -101,6 +110,72 @@ def with_timeouts(
     degraded = float(np.mean((traced_ms > timeouts).any(axis=1)))
     return capped.sum(axis=1), degraded
     # --8<-- [end:stages]
+
+
+# --8<-- [start:cost]
+@dataclass(frozen=True)
+class StageFleet:
+    """One stage's bottleneck resource: demand at peak and what one machine does."""
+
+    name: str
+    resource: str  # what runs out first: FLOPs, memory bandwidth, row reads
+    demand: float  # per second at peak
+    per_machine: float  # the same unit, sustained by one machine
+    dollars_per_hour: float  # for one machine
+
+    def machines(self, utilisation: float = 1.0, zones: int = 1) -> int:
+        """Machines at a target load, spread so that any zones - 1 carry the peak."""
+        return servers_needed(self.demand, self.per_machine, utilisation, zones)
+
+    def dollars_per_day(self, utilisation: float = 1.0, zones: int = 1) -> float:
+        return self.machines(utilisation, zones) * self.dollars_per_hour * 24
+
+
+def feature_reads(qps: float) -> dict[str, tuple[float, float]]:
+    """Feature rows and bytes read per second at qps, for each model's candidates."""
+    reads = {}
+    for model, rows in FEATURE_ROWS.items():
+        candidates = MODELS[model][0]
+        reads[model] = (
+            qps * candidates * len(rows),
+            qps * candidates * sum(rows.values()),
+        )
+    return reads
+
+
+def serving_fleets(qps: float, retrieval_bytes_per_item: float) -> list[StageFleet]:
+    """Every costed stage: the retrieval scan, each model, the feature store."""
+    fleets = [
+        StageFleet(
+            "retrieval, IVF scan",
+            "bandwidth",
+            qps * PROBED * retrieval_bytes_per_item,  # each probed vector is read
+            CPU_SERVER.bytes_per_second,
+            CPU_SERVER.dollars_per_hour,
+        )
+    ]
+    for model, (calls, flop_per_call) in MODELS.items():
+        fleets.append(
+            StageFleet(
+                model,
+                "FLOPs",
+                qps * calls * flop_per_call,
+                ACCELERATOR.flops_per_second,
+                ACCELERATOR.dollars_per_hour,
+            )
+        )
+    rows = sum(r for r, _ in feature_reads(qps).values())
+    fleets.append(
+        StageFleet(
+            "feature store",
+            "row reads",
+            rows,
+            FETCH_ROWS_PER_NODE,
+            CPU_SERVER.dollars_per_hour,
+        )
+    )
+    return fleets
+    # --8<-- [end:cost]
 
 
 # --8<-- [start:release]
@@ -126,13 +201,22 @@ def detectable_change(
 
 
 def shadow_cost(
-    share: float, accelerators: int, feature_rows_per_second: float
+    share: float,
+    flop_per_second: float,
+    feature_rows_per_second: float,
+    accelerator_flops: float,
+    utilisation: float,
 ) -> tuple[int, float]:
-    """Extra accelerators and feature-store reads to shadow a share of traffic."""
+    """Extra accelerators and feature-store reads to shadow a share of traffic.
+
+    The shadow does all the work of serving, then throws the answer away. It is
+    best effort: sized at the target load, with no spare zone, since no user
+    waits for it and it can be shed when a zone is lost.
+    """
     if not 0 < share <= 1:
         raise ValueError(f"share must be in (0, 1], got {share}")
-    # The shadow model does all the work of serving, then throws the answer away.
-    return math.ceil(share * accelerators), share * feature_rows_per_second
+    extra = servers_needed(share * flop_per_second, accelerator_flops, utilisation)
+    return extra, share * feature_rows_per_second
     # --8<-- [end:release]
 
 
@@ -144,13 +228,14 @@ def hnsw_bytes_per_item(dim: int, m: int, id_bytes: int = 8) -> int:
     return 4 * dim + 2 * m * 4 + id_bytes  # upper layers add about 1/m more links
 
 
-def ivf_pq_bytes_per_item(
-    code_bytes: int, id_bytes: int = 8, rescore_dim: int = 0
+def ivf_bytes_per_item(
+    vector_bytes: int, id_bytes: int = 8, rescore_dim: int = 0
 ) -> int:
-    """PQ code + id in its inverted list (+ a float32 copy kept to re-score)."""
-    if code_bytes < 1 or min(id_bytes, rescore_dim) < 0:
-        raise ValueError("code_bytes must be at least 1, the others non-negative")
-    return code_bytes + id_bytes + 4 * rescore_dim
+    """Stored vector (float32 or a PQ code) + id in its inverted list (+ a float32
+    copy kept to re-score the shortlist)."""
+    if vector_bytes < 1 or min(id_bytes, rescore_dim) < 0:
+        raise ValueError("vector_bytes must be at least 1, the others non-negative")
+    return vector_bytes + id_bytes + 4 * rescore_dim
     # --8<-- [end:memory]
 
 
@@ -173,167 +258,271 @@ def batch_vs_online(
     accelerator_flops: float,
     peak_ratio: float,
     utilisation: float,
+    zones: int = 1,
 ) -> BatchVsOnline:
     """Batch scores each account once a night, flat out; online scores each request
-    of the active accounts, on a fleet sized for the peak at the target utilisation."""
+    of the active accounts, on a fleet sized for the peak at the target load and
+    spread over zones so that any zones - 1 carry it."""
     _share("active_share", active_share)
     if not 0 < utilisation <= 1 or peak_ratio < 1:
         raise ValueError("need 0 < utilisation <= 1 and peak_ratio >= 1")
+    if isinstance(zones, bool) or not isinstance(zones, int) or zones < 1:
+        raise ValueError(f"zones must be a positive integer, got {zones!r}")
     if min(accounts, requests_per_active, flop_per_scoring, accelerator_flops) <= 0:
         raise ValueError("counts, FLOPs and accelerator speed must be positive")
     hours_per_scoring = flop_per_scoring / accelerator_flops / 3600
+    spare = zones / (zones - 1) if zones > 1 else 1.0  # a zone's worth held back
     batch = accounts * hours_per_scoring
     work = accounts * active_share * requests_per_active * hours_per_scoring
-    provisioned = work * peak_ratio / utilisation
-    break_even = utilisation / (requests_per_active * peak_ratio)
+    provisioned = work * peak_ratio / utilisation * spare
+    break_even = utilisation / (requests_per_active * peak_ratio * spare)
     return BatchVsOnline(batch, work, provisioned, break_even)
     # --8<-- [end:batch]
 
 
 # --8<-- [start:assumptions]
-# Stated assumptions, not measurements: change them and re-run.
+# Stated assumptions, not measurements: change them and re-run. The machines
+# (ACCELERATOR, CPU_SERVER), the corpus, the IVF scan (PROBED vectors of DIM
+# float32 a request), RAM_PER_SERVER for an index and FETCH_ROWS_PER_NODE (row
+# reads a second one feature-store node serves) are the architecture page's.
 DAU, REQUESTS_PER_USER, PEAK_RATIO = 100e6, 10, 2.0
 SLO_P99_MS = 100  # server-side p99 of the whole recommendation request
 HEADROOM = 0.25  # share of the SLO that no stage is given
-STAGES = (
-    ServingStage("front end + network", 8, 3.5),
-    ServingStage("retrieval, 20 shards", 15, 5.0, calls=20),
-    ServingStage("light ranker", 10, 4.5),
-    ServingStage("feature fetch, 16 shards", 15, 5.0, calls=16),
-    ServingStage("heavy ranker", 20, 9.0),
+STAGES = (  # name, p99 budget (ms), median of one call (ms), parallel calls
+    ServingStage("front end + network hops", 10, 4.3),
+    ServingStage("retrieval, 3 shards", 15, 6.0, calls=3),
+    ServingStage("light-ranker features, 16 shards", 8, 2.7, calls=16),
+    ServingStage("light ranker", 7, 3.1),
+    ServingStage("heavy-ranker features, 16 shards", 12, 4.0, calls=16),
+    ServingStage("heavy ranker", 18, 8.0),
     ServingStage("re-ranking", 5, 2.0),
 )
-STALL_SHARE, STALL_FACTOR = 0.004, 8.0  # per stage per request: rare, and slow
-# Timeouts: each budget scaled up so that all of them together fill the SLO.
-TIMEOUT_SCALE = 1 / (1 - HEADROOM)
-# Model calls per request and FLOPs per call (the architecture page's funnel).
-MODELS = {"light ranker": (10_000, 2e5), "heavy ranker": (500, 2e7)}
-ACCELERATOR_FLOPS = 1e13  # sustained at serving batch sizes
+STALL_SHARE, STALL_FACTOR = 0.004, 8.0  # a stage stalls on 0.4% of requests, 8x
+TIMEOUT_SCALE = 1 / (1 - HEADROOM)  # timeouts: budgets scaled to fill the SLO
 UTILISATION, ZONES = 0.6, 3  # target load; survive losing one zone of three
-DOLLARS_PER_ACCELERATOR_HOUR = 2.0  # an assumption: use your own price
-# Feature rows the heavy ranker reads per candidate: the item's, and the pair's.
-ROW_BYTES = {"item": 100 * 4, "user x item": 50 * 4}  # float32 values
-# ANN index over the corpus; hosts keep 192 GB of RAM for it.
-CORPUS, DIM, HNSW_M, PQ_BYTES, ID_BYTES = 1e9, 256, 32, 64, 8
-HOST_INDEX_BYTES, INDEX_REPLICAS = 192e9, 3
+# Model calls per request and FLOPs per call (the architecture page's funnel).
+MODELS = {"light ranker": (10_000, 2e5), "heavy ranker": (500, RANKER_FLOPS)}
+# Feature rows each model reads per candidate, and their bytes (float32 values).
+FEATURE_ROWS = {
+    "light ranker": {"item, compact": 50 * 4},
+    "heavy ranker": {"item": 100 * 4, "user x item": 50 * 4},
+}
+# ANN index: IVF over float32 vectors is served; the others are alternatives.
+HNSW_M, PQ_BYTES, ID_BYTES = 32, 64, 8
+INDEX_REPLICAS = 3  # one copy of the index a zone
 # Release: a 1% canary; errors per request and conversion per user.
 CANARY_SHARE, ERROR_RATE, CONVERSION_RATE = 0.01, 0.001, 0.02
-# Batch: 100M accounts, 30% open the app on a given day, top 100 kept per user.
-ACCOUNTS, ACTIVE_SHARE, KEPT_PER_USER = 100e6, 0.3, 100
+# Batch: 30% of accounts open the app on a given day; top 100 kept for each.
+ACTIVE_SHARE, KEPT_PER_USER = 0.3, 100
+ACCOUNTS = DAU / ACTIVE_SHARE  # the 333M accounts behind the 100M daily users
 # --8<-- [end:assumptions]
+
+SERVED = "IVF, float32 (served)"
+LAYOUTS = {
+    SERVED: ivf_bytes_per_item(4 * DIM, ID_BYTES),
+    f"HNSW, float32, M={HNSW_M}": hnsw_bytes_per_item(DIM, HNSW_M, ID_BYTES),
+    f"IVF-PQ, {PQ_BYTES} B codes": ivf_bytes_per_item(PQ_BYTES, ID_BYTES),
+    "IVF-PQ + float32 copy": ivf_bytes_per_item(PQ_BYTES, ID_BYTES, DIM),
+}
+
+
+def index_shards(bytes_per_item: float) -> int:
+    """Hosts one copy of the index needs for its memory alone."""
+    return math.ceil(storage_bytes(CORPUS, bytes_per_item) / RAM_PER_SERVER)
 
 
 # --8<-- [start:demo]
-def latency_report() -> None:
+def _tails(seed: int, n: int) -> dict[str, float]:
+    """One seed's traces, with and without stalls, and with timeouts."""
+    calm = trace_requests(STAGES, n, seed)
+    rng = np.random.default_rng(10_000 + seed)
+    stalled = with_stalls(calm, rng, STALL_SHARE, STALL_FACTOR)
+    timeouts = [TIMEOUT_SCALE * s.budget_ms for s in STAGES]
+    capped, degraded = with_timeouts(stalled, timeouts)
+    return {
+        "calm sum": np.quantile(calm, 0.99, axis=0).sum(),
+        "calm": np.quantile(calm.sum(axis=1), 0.99),
+        "stalled sum": np.quantile(stalled, 0.99, axis=0).sum(),
+        "stalled": np.quantile(stalled.sum(axis=1), 0.99),
+        "capped": np.quantile(capped, 0.99),
+        "degraded": degraded,
+        "stage p99": np.quantile(stalled, 0.99, axis=0),
+    }
+
+
+def latency_report(seeds: Sequence[int] = range(6), n: int = 100_000) -> None:
     print(
         f"Latency: p99 SLO {SLO_P99_MS} ms server-side; stage budgets may use "
         f"{1 - HEADROOM:.0%} of it"
     )
-    traced = trace_requests(STAGES, 200_000, 0, STALL_SHARE, STALL_FACTOR)
-    calm = trace_requests(STAGES, 200_000, 1, stall_share=0.0)
-    print(f"{'stage':<25} {'budget':>6} {'p99':>5}  each call must meet, in budget")
-    for i, s in enumerate(STAGES):
+    runs = [_tails(seed, n) for seed in seeds]
+    first = runs[0]
+    print(f"{'stage':<33} {'budget':>6} {'p99':>5}  each call must meet, in budget")
+    for s, p99 in zip(STAGES, first["stage p99"], strict=True):
         need = leaf_quantile_needed(s.calls)
-        print(
-            f"{s.name:<25} {s.budget_ms:>6.0f} {np.quantile(traced[:, i], 0.99):>5.1f}"
-            f"  its p{100 * need:.2f}"
-        )
+        print(f"{s.name:<33} {s.budget_ms:>6.0f} {p99:>5.1f}  its p{100 * need:.2f}")
     budgets = {s.name: s.budget_ms for s in STAGES}
     print(
         f"sum of budgets {sum(budgets.values()):.0f} ms, unallocated "
         f"{remaining_budget_ms(SLO_P99_MS, budgets, headroom=HEADROOM):.0f} ms"
     )
-    stalled = 1 - (1 - STALL_SHARE) ** len(STAGES)  # requests with at least one
-    print(f"{'stalls per stage':<28} {'sum of stage p99s':>17} {'traced p99':>10}")
-    for label, run in (
-        ("none", calm),
-        (f"{STALL_SHARE:.1%} ({STALL_FACTOR:.0f}x), {stalled:.1%} of requests", traced),
-    ):
-        sum_p99 = np.quantile(run, 0.99, axis=0).sum()
-        end_to_end = np.quantile(run.sum(axis=1), 0.99)
-        print(f"{label:<28} {sum_p99:>14.1f} ms {end_to_end:>7.1f} ms")
+    hit = 1 - (1 - STALL_SHARE) ** len(STAGES)  # requests with at least one stall
+    print(f"{'seed ' + str(seeds[0]):<42} {'sum of stage p99s':>17} {'traced p99':>10}")
+    print(f"{'no stalls':<42} {first['calm sum']:>14.1f} ms {first['calm']:>7.1f} ms")
+    label = f"a stage stalls on {STALL_SHARE:.1%} of requests ({STALL_FACTOR:.0f}x)"
+    print(f"{label:<42} {first['stalled sum']:>14.1f} ms {first['stalled']:>7.1f} ms")
     timeouts = [TIMEOUT_SCALE * s.budget_ms for s in STAGES]
-    capped, degraded = with_timeouts(traced, timeouts)
+    print(f"  {hit:.1%} of requests meet a stall somewhere")
     print(
         f"timeouts at budget x {TIMEOUT_SCALE:.2f} (sum {sum(timeouts):.0f} ms): "
-        f"p99 {np.quantile(capped, 0.99):.1f} ms, {degraded:.1%} of requests "
+        f"p99 {first['capped']:.1f} ms, {first['degraded']:.1%} of requests "
         "get a fallback"
     )
 
+    def spread(key: str, fmt: str = ".1f") -> str:
+        values = [run[key] for run in runs]
+        return f"{min(values):{fmt}}-{max(values):{fmt}}"
 
-def capacity_report() -> float:
-    qps = peak_qps(DAU, REQUESTS_PER_USER, PEAK_RATIO)
-    print(f"\nCapacity at {qps:,.0f} peak QPS, model calls per second:")
-    flops = 0.0
-    for name, (calls, flop_per_call) in MODELS.items():
-        flops += qps * calls * flop_per_call
+    print(f"{len(runs)} seeds ({seeds[0]}-{seeds[-1]}), {n:,} requests each:")
+    print(
+        f"  stalls: traced p99 {spread('stalled')} ms, "
+        f"sum of stage p99s {spread('stalled sum')} ms"
+    )
+    print(
+        f"  no stalls: traced p99 {spread('calm')} ms, "
+        f"sum of stage p99s {spread('calm sum')} ms"
+    )
+    print(
+        f"  timeouts: p99 {spread('capped')} ms, fallbacks "
+        f"{spread('degraded', '.1%')} of requests"
+    )
+
+
+def features_report(qps: float) -> None:
+    print("\nFeature fetch at peak, rows per candidate:")
+    item_rows = item_bytes = all_rows = all_bytes = 0.0
+    for model, (rows, bytes_per_second) in feature_reads(qps).items():
+        layout = FEATURE_ROWS[model]
+        sizes = " + ".join(f"{b} B" for b in layout.values())
+        candidates = MODELS[model][0]
         print(
-            f"  {name}: {qps * calls:,.0f} inferences/s, "
-            f"{qps * calls * flop_per_call:.1e} FLOP/s"
+            f"  {model}: {candidates:,} x {len(layout)} ({sizes}): "
+            f"{rows / 1e6:.1f}M row reads/s, {human_bytes(bytes_per_second)}/s"
         )
-    full = servers_needed(flops, ACCELERATOR_FLOPS)
-    target = servers_needed(flops, ACCELERATOR_FLOPS, UTILISATION)
-    fleet = servers_needed(flops, ACCELERATOR_FLOPS, UTILISATION, zones=ZONES)
+        per_row = qps * candidates
+        item = [b for name, b in layout.items() if name.startswith("item")]
+        item_rows += per_row * len(item)
+        item_bytes += per_row * sum(item)
+        all_rows += rows
+        all_bytes += bytes_per_second
     print(
-        f"  accelerators: {full} flat out, {target} at {UTILISATION:.0%} load, "
-        f"{fleet} across {ZONES} zones that survive losing one"
+        f"  item rows, the same for every user: {item_rows / all_rows:.0%} of the "
+        f"reads, {item_bytes / all_bytes:.0%} of the bytes"
     )
-    per_day = fleet * DOLLARS_PER_ACCELERATOR_HOUR * 24
-    requests_per_day = DAU * REQUESTS_PER_USER
+
+
+def cost_report(qps: float) -> list[StageFleet]:
     print(
-        f"  at ${DOLLARS_PER_ACCELERATOR_HOUR:.2f} an accelerator-hour: "
-        f"${per_day:,.0f} a day, ${per_day / requests_per_day * 1000:.4f} "
-        "per 1,000 requests"
+        f"\nCost at {qps:,.0f} peak QPS: ${ACCELERATOR.dollars_per_hour:.2f} an "
+        f"accelerator-hour, ${CPU_SERVER.dollars_per_hour:.2f} a CPU-host-hour"
     )
-    return fleet
-
-
-def features_report() -> float:
-    qps = peak_qps(DAU, REQUESTS_PER_USER, PEAK_RATIO)
-    candidates = MODELS["heavy ranker"][0]
-    rows = qps * candidates * len(ROW_BYTES)
-    bytes_per_second = qps * candidates * sum(ROW_BYTES.values())
     print(
-        f"\nFeature fetch for {candidates} candidates x {len(ROW_BYTES)} rows "
-        f"({' + '.join(f'{b} B' for b in ROW_BYTES.values())}):"
+        f"{'stage':<20} {'resource':<9} {'demand/s':>9} {'flat out':>8} "
+        f"{f'{UTILISATION:.0%} load':>8} {f'{ZONES} zones':>7} {'$ a day':>7}"
     )
-    print(f"  {rows / 1e6:.1f}M row reads/s, {human_bytes(bytes_per_second)}/s at peak")
-    item_share = ROW_BYTES["item"] / sum(ROW_BYTES.values())
-    print(f"  item rows, {item_share:.0%} of the bytes, are the same for every user")
-    return rows
-
-
-def index_report() -> None:
-    layouts = {
-        f"HNSW, float32, M={HNSW_M}": hnsw_bytes_per_item(DIM, HNSW_M, ID_BYTES),
-        f"IVF-PQ, {PQ_BYTES} B codes": ivf_pq_bytes_per_item(PQ_BYTES, ID_BYTES),
-        "IVF-PQ + float32 copy": ivf_pq_bytes_per_item(PQ_BYTES, ID_BYTES, DIM),
+    fleets = serving_fleets(qps, 4 * DIM)
+    shown = {
+        "bandwidth": lambda d: f"{human_bytes(d)}",
+        "FLOPs": lambda d: f"{d:.1e}",
+        "row reads": lambda d: f"{d / 1e6:.1f}M",
     }
+    totals = np.zeros(4)
+    for f in fleets:
+        row = np.array(
+            [
+                f.machines(),
+                f.machines(UTILISATION),
+                f.machines(UTILISATION, ZONES),
+                f.dollars_per_day(UTILISATION, ZONES),
+            ]
+        )
+        totals += row
+        print(
+            f"{f.name:<20} {f.resource:<9} {shown[f.resource](f.demand):>9} "
+            f"{row[0]:>8,.0f} {row[1]:>8,.0f} {row[2]:>7,.0f} {row[3]:>7,.0f}"
+        )
+    print(
+        f"{'total':<30} {'':>9} {totals[0]:>8,.0f} {totals[1]:>8,.0f} "
+        f"{totals[2]:>7,.0f} {totals[3]:>7,.0f}"
+    )
+    per_request = totals[3] / (DAU * REQUESTS_PER_USER) * 1000
+    print(f"  ${per_request:.4f} per 1,000 requests; front end and re-ranking left out")
+    pq = serving_fleets(qps, PQ_BYTES)[0]
+    print(
+        f"  retrieval over {PQ_BYTES} B PQ codes instead: "
+        f"{pq.machines(UTILISATION, ZONES):,} hosts, "
+        f"${pq.dollars_per_day(UTILISATION, ZONES):,.0f} a day"
+    )
+    return fleets
+
+
+def index_report(retrieval: StageFleet) -> None:
     print(
         f"\nANN index, {CORPUS / 1e9:.0f}B x {DIM}-d, "
-        f"{human_bytes(HOST_INDEX_BYTES)} per host:"
+        f"{human_bytes(RAM_PER_SERVER)} per host:"
     )
     print(
         f"{'layout':<21} {'B/item':>6} {'one copy':>9} {'shards':>6} "
         f"{'x' + str(INDEX_REPLICAS):>9} {'+ old version':>13}"
     )
-    for name, per_item in layouts.items():
+    for name, per_item in LAYOUTS.items():
         copy = storage_bytes(CORPUS, per_item)
-        shards = math.ceil(copy / HOST_INDEX_BYTES)
         served = storage_bytes(CORPUS, per_item, replicas=INDEX_REPLICAS)
         print(
-            f"{name:<21} {per_item:>6,} {human_bytes(copy):>9} {shards:>6} "
+            f"{name:<21} {per_item:>6,} {human_bytes(copy):>9} "
+            f"{index_shards(per_item):>6} "
             f"{human_bytes(served):>9} {human_bytes(2 * served):>13}"
         )
+    shards = index_shards(LAYOUTS[SERVED])
+    shard_bytes = storage_bytes(CORPUS, LAYOUTS[SERVED]) / shards
+    hosts = retrieval.machines(UTILISATION, ZONES)
+    print(
+        f"  served: {shards} shards of {human_bytes(shard_bytes)} a copy; the scan's "
+        f"{hosts} hosts"
+    )
+    print(f"  hold about {hosts // shards} copies: bandwidth, not memory, sizes them")
+    print(
+        f"  old version kept loaded: {human_bytes(2 * shard_bytes)} a shard, over a "
+        f"host's {human_bytes(RAM_PER_SERVER)}: "
+        f"{index_shards(2 * LAYOUTS[SERVED])} shards a copy"
+    )
 
 
-def release_report(fleet: int, rows: float) -> None:
-    print("\nShadow of the new ranker (it does all the work, then discards it):")
-    for share in (1.0, 0.1):
-        extra, reads = shadow_cost(share, fleet, rows)
+def release_report(qps: float) -> None:
+    reads = {model: rows for model, (rows, _) in feature_reads(qps).items()}
+    flops = {model: qps * c * f for model, (c, f) in MODELS.items()}
+    print(
+        f"\nShadow, best effort ({UTILISATION:.0%} load, no spare zone): "
+        "all traffic / 10%"
+    )
+    for label, models in (
+        ("new heavy ranker", ["heavy ranker"]),
+        ("new light + heavy rankers", list(MODELS)),
+    ):
+        costs = [
+            shadow_cost(
+                share,
+                sum(flops[m] for m in models),
+                sum(reads[m] for m in models),
+                ACCELERATOR.flops_per_second,
+                UTILISATION,
+            )
+            for share in (1.0, 0.1)
+        ]
+        (full, full_reads), (tenth, tenth_reads) = costs
         print(
-            f"  {share:.0%} of traffic: +{extra} accelerators, "
-            f"+{reads / 1e6:.1f}M feature row reads/s"
+            f"  {label + ':':<26} +{full} / +{tenth} accelerators, "
+            f"+{full_reads / 1e6:.1f}M / +{tenth_reads / 1e6:.1f}M row reads/s"
         )
     hour = average_qps(DAU, REQUESTS_PER_USER) * 3600
     print(
@@ -359,23 +548,25 @@ def batch_report() -> None:
         ACTIVE_SHARE,
         REQUESTS_PER_USER,
         candidates * flop_per_call,
-        ACCELERATOR_FLOPS,
+        ACCELERATOR.flops_per_second,
         PEAK_RATIO,
         UTILISATION,
+        ZONES,
     )
     print(
         f"\nNightly batch vs online: {ACCOUNTS / 1e6:.0f}M accounts, "
-        f"{ACTIVE_SHARE:.0%} active a day, {candidates} candidates each"
+        f"{ACTIVE_SHARE:.0%} active a day ({ACCOUNTS * ACTIVE_SHARE / 1e6:.0f}M DAU), "
+        f"heavy ranker"
     )
     print(
         f"  batch: {cost.batch_hours:.1f} accelerator-hours a night, "
-        f"{1 - ACTIVE_SHARE:.0%} of them for users who do not come"
+        f"{1 - ACTIVE_SHARE:.0%} of them for accounts that do not come"
     )
     print(
         f"  online: {cost.online_work_hours:.1f} accelerator-hours of work a day, "
-        f"{cost.online_provisioned_hours:.1f} provisioned "
-        f"(peak {PEAK_RATIO:.0f}x, {UTILISATION:.0%} load)"
+        f"{cost.online_provisioned_hours:,.1f} provisioned"
     )
+    print(f"  (peak {PEAK_RATIO:.0f}x, {UTILISATION:.0%} load, {ZONES} zones)")
     kept = storage_bytes(ACCOUNTS, KEPT_PER_USER * (8 + 4))  # id + score
     print(
         "  batch needs less accelerator time while over "
@@ -385,11 +576,12 @@ def batch_report() -> None:
 
 
 def main() -> None:
+    qps = peak_qps(DAU, REQUESTS_PER_USER, PEAK_RATIO)
     latency_report()
-    fleet = capacity_report()
-    rows = features_report()
-    index_report()
-    release_report(fleet, rows)
+    features_report(qps)
+    fleets = cost_report(qps)
+    index_report(fleets[0])
+    release_report(qps)
     batch_report()
 
 

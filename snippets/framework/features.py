@@ -1,11 +1,11 @@
-"""One sliding-window feature computed online and offline, and two joins that leak.
+"""One sliding-window feature computed online and offline, and a join that leaks.
 
 The feature is "number of the user's events in the 5 minutes before now". Online, a
 streaming job keeps a deque of recent event times per user. Offline, a point-in-time
 join recomputes the same number for each labelled example from the event log. The two
-must agree exactly, or the model is trained on one feature and served another. A batch
-table joins correctly only on the time each value became available, not the time it
-describes. The last part sizes "log and wait".
+must agree exactly, or the model is trained on one feature and served another. A
+bucket join that reads past the label time leaks, and a model trained on it learns
+weights that serving's honest values do not support.
 
 Run it: ``python -m snippets.framework.features``.
 """
@@ -19,15 +19,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 
-from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.concepts.classification_metrics import log_loss, roc_auc
 
 WINDOW_SECONDS = 300.0  # "behaviour in the last 5 minutes"
 SEEDS = range(10)  # the leak demo's headline is reported over these seeds
+COUNTS_SHOWN = np.arange(4)  # served counts at which the models' probabilities print
 
 
-def _as_log(users: ArrayLike, times: ArrayLike, what: str) -> tuple[np.ndarray, ...]:
-    """Return (user ids, timestamps) as arrays, or raise saying what is wrong."""
+def check_event_log(
+    users: ArrayLike, times: ArrayLike, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (integer ids, float timestamps) as 1-D arrays, or raise saying why not."""
     user_ids = np.asarray(users)
     timestamps = np.asarray(times, dtype=float)
     if user_ids.ndim != 1 or timestamps.ndim != 1:
@@ -87,8 +89,8 @@ def online_window_counts(
     window: float = WINDOW_SECONDS,
 ) -> np.ndarray:
     """Replay the log as a stream; read the counter when each request arrives."""
-    ev_users, ev_times = _as_log(event_users, event_times, "events")
-    q_users, q_times = _as_log(query_users, query_times, "queries")
+    ev_users, ev_times = check_event_log(event_users, event_times, "events")
+    q_users, q_times = check_event_log(query_users, query_times, "queries")
     counter = StreamingWindowCounter(window)
     # One timeline; at equal times the request is served before the event is seen,
     # so an event never counts towards a prediction made at its own timestamp.
@@ -115,8 +117,8 @@ def point_in_time_window_counts(
     window: float = WINDOW_SECONDS,
 ) -> np.ndarray:
     """For each labelled example, count the user's events in [t - window, t)."""
-    ev_users, ev_times = _as_log(event_users, event_times, "events")
-    lb_users, lb_times = _as_log(label_users, label_times, "labels")
+    ev_users, ev_times = check_event_log(event_users, event_times, "events")
+    lb_users, lb_times = check_event_log(label_users, label_times, "labels")
     window = _check_window(window)
     counts = np.zeros(lb_times.size, dtype=int)
     for user in np.unique(lb_users):
@@ -138,8 +140,8 @@ def bucket_join_window_counts(
     window: float = WINDOW_SECONDS,
 ) -> np.ndarray:
     """The naive join: a tumbling-window table joined on the label's own bucket."""
-    ev_users, ev_times = _as_log(event_users, event_times, "events")
-    lb_users, lb_times = _as_log(label_users, label_times, "labels")
+    ev_users, ev_times = check_event_log(event_users, event_times, "events")
+    lb_users, lb_times = check_event_log(label_users, label_times, "labels")
     window = _check_window(window)
     table: dict[tuple[int, int], int] = defaultdict(int)
     for user, bucket in zip(ev_users, np.floor(ev_times / window), strict=True):
@@ -154,91 +156,6 @@ def bucket_join_window_counts(
         dtype=int,
     )
     # --8<-- [end:offline]
-
-
-def _as_rows(
-    keys: ArrayLike, times: ArrayLike, values: ArrayLike
-) -> tuple[np.ndarray, ...]:
-    row_keys, row_times = _as_log(keys, times, "feature rows")
-    row_values = np.asarray(values, dtype=float)
-    if row_values.shape != row_times.shape:
-        raise ValueError("row_values must hold one value per feature row")
-    return row_keys, row_times, row_values
-
-
-# --8<-- [start:as-of]
-def as_of_join(
-    row_keys: ArrayLike,
-    row_times: ArrayLike,
-    row_values: ArrayLike,
-    query_keys: ArrayLike,
-    query_times: ArrayLike,
-    inclusive: bool = False,
-) -> np.ndarray:
-    """Per query, the value of its key's latest row timed before it (NaN if none).
-
-    Pass as row_times the time each value became available to serving (landed in
-    the store), not the time it describes. inclusive=True also takes a row timed
-    exactly at the query, which is Feast's rule (feature timestamp <= entity's).
-    """
-    keys, times, values = _as_rows(row_keys, row_times, row_values)
-    q_keys, q_times = _as_log(query_keys, query_times, "queries")
-    joined = np.full(q_times.size, np.nan)
-    for key in np.unique(q_keys):
-        mine = np.flatnonzero(keys == key)
-        mine = mine[np.argsort(times[mine], kind="stable")]
-        rows = np.flatnonzero(q_keys == key)
-        side = "right" if inclusive else "left"
-        latest = np.searchsorted(times[mine], q_times[rows], side=side) - 1
-        found = latest >= 0
-        joined[rows[found]] = values[mine[latest[found]]]
-    return joined
-
-
-def hourly_count_table(
-    event_users: ArrayLike, event_times: ArrayLike, lag: float, period: float = 3600.0
-) -> dict[str, np.ndarray]:
-    """A batch table: each user's events per hour, landing `lag` after the hour ends."""
-    users, times = _as_log(event_users, event_times, "events")
-    if users.size == 0 or users.min() < 0 or times.min() < 0:
-        raise ValueError("events must be non-empty, with ids and times >= 0")
-    if lag < 0 or not period > 0:
-        raise ValueError("lag must be >= 0 and period > 0 seconds")
-    n_users, n_periods = int(users.max()) + 1, int(times.max() // period) + 1
-    slot = users * n_periods + (times // period).astype(int)
-    hour_end = np.tile((np.arange(n_periods) + 1) * period, n_users)
-    return {
-        "user": np.repeat(np.arange(n_users), n_periods),
-        "count": np.bincount(slot, minlength=n_users * n_periods).astype(float),
-        "describes_until": hour_end,  # the value's event time
-        "available_at": hour_end + lag,  # when the job's output reaches serving
-    }
-    # --8<-- [end:as-of]
-
-
-def online_store_reads(
-    row_keys: ArrayLike,
-    available_at: ArrayLike,
-    row_values: ArrayLike,
-    query_keys: ArrayLike,
-    query_times: ArrayLike,
-) -> np.ndarray:
-    """Replay writes and reads in time order: what an online store returned."""
-    keys, times, values = _as_rows(row_keys, available_at, row_values)
-    q_keys, q_times = _as_log(query_keys, query_times, "queries")
-    # At equal times the read is served before the write lands, as in the counter.
-    timeline = sorted(
-        [(t, 1, i) for i, t in enumerate(times)]
-        + [(t, 0, i) for i, t in enumerate(q_times)]
-    )
-    store: dict[int, float] = {}
-    reads = np.full(q_times.size, np.nan)
-    for _, is_write, i in timeline:
-        if is_write:
-            store[int(keys[i])] = float(values[i])
-        else:
-            reads[i] = store.get(int(q_keys[i]), np.nan)
-    return reads
 
 
 # --8<-- [start:simulate]
@@ -292,7 +209,7 @@ def leak_report(data: dict[str, np.ndarray]) -> dict[str, Any]:
     labels = data["labels"]
     order = np.argsort(data["label_times"])  # time-based split, never random
     train, test = order[: order.size // 2], order[order.size // 2 :]
-    models = {}
+    models, by_count = {}, {}
     for name, extra in (("count only", []), ("count + risk", [data["risk_score"]])):
         leaky_x = np.column_stack([np.log1p(leaky), *extra])
         honest_x = np.column_stack([np.log1p(honest), *extra])
@@ -313,8 +230,19 @@ def leak_report(data: dict[str, np.ndarray]) -> dict[str, Any]:
             "risk_weight_leaky": float(leaky_model.coef_[0, -1]) if extra else np.nan,
             "risk_weight_honest": float(honest_model.coef_[0, -1]) if extra else np.nan,
         }
+        if not extra:  # what each one-feature model says a served count means
+            grid = np.log1p(COUNTS_SHOWN)[:, None]
+            seen = honest[test]
+            by_count = {
+                "leaky model": leaky_model.predict_proba(grid)[:, 1],
+                "honest model": honest_model.predict_proba(grid)[:, 1],
+                "observed rate": np.array(
+                    [labels[test][seen == c].mean() for c in COUNTS_SHOWN]
+                ),
+            }
     return {
         "models": models,
+        "probability_by_count": by_count,
         "mean_count_positive_leaky": float(leaky[labels == 1].mean()),
         "mean_count_positive_honest": float(honest[labels == 1].mean()),
         "mean_count_negative": float(honest[labels == 0].mean()),
@@ -334,53 +262,6 @@ def span(values: ArrayLike, fmt: str = ".3f") -> str:
     if np.isnan(values).all():
         return "-"
     return f"{values.min():{fmt}}–{values.max():{fmt}}"
-
-
-# --8<-- [start:log-size]
-def feature_log_bytes_per_day(
-    requests_per_day: float,
-    rows_per_request: float,
-    features_per_row: int,
-    bytes_per_feature: int = 4,  # float32
-    request_sample_rate: float = 1.0,
-) -> float:
-    """Bytes a day to log the feature vectors served to a sample of requests."""
-    if not 0 < request_sample_rate <= 1:
-        raise ValueError(
-            f"request_sample_rate must be in (0, 1], got {request_sample_rate}"
-        )
-    rows = requests_per_day * request_sample_rate * rows_per_request
-    return storage_bytes(rows, features_per_row * bytes_per_feature)
-
-
-# Assumptions, not measurements: a large feed or video recommender.
-REQUESTS_PER_DAY = 1e9  # e.g. 100M daily users x 10 ranking requests
-CANDIDATES_RANKED = 500  # scored by the ranker per request
-ITEMS_SHOWN = 20  # of which the user is shown
-FEATURES_PER_CANDIDATE = 250
-REQUEST_SAMPLE = 0.01  # share of requests whose full candidate list is logged
-
-
-def log_and_wait_sizes() -> dict[str, float]:
-    """Feature-log volume a day: log everything, or only what training needs."""
-    plans = {  # what is logged: (rows per request, share of requests)
-        "every candidate of every request": (CANDIDATES_RANKED, 1.0),
-        f"the {ITEMS_SHOWN} items shown per request": (ITEMS_SHOWN, 1.0),
-        f"all candidates of {REQUEST_SAMPLE:.0%} of requests": (
-            CANDIDATES_RANKED,
-            REQUEST_SAMPLE,
-        ),
-    }
-    return {
-        plan: feature_log_bytes_per_day(
-            REQUESTS_PER_DAY, rows, FEATURES_PER_CANDIDATE, request_sample_rate=share
-        )
-        for plan, (rows, share) in plans.items()
-    }
-    # --8<-- [end:log-size]
-
-
-BATCH_LAG_SECONDS = 20 * 60.0  # assumed: the hourly job lands 20 min after the hour
 
 
 def main() -> None:
@@ -437,27 +318,12 @@ def main() -> None:
     )
     print(f"{'seeds where it costs ROC-AUC':<44}{cells}")
     print()
-    table = hourly_count_table(*log, lag=BATCH_LAG_SECONDS)
-    served = online_store_reads(
-        table["user"], table["available_at"], table["count"], *keys
-    )
-    lag_minutes = f"{BATCH_LAG_SECONDS / 60:.0f} min"
-    print(f"{f'hourly count table, lands {lag_minutes} after the hour':<44}", end="")
-    print(f"{'differs from serving':>30}")
-    for clock, label in (
-        ("describes_until", "as-of join on the hour it describes"),
-        ("available_at", "as-of join on when it landed"),
-    ):
-        joined = as_of_join(table["user"], table[clock], table["count"], *keys)
-        differs = np.mean(~np.isclose(joined, served, equal_nan=True))
-        print(f"  {label:<42}{differs:>30.1%}")
-    print()
-    print(
-        f"log and wait: {REQUESTS_PER_DAY / 1e9:.0f}B requests/day, "
-        f"{CANDIDATES_RANKED} candidates, {FEATURES_PER_CANDIDATE} float32 features"
-    )
-    for what, size in log_and_wait_sizes().items():
-        print(f"  {what:<42}{human_bytes(size) + ' a day':>30}")
+    seeds = f"min–max over {len(SEEDS)} seeds"
+    print(f"P(positive) at a served count, count-only models, {seeds}")
+    print(f"{'served count':<16}" + "".join(f"{c:>13}" for c in COUNTS_SHOWN))
+    for who in ("leaky model", "honest model", "observed rate"):
+        values = np.array([r["probability_by_count"][who] for r in reports])
+        print(f"{who:<16}" + "".join(f"{span(v):>13}" for v in values.T))
 
 
 if __name__ == "__main__":

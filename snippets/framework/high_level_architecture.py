@@ -14,6 +14,7 @@ from snippets.common.estimation import (
     human_bytes,
     peak_qps,
     remaining_budget_ms,
+    servers_needed,
     storage_bytes,
 )
 
@@ -133,6 +134,28 @@ def stage_cost(stage: Stage, qps: float) -> StageCost:
     return StageCost(
         stage, flop_ms, byte_ms, machines_needed(max(flop_ms, byte_ms), qps)
     )
+
+
+def resident_store_servers(
+    bytes_per_copy: float,
+    copies: int,
+    ram_per_server: float,
+    bytes_read_per_second: float,
+    machine: Machine,
+) -> int:
+    """Servers that hold copies of a store in RAM and stream its reads at peak."""
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+        raise ValueError(f"copies must be a positive integer, got {copies!r}")
+    shards = math.ceil(
+        _positive("bytes_per_copy", bytes_per_copy)
+        / _positive("ram_per_server", ram_per_server)
+    )
+    # Capacity (every copy sharded over RAM) or bandwidth, whichever needs more.
+    by_bandwidth = math.ceil(
+        _positive("bytes_read_per_second", bytes_read_per_second)
+        / machine.bytes_per_second
+    )
+    return max(shards * copies, by_bandwidth)
     # --8<-- [end:cost]
 
 
@@ -157,23 +180,30 @@ CORPUS = 1e9  # items that could be recommended
 DIM = 256  # embedding dimension; a float32 is 4 bytes
 RANKER_FLOPS = 2e7  # a ~10M-parameter ranking network: ~2 FLOPs per weight
 BUDGET_MS = 100  # server-side p99 budget for the whole recommendation request
+HEADROOM = 0.25  # p99s do not add: stages and hops get 75% of the budget
+NETWORK_HOPS_MS = 10  # front end -> retrieval -> rankers -> back, in total
 # Sustained rates at serving batch sizes; the prices are assumptions: use yours.
 ACCELERATOR = Machine("accelerator", 1e13, 1e12, dollars_per_hour=2.0)
 # 100 GB/s is about half the 204.8 GB/s peak of 8 channels of DDR4-3200.
 CPU_SERVER = Machine("CPU server", 1e12, 1e11, dollars_per_hour=2.0)
+RAM_PER_SERVER = 512e9  # bytes of RAM a CPU server gives to an index
+FETCH_ROWS_PER_NODE = 1e6  # feature rows a second one store node serves ($2/h)
 PROBED = CORPUS * 64 / 65_536  # IVF: 64 of 65,536 lists scanned, ~1M vectors
 
 # Budgets are per-stage p99 targets and include the stage's own feature fetch.
 FUNNEL = (
     # A float32 dot product: 2 FLOPs and 4 bytes read per dimension.
-    Stage("retrieval (ANN)", PROBED, 2 * DIM, 4 * DIM, 20, CPU_SERVER),
-    Stage("light ranker", 10_000, 2e5, 4 * 50, 20, ACCELERATOR),  # 50 features
-    Stage("heavy ranker", 500, RANKER_FLOPS, 4 * 500, 40, ACCELERATOR),  # 500
+    Stage("retrieval (ANN)", PROBED, 2 * DIM, 4 * DIM, 15, CPU_SERVER),
+    Stage("light ranker", 10_000, 2e5, 4 * 50, 15, ACCELERATOR),  # 50 features
+    Stage("heavy ranker", 500, RANKER_FLOPS, 4 * 500, 30, ACCELERATOR),  # 500
     # Diversity re-ranking compares each item with those already picked.
     Stage("re-ranking", 50, 50 * 2 * DIM, 4 * DIM, 5, CPU_SERVER),
 )
-# The same scan over 64-byte product-quantisation codes (~64 look-ups and adds).
-RETRIEVAL_PQ = Stage("retrieval, PQ", PROBED, 2 * 64, 64, 20, CPU_SERVER)
+# The same scan over 64-byte product-quantisation codes (~64 look-ups and adds);
+# its best RESCORED candidates are re-scored with full vectors kept in RAM.
+RETRIEVAL_PQ = Stage("retrieval, PQ", PROBED, 2 * 64, 64, 15, CPU_SERVER)
+RESCORED = 10_000
+REPLICAS = 2  # copies of the full-vector store, so that one can fail
 # --8<-- [end:assumptions]
 
 
@@ -202,7 +232,15 @@ def main() -> None:
             f"${m.dollars_per_hour:.2f} an hour"
         )
     costs = funnel_costs(FUNNEL, qps)
-    funnel_dollars = sum(c.dollars_per_hour for c in costs)
+    # Feature fetch: one row per candidate from a store of FETCH_ROWS_PER_NODE nodes.
+    rankers = [c.stage for c in costs if "ranker" in c.stage.name]
+    fetch_nodes = {
+        s.name: servers_needed(s.items_scored * qps, FETCH_ROWS_PER_NODE)
+        for s in rankers
+    }
+    node_price = CPU_SERVER.dollars_per_hour
+    compute_dollars = sum(c.dollars_per_hour for c in costs)
+    funnel_dollars = compute_dollars + node_price * sum(fetch_nodes.values())
 
     single = stage_cost(
         Stage("rank all", CORPUS, RANKER_FLOPS, 4 * 500, BUDGET_MS, ACCELERATOR), qps
@@ -238,30 +276,69 @@ def main() -> None:
     for cost in costs:
         print(_row(cost))
     stage_budgets = {s.name: s.budget_ms for s in FUNNEL}
+    staged = sum(stage_budgets.values())
     print(
         f"  stage times sum to {sum(c.time_ms for c in costs):.2f} ms, "
-        f"inside {sum(stage_budgets.values()):.0f} ms of stage budgets"
+        f"inside {staged:.0f} ms of stage budgets"
+    )
+    planned = {**stage_budgets, "network hops": NETWORK_HOPS_MS}
+    unplanned = remaining_budget_ms(BUDGET_MS, planned, headroom=HEADROOM)
+    print(
+        f"  stage budgets {staged:.0f} ms + network hops {NETWORK_HOPS_MS} ms = "
+        f"{staged + NETWORK_HOPS_MS:.0f} ms of {BUDGET_MS} ms"
     )
     print(
-        f"  left for network hops and headroom: "
-        f"{remaining_budget_ms(BUDGET_MS, stage_budgets):.0f} ms"
+        f"  held back as headroom ({HEADROOM:.0%}): {HEADROOM * BUDGET_MS:.0f} ms; "
+        f"unplanned: {unplanned:.0f} ms"
     )
+
     print(
-        f"  fleet: {sum(c.machines for c in costs):,} machines, "
-        f"${funnel_dollars:,.0f} an hour"
+        f"\nFeature fetch at peak: one row per candidate, "
+        f"{FETCH_ROWS_PER_NODE:,.0f} rows/s per store node"
     )
+    print(f"{'stage':<15} {'rows/s':>12} {'nodes':>6} {'$/hour':>7}")
+    for s in rankers:
+        nodes = fetch_nodes[s.name]
+        print(
+            f"{s.name:<15} {s.items_scored * qps:>12,.0f} {nodes:>6,} "
+            f"{nodes * node_price:>7,.0f}"
+        )
+    machines = sum(c.machines for c in costs)
     print(
-        f"  feature rows fetched per second: "
-        f"{FUNNEL[1].items_scored * qps:,.0f} (light ranker), "
-        f"{FUNNEL[2].items_scored * qps:,.0f} (heavy)"
+        f"  fleet: {machines:,} compute machines + {sum(fetch_nodes.values()):,} "
+        f"store nodes, ${funnel_dollars:,.0f} an hour"
     )
 
     print("\nRetrieval over PQ codes instead of float32 vectors:")
-    print(_row(stage_cost(RETRIEVAL_PQ, qps)))
+    pq_cost = stage_cost(RETRIEVAL_PQ, qps)
+    print(_row(pq_cost))
     ids = 8  # an int64 id per vector in the inverted lists
     flat = storage_bytes(CORPUS, 4 * DIM + ids)
     pq = storage_bytes(CORPUS, RETRIEVAL_PQ.bytes_per_item + ids)
     print(f"  index, one copy: {human_bytes(flat)} float32, {human_bytes(pq)} PQ")
+    rescore_reads = RESCORED * 4 * DIM * qps  # bytes a second at peak
+    store = resident_store_servers(
+        storage_bytes(CORPUS, 4 * DIM),
+        REPLICAS,
+        RAM_PER_SERVER,
+        rescore_reads,
+        CPU_SERVER,
+    )
+    print(
+        f"  re-scoring {RESCORED:,} candidates with full vectors reads "
+        f"{human_bytes(rescore_reads)}/s at peak"
+    )
+    print(
+        f"  full vectors in RAM, {REPLICAS} copies on "
+        f"{human_bytes(RAM_PER_SERVER)} servers: {store} CPU servers, "
+        f"${store * CPU_SERVER.dollars_per_hour:,.0f} an hour"
+    )
+    total = pq_cost.machines + store
+    print(
+        f"  PQ retrieval with re-scoring: {total} servers, "
+        f"${total * CPU_SERVER.dollars_per_hour:,.0f} an hour "
+        f"(float32 scan: {costs[0].machines}, ${costs[0].dollars_per_hour:,.0f})"
+    )
 
 
 if __name__ == "__main__":

@@ -144,10 +144,12 @@ def logit_mean_for_prevalence(prevalence: float, logit_sd: float) -> float:
     return (low + high) / 2
 
 
-def screening_set(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def screening_set(
+    n: int, seed: int, logit_sd: float = 2.5
+) -> tuple[np.ndarray, np.ndarray]:
     """A screened population at the benchmark prevalence, calibrated scores."""
-    mean = logit_mean_for_prevalence(SCREEN_PREVALENCE, logit_sd=2.5)
-    return calibrated_validation_set(n, np.random.default_rng(seed), mean, 2.5)
+    mean = logit_mean_for_prevalence(SCREEN_PREVALENCE, logit_sd)
+    return calibrated_validation_set(n, np.random.default_rng(seed), mean, logit_sd)
 
 
 def main() -> None:
@@ -195,6 +197,24 @@ def main() -> None:
             at_half, at_best = cost_of_default_threshold(*draw(seed), scenario)
             excess.append(at_half / at_best)
         print(f"  {scenario.name:<13} {min(excess):.2f}-{max(excess):.2f}x")
+
+    # Ablation: the screen changed prevalence and spread at once; change one at a time.
+    worlds = {
+        "the sweep's world, logit sd 2.0": lambda seed: calibrated_validation_set(
+            40_000, np.random.default_rng(seed)
+        ),
+        "0.59%, logit sd 2.0": lambda seed: screening_set(200_000, seed, logit_sd=2.0),
+        "0.59%, logit sd 2.5 (the screen)": lambda seed: screening_set(200_000, seed),
+    }
+    print("\nc_fn/c_fp = 20, prevalence and spread apart, min-max over seeds 0-4:")
+    print(f"  {'prevalence, spread':<33} {'recall':>11} {'precision':>11}")
+    for name, draw in worlds.items():
+        points = [operating_point(*draw(seed), 1, 20) for seed in range(5)]
+        cells = [
+            f"{min(v):.3f}-{max(v):.3f}"
+            for v in ([p.recall for p in points], [p.precision for p in points])
+        ]
+        print(f"  {name:<33} {cells[0]:>11} {cells[1]:>11}")
 
     ys, ps = screening_set(200_000, seed=0)
     t = threshold_for_recall(ys, ps, BENCHMARK_RECALL)

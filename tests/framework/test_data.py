@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.distributions.empirical_distribution import ECDF
 from statsmodels.stats.proportion import samplesize_confint_proportion
+from statsmodels.stats.rates import confint_poisson
 
 from snippets.concepts.calibration import correct_downsampled
 from snippets.framework import data as dt
@@ -33,8 +34,9 @@ def test_correction_recovers_the_true_rate_of_every_cohort():
     data = dt.simulate_transactions(n=600_000, seed=4)
     age = dt.SNAPSHOT_DAY - data["day"]
     grid = np.arange(0.0, 121.0)
-    mature_fraud = (age >= 90) & (data["fraud"] == 1)
-    arrival = dt.label_arrival_curve(data["delay"][mature_fraud], grid)
+    # Only what the snapshot shows: reported frauds' delays, cut at 90 days.
+    seen = (age >= 90) & (data["label"] == 1) & (data["delay"] <= 90)
+    arrival = dt.label_arrival_curve(data["delay"][seen], grid)
     for low, high in ((14, 30), (30, 60), (60, 120)):
         rows = (age >= low) & (age < high)
         true = data["fraud"][rows].mean()
@@ -45,6 +47,38 @@ def test_correction_recovers_the_true_rate_of_every_cohort():
         assert observed < true
         assert corrected == pytest.approx(true, rel=0.1)
         assert abs(corrected - true) < abs(observed - true)
+
+
+def test_the_curve_uses_only_delays_the_snapshot_shows():
+    data = dt.simulate_transactions(n=200_000, seed=5)
+    # Unreported frauds carry no observable delay: changing theirs changes nothing.
+    hidden = (data["fraud"] == 1) & (data["label"] == 0)
+    assert hidden.sum() > 100
+    altered = {**data, "delay": np.where(hidden, 0.5, data["delay"])}
+    before, after = dt.cohort_table(data), dt.cohort_table(altered)
+    for a, b in zip(before, after, strict=True):
+        assert a["corrected"] == b["corrected"] and a["interval"] == b["interval"]
+    # What the curve cannot see: the frauds reported more than 90 days later.
+    report = dt.delayed_label_report(data)
+    assert 0 < report["reported_after_mature"] < 0.1
+
+
+def test_poisson_interval_matches_statsmodels_and_scales_like_the_rate():
+    grid = np.arange(0.0, 121.0)
+    arrival = dt.label_arrival_curve(np.linspace(1, 60, 50), grid)
+    rng = np.random.default_rng(0)
+    ages = rng.uniform(0, 14, 5_000)
+    for reports in (0, 3, 67):
+        labels = np.zeros(ages.size, dtype=int)
+        labels[:reports] = 1
+        share = np.interp(ages, grid, arrival).sum()
+        low, high = dt.corrected_rate_interval(labels, ages, grid, arrival)
+        expected = confint_poisson(reports, 1, method="exact-c")
+        assert (low * share, high * share) == pytest.approx(expected)
+        rate = dt.corrected_positive_rate(labels, ages, grid, arrival)
+        assert low <= rate <= high
+    with pytest.raises(ValueError, match="confidence"):
+        dt.corrected_rate_interval(labels, ages, grid, arrival, confidence=1.0)
 
 
 def test_unmatured_negatives_make_the_model_underpredict():
@@ -59,10 +93,13 @@ def test_unmatured_negatives_make_the_model_underpredict():
 def test_youngest_cohort_spread_brackets_the_truth():
     young = dt.youngest_cohort_over_seeds(range(6))
     assert (young["observed"] < 0.3 * young["true"]).all()
-    # The correction is unbiased but noisy: it lands on both sides of the truth.
+    # The correction is noisy: it lands on both sides of the truth, and its Poisson
+    # interval holds the truth on most seeds.
     errors = young["corrected"] - young["true"]
     assert errors.min() < 0 < errors.max()
     assert abs(errors.mean()) < 0.15 * young["true"].mean()
+    low, high = young["interval"].T
+    assert np.mean((low <= young["true"]) & (young["true"] <= high)) >= 0.8
 
 
 @pytest.mark.parametrize(
@@ -122,7 +159,9 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{youngest['true']:.2%}",
         f"{youngest['observed']:.2%}",
         f"{youngest['corrected']:.2%}",
+        "{:.2%}–{:.2%}".format(*youngest["interval"]),
         f"{youngest['reports']}",
+        f"{report['reported_after_mature']:.1%}",
         f"{report['true_rate']:.2%}",
         f"{naive:.2%}",
         f"{matured:.2%}",
@@ -133,12 +172,17 @@ def test_page_quotes_the_numbers_the_code_prints():
     # "one seventh of the truth" on the page is the ratio seed 0 shows.
     assert round(youngest["true"] / youngest["observed"]) == 7
     assert_page_quotes(PAGE, "one seventh")
-    assert_page_quotes("concepts/monitoring.md", "seven times less")
+    ratio = re.search(r"true / observed\s+(\S+–\S+ times)", output).group(1)
+    assert_page_quotes("concepts/monitoring.md", f"{ratio} lower")
 
 
 def test_page_quotes_the_spreads_and_sizes_the_code_prints():
     output = module_output("snippets.framework.data")
     spans = dict(re.findall(r"^  (\w+(?: / \w+)?)(?: rate)?\s+(\S+–\S+)", output, re.M))
+    covered = re.search(r"holds the true rate: (\d+ of \d+) seeds", output).group(1)
+    mean_true, mean_corrected = re.search(
+        r"mean over seeds: true (\S+%), corrected (\S+%)", output
+    ).groups()
     assert set(spans) == {"true", "observed", "corrected", "true / observed"}
     frauds, reviewed = re.search(r"(\d+) frauds, found among ([\d,]+)", output).groups()
     learned = re.search(r"is learned as (\S+%)", output).group(1)
@@ -150,6 +194,8 @@ def test_page_quotes_the_spreads_and_sizes_the_code_prints():
         spans["corrected"],
         spans["true"],
         f"{spans['true / observed']} times",
+        f"{covered} seeds",
+        f"{mean_corrected} corrected against {mean_true} true",
         f"{frauds} frauds",
         f"{reviewed} ",
         learned,

@@ -8,6 +8,7 @@ from guide import assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from sklearn.linear_model import LogisticRegression
 
 from snippets.framework import evaluation as ev
 
@@ -43,6 +44,30 @@ def test_random_split_overestimates_and_time_split_is_closer(seed):
     assert gap_time < gap_random / 2
 
 
+def test_without_drift_the_random_split_is_not_optimistic():
+    # Control: the same world and protocol with the drift removed.
+    gaps = []
+    for seed in (0, 1, 2):
+        r = ev.compare_splits(seed=seed, drift=False)
+        gaps.append(r["random split estimate"] - r["after launch"])
+        drifting = ev.compare_splits(seed=seed)
+        assert drifting["random split estimate"] - drifting["after launch"] > 0.05
+    assert max(abs(g) for g in gaps) < 0.03
+
+
+def test_control_world_holds_the_weight_at_its_average_over_the_history():
+    # Same draws with and without drift; only the labels' rule differs.
+    x, y, day = ev.drifting_data(n=5_000, seed=3)
+    x0, y0, day0 = ev.drifting_data(n=5_000, seed=3, drift=False)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(day, day0)
+    assert (y != y0).mean() > 0.05
+    # Fit the control world's rule: its weight on feature 0 is 1.5 - 3 * 45 / 120.
+    big_x, big_y, _ = ev.drifting_data(n=200_000, seed=4, drift=False)
+    weight = LogisticRegression(C=1e6).fit(big_x, big_y).coef_[0, 0]
+    assert weight == pytest.approx(1.5 - 3.0 * 45 / 120, abs=0.03)
+
+
 def test_bad_input_fails_clearly():
     with pytest.raises(ValueError, match="time range"):
         ev.time_split(np.zeros(5))
@@ -72,11 +97,17 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert all(n in output for n in numbers)
     overstatement = r["random split estimate"] - r["after launch"]
     runs = [ev.compare_splits(seed) for seed in range(5)]
+    control = [ev.compare_splits(seed, drift=False) for seed in range(5)]
     spreads = []
     for protocol in ("random split", "time split"):
-        gaps = [run[f"{protocol} estimate"] - run["after launch"] for run in runs]
-        spreads.append(f"{min(gaps):.3f}-{max(gaps):.3f}")
+        for world in (runs, control):
+            gaps = [run[f"{protocol} estimate"] - run["after launch"] for run in world]
+            spreads.append(f"{min(gaps):.3f} to {max(gaps):.3f}")
     assert all(spread in output for spread in spreads)
+    for name in control[0]:
+        values = [run[name] for run in control]
+        spreads.append(f"{min(values):.3f}-{max(values):.3f}")
+        assert f"{name:<22} {spreads[-1]}" in output
     srm = [row.split() for row in ev.srm_table()[1:]]
     assert all(" ".join(row) in " ".join(output.split()) for row in srm)
     assert_page_quotes(
@@ -88,4 +119,6 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"chi-square {srm[1][3]}, p = {srm[1][4]}",
         f"{srm[0][0]} vs {srm[0][1]} users is chance (p = {srm[0][4]})",
         f"gives {srm[2][3]}, p = {srm[2][4]}",
+        # Twenty independent null metrics at alpha = 0.05: P(at least one) = 64%.
+        f"{1 - 0.95**20:.0%} of tests",
     )

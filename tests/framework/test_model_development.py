@@ -1,4 +1,4 @@
-"""Baselines in order: heuristic < LR < GBDT; only the true cross puts LR on top."""
+"""Baselines in order: heuristic < LR < GBDT; only the true form puts LR on top."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_each_step_beats_the_baseline_before_it(results):
     heuristic = results["heuristic: popularity"]
     plain, crossed, gbdt = (
         results["logistic regression"],
-        results["LR + true cross"],
+        results["LR, true form"],
         results["GBDT"],
     )
     assert heuristic.pr_auc < plain.pr_auc < gbdt.pr_auc
@@ -45,13 +45,23 @@ def test_each_step_beats_the_baseline_before_it(results):
 def test_only_the_true_form_puts_lr_above_the_gbdt(runs):
     for run in runs:
         r = run.results
-        assert r["LR + true cross"].pr_auc > r["GBDT"].pr_auc
-        assert r["LR + guessed cross"].pr_auc < r["GBDT"].pr_auc
-        assert r["LR + guessed cross"].pr_auc > r["logistic regression"].pr_auc
+        assert r["LR, true form"].pr_auc > r["GBDT"].pr_auc
+        assert r["LR, guessed form"].pr_auc < r["GBDT"].pr_auc
+        assert r["LR, guessed form"].pr_auc > r["logistic regression"].pr_auc
+
+
+def test_the_ablation_needs_both_fixes_to_reach_the_true_form(runs):
+    for run in runs:
+        pr = {label: run.results[name].pr_auc for label, name in md.ABLATION.items()}
+        plain, cyclic, cross, both = pr.values()
+        # Each misspecification costs PR-AUC; fixing one leaves a gap to the truth.
+        assert plain < cyclic < both
+        assert plain < cross < both
+        assert cross - plain > cyclic - plain  # the interaction is the larger part
 
 
 def test_learned_models_beat_predicting_the_prior(results):
-    for name in ("logistic regression", "LR + true cross", "GBDT"):
+    for name in ("logistic regression", "LR, true form", "GBDT"):
         assert results[name].normalised_entropy < 1
     assert results["heuristic: popularity"].normalised_entropy is None
 
@@ -73,21 +83,28 @@ def test_gap_closed_is_the_share_of_the_pr_auc_gap():
 
     ladder = {
         "logistic regression": result(0.20),
-        "LR + true cross": result(0.30),
+        "LR, true form": result(0.30),
         "GBDT": result(0.27),
     }
     assert md.gap_closed(ladder) == pytest.approx(0.7)
 
 
-def test_feature_sets_hold_the_true_and_the_guessed_cross():
+def test_feature_sets_hold_the_crosses_and_hours_they_name():
     x, _ = md.simulate_clicks(500, np.random.default_rng(1))
-    true, guessed = md.with_true_cross(x), md.with_guessed_cross(x)
+    true, guessed = md.with_true_form(x), md.with_guessed_form(x)
     assert true.shape == guessed.shape == (500, 6)
-    np.testing.assert_array_equal(true[:, 3], x[:, 2] * (x[:, 1] > 1.0))
+    cross = x[:, 2] * (x[:, 1] > 1.0)
+    np.testing.assert_array_equal(true[:, 3], cross)
     np.testing.assert_array_equal(guessed[:, 3], x[:, 2] * x[:, 1])
     angle = 2 * np.pi * x[:, 3] / 24
+    cyclic = np.column_stack([np.cos(angle), np.sin(angle)])
+    np.testing.assert_allclose(true[:, 4:], cyclic)
+    # Ablations: one fix each, the rest as plain LR sees it.
     np.testing.assert_allclose(
-        true[:, 4:], np.column_stack([np.cos(angle), np.sin(angle)])
+        md.with_cyclic_hour_only(x), np.column_stack([x[:, :3], cyclic])
+    )
+    np.testing.assert_array_equal(
+        md.with_true_cross_only(x), np.column_stack([x, cross])
     )
 
 
@@ -125,24 +142,28 @@ def test_bad_input_raises_a_clear_error():
 
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.framework.model_development")
+    spread = r"([\d.]+) \(([\d.]+)-([\d.]+)\)"
     rows = {}
-    for line in out.splitlines()[2:7]:
-        match = re.match(
-            r"(.+?)\s+([\d.]+)\s+([\d.]+|-)\s+([\d.]+) \(([\d.]+)-([\d.]+)\)$", line
-        )
+    for line in out.splitlines()[3:8]:
+        match = re.match(rf"(.+?)\s+{spread}\s+(?:-|{spread})\s+{spread}$", line)
         assert match, line
-        name, _, ne, mean, low, high = match.groups()
-        rows[name] = {"ne": ne, "mean": mean, "low": low, "high": high}
+        name, auc, _, _, ne, ne_low, ne_high, mean, low, high = match.groups()
+        rows[name] = {"auc": auc, "ne": (ne, ne_low, ne_high), "pr": (mean, low, high)}
+    assert list(rows) == list(md.LADDER)
     plain, gbdt = rows["logistic regression"], rows["GBDT"]
     # The page says the GBDT's worst seed beats plain LR's best.
-    assert float(gbdt["low"]) > float(plain["high"])
-    quoted = [rows[name]["mean"] for name in rows]
-    quoted += [plain["ne"], gbdt["ne"], gbdt["low"], plain["high"]]
+    assert float(gbdt["pr"][1]) > float(plain["pr"][2])
+    quoted = [rows[name]["pr"][0] for name in rows]
+    quoted += [gbdt["pr"][1], plain["pr"][2], plain["auc"], gbdt["auc"]]
+    for row in (plain, gbdt):
+        ne, low, high = row["ne"]
+        quoted += [f"{ne} ({low}–{high}"]
+    ablation = re.findall(rf"\n  (?:hour linear|cyclic hour), [a-z ]+?\s+{spread}", out)
+    assert len(ablation) == 4
+    quoted += [mean for mean, _, _ in ablation]
     closed = re.search(r"closes (\d+%) .*\((\d+)-(\d+%)\)", out)
     quoted += [closed[1], f"{closed[2]}–{closed[3]}"]
-    wins = re.search(
-        r"true cross in (\d+) of (\d+) seeds, LR \+ guessed cross in (\d+)", out
-    )
+    wins = re.search(r"true form in (\d+) of (\d+) seeds, guessed form in (\d+)", out)
     true_wins, seeds, guess_wins = wins.groups()
     quoted += [f"in {true_wins} of {seeds} seeds", f"in {guess_wins} of {seeds} seeds"]
     quoted += re.findall(r"\d+\.\d%", out.splitlines()[-1])

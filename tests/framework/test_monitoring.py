@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from snippets.concepts.monitoring import psi_under_no_drift
 from snippets.framework import monitoring as mon
 
 PAGE = "framework/monitoring.md"
@@ -144,7 +145,33 @@ def test_psi_noise_level_matches_the_chi_square_approximation():
     values = [mon.psi(rng.normal(size=n), rng.normal(size=m)) for _ in range(400)]
     assert np.mean(values) == pytest.approx((bins - 1) * (1 / n + 1 / m), rel=0.15)
     false_alarms = np.mean(np.array(values) > 0.1)  # noise alone crosses 0.1
-    assert 0.03 <= false_alarms < 0.05, false_alarms
+    assert 0.02 <= false_alarms < 0.06, false_alarms
+    assert_page_quotes(PAGE, "(bins − 1) · (1/n + 1/m)", "about 0.05")
+
+
+def test_printed_psi_noise_agrees_with_an_independent_simulator():
+    mean, crossed = mon.psi_noise()
+    # The concept page's vectorised simulator draws bin counts, not rows.
+    other = psi_under_no_drift(2_000, 200, np.random.default_rng(11), n_windows=4_000)
+    assert mean == pytest.approx(other.mean(), rel=0.05)
+    # Two binomial shares of ~4%: 2,000 and 4,000 windows, within 4 joint SEs.
+    joint_se = np.sqrt(0.04 * 0.96 * (1 / 2_000 + 1 / 4_000))
+    assert abs(crossed - np.mean(other > 0.1)) < 4 * joint_se
+    output = module_output("snippets.framework.monitoring")
+    printed = output.split("200-row window:\n")[1].splitlines()[0].split()
+    assert printed[1] == f"{mean:.4f}" and printed[-3] == f"{crossed:.1%}"
     assert_page_quotes(
-        PAGE, "(bins − 1) · (1/n + 1/m)", "about 0.05", "3–4% of no-drift"
+        PAGE,
+        f"{mean:.4f} over the 2,000",
+        f"{crossed:.1%} of those no-drift windows cross 0.1",
     )
+    with pytest.raises(ValueError, match="positive"):
+        mon.psi_noise(n_pairs=0)
+
+
+def test_page_states_the_effective_sample_size_the_code_prints():
+    output = module_output("snippets.framework.monitoring")
+    n, m = mon.REFERENCE_ROWS, 20 * mon.REFERENCE_ROWS
+    effective = f"{n * m / (n + m):,.0f}"
+    assert f"nm/(n+m): {effective}" in output
+    assert_page_quotes(PAGE, f"nm/(n+m) of {effective}")

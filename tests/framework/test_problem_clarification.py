@@ -123,6 +123,24 @@ def test_screening_set_has_the_benchmark_prevalence():
     assert abs(p.mean() - pc.SCREEN_PREVALENCE) < 5 * se  # calibrated on average
 
 
+def test_prevalence_alone_cuts_recall_and_a_wider_spread_restores_some():
+    # Ablation: at one cost ratio, change the prevalence with the spread held at 2.0,
+    # then the spread. Recomputed here with scikit-learn's recall on the flags.
+    recalls = {}
+    for name, (prevalence, sd) in {
+        "rare, sd 2.0": (pc.SCREEN_PREVALENCE, 2.0),
+        "rare, sd 2.5": (pc.SCREEN_PREVALENCE, 2.5),
+    }.items():
+        y, p = pc.screening_set(200_000, seed=11, logit_sd=sd)
+        assert abs(y.mean() - prevalence) < 0.001
+        point = pc.operating_point(y, p, 1, 20)
+        recalls[name] = skm.recall_score(y, (p >= point.threshold).astype(int))
+    y, p = pc.calibrated_validation_set(40_000, np.random.default_rng(11))
+    common = pc.operating_point(y, p, 1, 20).recall
+    assert recalls["rare, sd 2.0"] < common - 0.3
+    assert recalls["rare, sd 2.0"] < recalls["rare, sd 2.5"] < common
+
+
 def test_the_same_cost_ratio_catches_less_at_low_prevalence(validation):
     y, p = validation
     common = pc.operating_point(y, p, 1, 20)
@@ -186,8 +204,14 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{(1 - t) / t:.0f} false alarms",
     ]
     assert all(number in out for number in recall_line)
+    ablation = out.split("prevalence and spread apart")[1].splitlines()[2:5]
+    sweep_recall, rare_recall, screen_recall = (row.split()[-2] for row in ablation)
+    low = [float(cell.split("-")[0]) for cell in (sweep_recall, rare_recall)]
+    assert low[1] < low[0] - 0.3
     assert_page_quotes(
         PAGE,
+        f"from {sweep_recall} to {rare_recall}",
+        f"back to {screen_recall}",
         *spam[7:9],
         screen[0],
         *screen[4:9],
