@@ -110,6 +110,20 @@ def main() -> None:
             f"{policy:<15} {mean_ci(run.regret[:, 499], 12)}"
             f" {mean_ci(run.regret[:, -1], 14)} {mean_ci(last_thousand, 13)}"
         )
+    # Every policy saw the same items in run i: compare run by run.
+    print("\nPaired by run (same items): difference in regret, mean +/- 95% CI")
+    for a, b, step, label in (
+        ("thompson", "greedy", 499, "@500"),
+        ("greedy", "epsilon-greedy", -1, "@5k"),
+        ("greedy", "thompson", -1, "@5k"),
+        ("epsilon-greedy", "thompson", -1, "@5k"),
+    ):
+        gap = runs[a].regret[:, step] - runs[b].regret[:, step]
+        half = 1.96 * gap.std(ddof=1) / np.sqrt(gap.size)
+        tie = "  tie" if abs(gap.mean()) <= half else ""
+        pair = f"{a} - {b}, regret{label}"
+        print(f"  {pair:<38} {gap.mean():+6.1f} +/- {half:4.1f}{tie}")
+
     eps = runs["epsilon-greedy"]
     explore = 1000 * exploration_cost(eps.true_ctr).mean()
     last = (eps.regret[:, -1] - eps.regret[:, -1001]).mean()

@@ -321,12 +321,17 @@ def main() -> None:
     print(f"effect {raw_effect:.3f} +/- {1.96 * raw_se:.3f} (plain), ", end="")
     print(f"{cuped_effect:.3f} +/- {1.96 * cuped_se:.3f} (CUPED)")
 
-    fixed, peeking = peeking_false_positive_rate(4_000, 20, 500, 0.05, seed=4)
-    _, corrected = peeking_false_positive_rate(4_000, 20, 500, 0.05 / 20, seed=4)
-    print("\nA/A tests, 20 daily looks at alpha 0.05:")
-    print(f"false positives at the end only       {fixed:.3f}")
-    print(f"stopping at the first significant look {peeking:.3f}")
-    print(f"same, with alpha / 20 at each look     {corrected:.3f}")
+    simulations = 4_000
+    fixed, peeking = peeking_false_positive_rate(simulations, 20, 500, 0.05, seed=4)
+    _, corrected = peeking_false_positive_rate(simulations, 20, 500, 0.05 / 20, seed=4)
+
+    def with_error(rate: float) -> str:  # 95% Monte Carlo error of a simulated rate
+        return f"{rate:.3f} +/- {1.96 * math.sqrt(rate * (1 - rate) / simulations):.3f}"
+
+    print(f"\nA/A tests ({simulations:,} simulated), 20 daily looks at alpha 0.05:")
+    print(f"false positives at the end only        {with_error(fixed)}")
+    print(f"stopping at the first significant look {with_error(peeking)}")
+    print(f"same, with alpha / 20 at each look     {with_error(corrected)}")
 
     seeds, sessions = range(5), 10_000
     runs = [interleaving_vs_ab(sessions, seed) for seed in seeds]

@@ -307,15 +307,25 @@ def main() -> None:
             f"{label:21} memory {t.memory_s * 1e3:6.2f} ms  compute"
             f" {t.compute_s * 1e3:6.2f} ms  -> {t.bound}-bound"
         )
-    print("\ncontext  batch  KV GB  ms/step  bound    tokens/s  fits in 80 GB")
+    # Read once per step for the whole batch: every block and the output head.
+    weights_gb = (m.layer_parameters + m.table_parameters) * 2 / 1e9
+    print(f"\nweights read per decode step {weights_gb:.1f} GB, shared by the batch;")
+    print("each sequence also reads its own KV cache (the KV GB column)")
+    print(
+        "context  batch  KV GB  ms/step  bound    tokens/s  x batch 1  of linear"
+        "  fits in 80 GB"
+    )
     for context in (512, 4096):
+        single = 1 / forward_time(m, gpu, new_tokens=1, context=context).seconds
         for batch in (1, 16, 64, 256, 512):
             t = forward_time(m, gpu, new_tokens=1, context=context, batch=batch)
             kv_gb = kv_cache_bytes(m, context, batch) / 1e9
             fits = "yes" if fits_in_memory(m, gpu, context, batch) else "no"
+            speedup = batch / t.seconds / single
             print(
                 f"{context:7d} {batch:6d} {kv_gb:6.1f} {t.seconds * 1e3:8.2f}"
-                f"  {t.bound:7} {batch / t.seconds:9,.0f}  {fits}"
+                f"  {t.bound:7} {batch / t.seconds:9,.0f} {speedup:9.0f}x"
+                f" {speedup / batch:9.0%}  {fits}"
             )
 
     big, sequence_4k = LLAMA_2_70B, kv_cache_bytes(LLAMA_2_70B, 4096)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit
 
@@ -164,20 +165,21 @@ def score(weights: np.ndarray, queries: np.ndarray) -> np.ndarray:
 
 
 # --8<-- [start:demo]
-def main() -> None:
-    train, test = make_queries(500, seed=0), make_queries(300, seed=2)
-    log = log_clicks(train)
+RANKERS = ("old ranker", "naive clicks", "IPW, true P", "IPW, estimated P")
+
+
+def run_seed(seed: int) -> dict[str, tuple[float, np.ndarray | None]]:
+    """One world: fit on its regular sessions, grade on fresh queries.
+
+    Returns ranker -> (NDCG@5, weights without the intercept), plus the log's
+    size and clicks and the estimated propensities.
+    """
+    train = make_queries(500, seed=10 * seed)
+    test = make_queries(300, seed=10 * seed + 2)
+    log = log_clicks(train, seed=10 * seed + 1)
     regular = log.subset(~log.randomised)  # train on the normal sessions only
     true_prop = examination(np.arange(1, 11))
     estimated = estimate_examination(log)
-    print(f"{len(log.clicked):,} impressions, {log.clicked.sum():,} clicks, 1/k decay")
-    print("rank              " + " ".join(f"{k:>5}" for k in (1, 2, 3, 5, 10)))
-    for name, values in (("true P(examine)", true_prop), ("estimated", estimated)):
-        print(
-            f"{name:<17} "
-            + " ".join(f"{values[k - 1]:>5.2f}" for k in (1, 2, 3, 5, 10))
-        )
-
     models = {
         "naive clicks": fit_logistic(regular.features, naive_targets(regular)),
         "IPW, true P": fit_logistic(regular.features, ipw_targets(regular, true_prop)),
@@ -186,14 +188,60 @@ def main() -> None:
         ),
     }
     old_ranker = test[..., 1] + 0.5 * test[..., 0]
+    out = {"old ranker": (mean_ndcg(old_ranker, test), None)}
+    out |= {n: (mean_ndcg(score(w, test), test), w[1:]) for n, w in models.items()}
+    out["true relevance"] = (mean_ndcg(true_relevance(test), test), TRUE_WEIGHTS)
+    out["log"] = (float(len(log.clicked)), log.clicked)
+    out["estimated"] = (0.0, estimated)
+    return out
+
+
+def paired_t_interval(differences: np.ndarray) -> tuple[float, float, float]:
+    """Mean of paired differences with its 95% t-interval: (mean, low, high)."""
+    d = np.asarray(differences, dtype=float)
+    if d.ndim != 1 or d.size < 2:
+        raise ValueError("need at least two paired differences")
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def main() -> None:
+    first = run_seed(0)
+    n_impressions, clicked = first["log"]
+    print(f"{n_impressions:,.0f} impressions, {clicked.sum():,} clicks, 1/k decay")
+    print("rank              " + " ".join(f"{k:>5}" for k in (1, 2, 3, 5, 10)))
+    for name, values in (
+        ("true P(examine)", examination(np.arange(1, 11))),
+        ("estimated", first["estimated"][1]),
+    ):
+        print(
+            f"{name:<17} "
+            + " ".join(f"{values[k - 1]:>5.2f}" for k in (1, 2, 3, 5, 10))
+        )
     print(f"\n{'ranker':<17} {'NDCG@5':>6}   weights (relevance, old favourite, noise)")
-    print(f"{'old ranker':<17} {mean_ndcg(old_ranker, test):>6.3f}")
-    for name, weights in models.items():
-        w = " ".join(f"{x:>5.2f}" for x in weights[1:])
-        print(f"{name:<17} {mean_ndcg(score(weights, test), test):>6.3f}   {w}")
-    truth = f"{mean_ndcg(true_relevance(test), test):>6.3f}"
-    w = " ".join(f"{x:>5.2f}" for x in TRUE_WEIGHTS)
-    print(f"{'true relevance':<17} {truth}   {w}")
+    for name in (*RANKERS, "true relevance"):
+        ndcg, weights = first[name]
+        w = "" if weights is None else " ".join(f"{x:>5.2f}" for x in weights)
+        print(f"{name:<17} {ndcg:>6.3f}   {w}".rstrip())
+
+    seeds = range(10)
+    runs = [first, *(run_seed(seed) for seed in seeds[1:])]
+    ndcg = {name: np.array([run[name][0] for run in runs]) for name in RANKERS}
+    print(f"\n{len(runs)} seeds (new queries, clicks and test queries each), NDCG@5:")
+    print(f"{'ranker':<17} {'mean':>6} {'min':>6} {'max':>6}")
+    for name in RANKERS:
+        v = ndcg[name]
+        print(f"{name:<17} {v.mean():>6.3f} {v.min():>6.3f} {v.max():>6.3f}")
+    print("paired differences, mean [95% t-interval]:")
+    for a, b in (
+        ("IPW, true P", "naive clicks"),
+        ("IPW, estimated P", "naive clicks"),
+        ("IPW, estimated P", "IPW, true P"),
+    ):
+        mean, low, high = paired_t_interval(ndcg[a] - ndcg[b])
+        tie = "  tie" if low <= 0 <= high else ""
+        label = f"{a} minus {b}"
+        print(f"  {label:<36} {mean:+.4f} [{low:+.4f}, {high:+.4f}]{tie}")
 
 
 if __name__ == "__main__":

@@ -32,10 +32,12 @@ from snippets.common.estimation import (
     human_bytes,
     peak_qps,
     remaining_budget_ms,
+    servers_needed,
     storage_bytes,
 )
 from snippets.concepts.calibration import correct_downsampled
 from snippets.concepts.classification_metrics import log_loss, roc_auc, sigmoid
+from snippets.concepts.generative_ai import A100_80GB
 
 
 # --8<-- [start:estimate]
@@ -46,9 +48,14 @@ def estimate_capacity() -> dict[str, float | str]:
     candidates, heavy_ranked, returned = 2_000, 500, 50  # per feed load, assumed
     seen_per_load, unshown_logged_per_load = 20, 10  # assumed
     sources = 4  # friends, pages and creators, groups, recommended: in parallel
+    post_feature_shards = 20  # assumed; each shard is replicated 3 times
     loads_per_day = dau * feed_loads_per_user
     # Eligible posts: ~300M new posts a day, kept as candidates for 7 days.
     eligible_posts = 300e6 * 7
+    # Assumed heavy-ranker size: 1 GFLOP per post scored, at 30% of the
+    # accelerator's datasheet peak (small batches, embedding lookups, padding).
+    heavy_flops_per_post, accelerator_utilisation = 1e9, 0.3
+    nic_bits_per_s, nic_utilisation = 100e9, 0.5  # assumed ranker-host network
     stages_ms = {  # allocations of the p99, server-side; headroom absorbs the tails
         "request, auth, feed assembly": 20,
         "candidate sources (in parallel)": 40,
@@ -58,13 +65,35 @@ def estimate_capacity() -> dict[str, float | str]:
         "value model and re-ranking": 10,
     }
     budget_ms = 250.0  # assumed server-side p99 target for one feed load
+    # One fetch per load: the full ~1 kB vector of every candidate, kept in the
+    # ranker's memory for the request, so both rankers read the same copy.
+    fetch_bytes_per_s = qps * candidates * 1_000
+    heavy_flops_per_s = qps * heavy_ranked * heavy_flops_per_post
     return {
         "peak_feed_qps": qps,
         "first_pass_per_s": qps * candidates,
         "heavy_per_s": qps * heavy_ranked,
         "returned": returned,
-        # Every candidate's post features (~1 kB, as stored) cross the network.
-        "feature_fetch_per_s": human_bytes(qps * candidates * 1_000),
+        "feature_fetch_per_s": human_bytes(fetch_bytes_per_s),
+        "feature_fetch_tbit_per_s": fetch_bytes_per_s * 8 / 1e12,
+        # The alternative: a second, sequential fetch of full vectors for the
+        # survivors only, with its own slot in the latency budget.
+        "heavy_only_fetch_per_s": human_bytes(qps * heavy_ranked * 1_000),
+        "fetch_hosts": servers_needed(
+            fetch_bytes_per_s * 8, nic_bits_per_s, nic_utilisation
+        ),
+        "heavy_flops_per_post": heavy_flops_per_post,
+        "accelerator_utilisation": accelerator_utilisation,
+        "heavy_flops_per_s": heavy_flops_per_s,
+        "accelerators_at_peak": heavy_flops_per_s / A100_80GB.peak_flops,
+        # One load's heavy pass on one accelerator at that utilisation.
+        "heavy_ms_per_load": 1e3
+        * heavy_ranked
+        * heavy_flops_per_post
+        / (A100_80GB.peak_flops * accelerator_utilisation),
+        "accelerators": servers_needed(
+            heavy_flops_per_s, A100_80GB.peak_flops, accelerator_utilisation
+        ),
         # 256 float16 user embedding plus ~1.5 kB of counters per monthly user.
         "user_store": human_bytes(storage_bytes(1e9, 2_000, replicas=3)),
         # Post embedding, author, counters, integrity scores: ~1 kB a post.
@@ -86,6 +115,11 @@ def estimate_capacity() -> dict[str, float | str]:
         # p99, each of the parallel sources must meet it at a higher percentile.
         "source_percentile": 100 * 0.99 ** (1 / sources),
         "sources": sources,
+        # 2,000 keys hashed over 20 shards touch every shard (a shard is missed
+        # with probability (19/20)^2000 ~ 0): the fetch waits for the slowest.
+        "shard_percentile": 100 * 0.99 ** (1 / post_feature_shards),
+        "shards": post_feature_shards,
+        "shard_bytes": human_bytes(eligible_posts * 1_000 / post_feature_shards),
         "budget_ms": budget_ms,
         "headroom_ms": remaining_budget_ms(budget_ms, stages_ms),
         **{f"stage:{name}": float(ms) for name, ms in stages_ms.items()},
@@ -453,7 +487,7 @@ def run_seed(seed: int) -> dict:
         "heads": heads_out,
         "bait_flag": bait_flag,
         "outcome": test.outcome,
-        "negative_value": value_score(test.true_prob, VALUE_WEIGHTS) < 0,
+        "true_value": value_score(test.true_prob, VALUE_WEIGHTS),
         "train_rows": train.load.size,
         "test_loads": first_row.size,
         "test_users": np.unique(test.user).size,
@@ -495,8 +529,9 @@ def run_experiment(seeds: Sequence[int] = SEEDS) -> dict:
         "test_users": runs[0]["test_users"],
         "grades": [r["graded"] for r in runs],
         "negative_value_share": float(
-            np.concatenate([r["negative_value"] for r in runs]).mean()
+            (np.concatenate([r["true_value"] for r in runs]) < 0).mean()
         ),
+        "lowest_value": float(min(r["true_value"].min() for r in runs)),
         "calibration": {h: calibration_ratios(**v) for h, v in pooled.items()},
     }
     for head in ("click", "hide", "share"):
@@ -553,6 +588,23 @@ def print_estimate() -> None:
     print(f"  first-pass scores per second      {est['first_pass_per_s']:>14,.0f}")
     print(f"  heavy-ranker scores per second    {est['heavy_per_s']:>14,.0f}")
     print(f"  candidate features fetched per s  {est['feature_fetch_per_s']:>14}")
+    rows = {
+        "  as network traffic": f"{est['feature_fetch_tbit_per_s']:.2f} Tb/s",
+        "  hosts' 100 Gb/s NICs at 50%": f"{est['fetch_hosts']:,}",
+        "alt.: full vectors, 500 posts only": est["heavy_only_fetch_per_s"],
+        f"heavy ranker, {est['heavy_flops_per_post'] / 1e9:.0f} GFLOP a post": (
+            f"{est['heavy_flops_per_s']:.1e} FLOP/s"
+        ),
+        "  A100s at datasheet peak": f"{est['accelerators_at_peak']:.0f}",
+        f"  A100s at {est['accelerator_utilisation']:.0%} of peak": (
+            f"{est['accelerators']:,}"
+        ),
+        f"  one load, one A100 at {est['accelerator_utilisation']:.0%}": (
+            f"{est['heavy_ms_per_load']:.1f} ms"
+        ),
+    }
+    for label, value in rows.items():
+        print(f"  {label:<34}{value:>14}")
     print(f"  user features, 3 replicas         {est['user_store']:>14}")
     print(f"  post features, 3 replicas         {est['post_store']:>14}")
     print(f"  impressions logged per day        {est['impressions_per_day']:>14,.0f}")
@@ -566,6 +618,10 @@ def print_estimate() -> None:
     print(
         f"  each of {est['sources']} parallel sources must meet its 40 ms "
         f"at p{est['source_percentile']:.2f}"
+    )
+    print(
+        f"  each of {est['shards']} post-feature shards ({est['shard_bytes']}) must"
+        f" meet its 30 ms at p{est['shard_percentile']:.2f}"
     )
 
 
@@ -582,7 +638,10 @@ def main() -> None:
     print("  " + ", ".join(
         f"{h} {r['flagged:' + h][0]:.3f} vs {r['flagged:' + h][1]:.3f}"
         for h in ("click", "hide", "share")))  # fmt: skip
-    print(f"Candidates whose true value is negative: {r['negative_value_share']:.1%}")
+    print(
+        f"Candidates whose true value is negative: {r['negative_value_share']:.1%};"
+        f" the lowest {r['lowest_value']:.2f}"
+    )
 
     print(f"\nHeads (ROC-AUC, log loss: mean of {n} seeds)   mean prediction / rate")
     print(

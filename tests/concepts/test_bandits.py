@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
+from scipy import stats
 
 from snippets.concepts import bandits
 
@@ -23,6 +24,34 @@ def table():
         name: [(float(cells[i]), float(cells[i + 1])) for i in (0, 2, 4)]
         for name, *cells in rows
     }
+
+
+@pytest.fixture(scope="module")
+def paired():
+    """Printed paired differences: (a, b, at) -> (mean, half-width, tie)."""
+    out = module_output("snippets.concepts.bandits")
+    found = re.findall(
+        r"^  (\S+) - (\S+), regret(@\S+) +([+-][\d.]+) \+/- +([\d.]+)( +tie)?$",
+        out,
+        re.M,
+    )
+    return {
+        (a, b, at): (float(mean), float(half), bool(tie))
+        for a, b, at, mean, half, tie in found
+    }
+
+
+def test_paired_differences_match_a_recomputation(paired):
+    runs = {p: bandits.simulate(p) for p in bandits.POLICIES}
+    assert len(paired) == 4
+    for (a, b, at), (mean, half, tie) in paired.items():
+        step = 499 if at == "@500" else -1
+        gap = runs[a].regret[:, step] - runs[b].regret[:, step]
+        # An independent interval: scipy's t-interval is within rounding of 1.96 sd/√n
+        ci = stats.ttest_1samp(gap, 0.0).confidence_interval(0.95)
+        assert mean == pytest.approx(gap.mean(), abs=0.05)
+        assert half == pytest.approx((ci.high - ci.low) / 2, rel=0.02, abs=0.05)
+        assert tie == (ci.low <= 0 <= ci.high)
 
 
 def test_regret_is_cumulative_and_non_negative():
@@ -72,16 +101,18 @@ def test_exploration_cost_is_what_the_random_share_loses():
     assert lost / draws == pytest.approx(bandits.exploration_cost(true_ctr), rel=0.1)
 
 
-def test_printed_table_supports_the_claims(table):
-    greedy, eps, ts = table["greedy"], table["epsilon-greedy"], table["thompson"]
+def test_printed_table_supports_the_claims(table, paired):
+    eps, ts = table["epsilon-greedy"], table["thompson"]
 
-    def clearly_above(x, y):  # 95% intervals do not overlap
-        return x[0] - x[1] > y[0] + y[1]
+    def clearly_positive(key):  # the paired 95% interval excludes zero
+        mean, half, tie = paired[key]
+        return mean - half > 0 and not tie
 
-    assert clearly_above(ts[0], greedy[0])  # exploring costs clicks at first ...
-    assert clearly_above(greedy[1], ts[1]) and clearly_above(eps[1], ts[1])  # pays
-    assert not clearly_above(greedy[1], eps[1])  # greedy vs epsilon-greedy: a tie
-    assert clearly_above(eps[2], ts[2])
+    assert clearly_positive(("thompson", "greedy", "@500"))  # exploring costs first
+    assert clearly_positive(("greedy", "thompson", "@5k"))  # ... and pays back
+    assert clearly_positive(("epsilon-greedy", "thompson", "@5k"))
+    assert paired["greedy", "epsilon-greedy", "@5k"][2]  # a tie on this evidence
+    assert eps[2][0] - eps[2][1] > ts[2][0] + ts[2][1]
 
 
 def test_page_quotes_the_numbers_the_code_prints(table):
@@ -99,6 +130,11 @@ def test_page_quotes_the_numbers_the_code_prints(table):
     assert explore + exploit == pytest.approx(total, abs=0.11)
     assert exploit > explore  # most of the late loss is not the random share
     assert_page_quotes(PAGE, *split.groups())
+
+
+def test_page_quotes_the_paired_differences(paired):
+    quoted = [f"{abs(mean):.1f} ± {half:.1f}" for mean, half, _ in paired.values()]
+    assert_page_quotes(PAGE, *quoted)
 
 
 def test_bad_input_fails_clearly():

@@ -305,10 +305,22 @@ def test_page_quotes_the_numbers_the_code_prints():
     ci = re.findall(r"([\d.]+) \+/- ([\d.]+)", out)
     assert float(ci[1][1]) < float(ci[0][1])  # CUPED's interval is narrower
     assert_page_quotes(PAGE, cuped[1], ratio[1], ratio[2], ci[0][1], ci[1][1])
-    looks = re.findall(r"(?:only|look)\s+([\d.]+)$", out, re.M)
-    assert round(float(looks[1]) / float(looks[0])) == 5
-    assert_page_quotes(PAGE, "five times the promised rate")
-    assert_page_quotes(PAGE, *looks)
+    looks = re.findall(r"(?:only|look)\s+([\d.]+) \+/- ([\d.]+)$", out, re.M)
+    simulations = int(
+        re.search(r"A/A tests \(([\d,]+) simulated\)", out)[1].replace(",", "")
+    )
+    for rate, error in looks:  # the binomial 95% Monte Carlo error of each rate
+        expected = stats.norm.ppf(0.975) * math.sqrt(
+            float(rate) * (1 - float(rate)) / simulations
+        )
+        assert float(error) == pytest.approx(expected, abs=0.0006)
+    assert round(float(looks[1][0]) / float(looks[0][0])) == 5
+    # The end-only rate is alpha within its Monte Carlo error.
+    assert abs(float(looks[0][0]) - 0.05) <= float(looks[0][1])
+    assert_page_quotes(
+        PAGE, "five times the promised rate", f"{simulations:,} simulated"
+    )
+    assert_page_quotes(PAGE, *(f"{rate} ± {error}" for rate, error in looks))
     sim = re.search(r"A/B ([\d,]+)-([\d,]+), interleaving ([\d,]+)-([\d,]+)", out)
     fewer = re.search(r"needs ([\d.]+)-([\d.]+)x fewer", out)
     ablation = re.search(r"\(ablation\): ([\d.]+)-([\d.]+)x fewer", out)

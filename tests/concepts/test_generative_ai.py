@@ -254,12 +254,44 @@ def test_page_quotes_the_numbers_the_code_prints():
     decode = re.search(r"decode .*compute +(\S+) ms", out)
     assert_page_quotes(PAGE, decode[1])
     table = re.findall(
-        r"^ +(\d+) +(\d+) +\S+ +(\S+) +(\w+) +(\S+) +(yes|no)$", out, re.M
+        r"^ +(\d+) +(\d+) +(\S+) +(\S+) +(\w+) +(\S+) +(\d+)x +(\d+)% +(yes|no)$",
+        out,
+        re.M,
     )
-    rate = {(int(c), int(b)): (ms, bound, tps) for c, b, ms, bound, tps, _ in table}
+    assert len(table) == 10
+    rate = {
+        (int(c), int(b)): (ms, bound, tps, kv, x, linear)
+        for c, b, kv, ms, bound, tps, x, linear, _ in table
+    }
     for key in [(512, 1), (512, 16), (512, 256), (512, 512), (4096, 64), (4096, 256)]:
         assert_page_quotes(PAGE, rate[key][2])
     assert_page_quotes(PAGE, rate[(512, 1)][0], rate[(512, 512)][0])
+    # The speed-up columns follow from tokens/s: x batch 1, and that over the batch.
+    for (context, batch), (_, _, tps, _, x, linear) in rate.items():
+        ratio = float(tps.replace(",", "")) / float(rate[context, 1][2])
+        assert float(x) == pytest.approx(ratio, abs=0.6)
+        assert float(linear) == pytest.approx(100 * ratio / batch, abs=0.6)
+    weights_gb = re.search(r"weights read per decode step ([\d.]+) GB", out)[1]
+    expected = (ga.LLAMA_3_8B.layer_parameters + ga.LLAMA_3_8B.table_parameters) * 2
+    assert float(weights_gb) == pytest.approx(expected / 1e9, abs=0.05)
+    # Near-linear only while the batch's cache is small beside the weights.
+    _, _, _, kv256, x256, linear256 = rate[512, 256]
+    assert float(kv256) > float(weights_gb) and int(linear256) < 50
+    assert int(rate[512, 16][5]) > 90
+    more = float(rate[512, 512][2].replace(",", "")) / float(
+        rate[512, 256][2].replace(",", "")
+    )
+    assert_page_quotes(
+        PAGE,
+        f"{weights_gb} GB of weights",
+        f"{rate[512, 16][5]}% of linear",
+        f"cache, {kv256} GB",
+        f"{x256}x batch 1's: only {linear256}% of linear",
+        f"still {more - 1:.0%} more",
+        f"{rate[4096, 64][3]} GB of cache",
+        f"{rate[4096, 64][4]}x batch 1's",
+        f"{rate[4096, 64][5]}% of linear",
+    )
     fused = re.search(r"k = 60: 3 ([\d.]+) \| 4 ([\d.]+)", out)
     assert float(fused[1]) == pytest.approx(2 / 63, abs=5e-5)  # third in both lists
     assert float(fused[2]) == pytest.approx(1 / 61, abs=5e-5)  # first in one list

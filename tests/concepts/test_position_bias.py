@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
+from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from snippets.concepts import position_bias as pb
@@ -15,12 +18,30 @@ PAGE = "concepts/retrieval-and-ranking.md"
 @pytest.fixture(scope="module")
 def printed():
     """Parsed output: propensity rows and ranker rows (NDCG, weights...)."""
-    lines = module_output("snippets.concepts.position_bias").splitlines()
+    blocks = module_output("snippets.concepts.position_bias").split("\n\n")
     rows = {}
-    for line in lines[1:]:
+    for line in "\n".join(blocks[:2]).splitlines()[1:]:
         if line.strip() and not line.startswith(("rank ", "ranker")):
             rows[line[:17].strip()] = [float(x) for x in line[17:].split()]
     return rows
+
+
+@pytest.fixture(scope="module")
+def over_seeds():
+    """The seeds block: ranker -> (mean, min, max); (a, b) -> (mean, low, high, tie)."""
+    block = module_output("snippets.concepts.position_bias").split("\n\n")[2]
+    spread = {
+        m[1]: tuple(float(x) for x in m.groups()[1:])
+        for m in re.finditer(r"^(\S.*?) +([\d.]+) +([\d.]+) +([\d.]+)$", block, re.M)
+    }
+    pairs = {
+        (m[1], m[2]): (float(m[3]), float(m[4]), float(m[5]), bool(m[6]))
+        for m in re.finditer(
+            r"^  (.+?) minus (.+?) +(\S+) \[(\S+), (\S+)\]( +tie)?$", block, re.M
+        )
+    }
+    seeds = int(re.match(r"(\d+) seeds", block)[1])
+    return seeds, spread, pairs
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +112,28 @@ def test_printed_table_supports_the_claims(printed):
     )
 
 
-def test_page_quotes_the_numbers_the_code_prints(printed):
+def test_over_seeds_ipw_beats_naive_clicks_and_estimated_p_ties_true_p(over_seeds):
+    seeds, spread, pairs = over_seeds
+    assert seeds >= 5 and set(spread) == set(pb.RANKERS)
+    for name, (mean, low, high) in spread.items():
+        assert low <= mean <= high, name
+    assert spread["naive clicks"][2] < spread["IPW, estimated P"][1]  # every seed
+    gain = pairs["IPW, true P", "naive clicks"]
+    assert gain[1] > 0 and not gain[3]
+    tie = pairs["IPW, estimated P", "IPW, true P"]
+    assert tie[1] <= 0 <= tie[2] and tie[3]
+    assert abs(tie[0]) < gain[0] / 50  # tiny next to the gain over naive clicks
+
+
+def test_paired_t_interval_matches_scipy():
+    d = np.array([0.3, -0.1, 0.5, 0.2, 0.05])
+    ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
+    assert pb.paired_t_interval(d) == pytest.approx((d.mean(), ci.low, ci.high))
+    with pytest.raises(ValueError, match="at least two"):
+        pb.paired_t_interval(np.array([1.0]))
+
+
+def test_page_quotes_the_numbers_the_code_prints(printed, over_seeds):
     assert_page_quotes(
         PAGE,
         f"{printed['old ranker'][0]:.3f}",
@@ -101,6 +143,14 @@ def test_page_quotes_the_numbers_the_code_prints(printed):
         f"{printed['naive clicks'][2]:.2f}",
         f"{printed['estimated'][-1]:.2f}",
     )
+    seeds, spread, pairs = over_seeds
+    naive, ipw = spread["naive clicks"], spread["IPW, estimated P"]
+    gain = pairs["IPW, estimated P", "naive clicks"]
+    tie = pairs["IPW, estimated P", "IPW, true P"]
+    quoted = [f"{seeds} seeds", f"{naive[1]:.3f} to {naive[2]:.3f}"]
+    quoted += [f"{ipw[1]:.3f} to {ipw[2]:.3f}", f"+{gain[0]:.4f}"]
+    quoted += [f"−{abs(tie[0]):.4f} [−{abs(tie[1]):.4f}, +{tie[2]:.4f}]"]
+    assert_page_quotes(PAGE, *quoted)
 
 
 def test_bad_input_fails_clearly(small_log):

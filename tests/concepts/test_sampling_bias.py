@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
+from scipy import stats
 
 from snippets.concepts import sampling_bias as sb
 
@@ -13,12 +16,23 @@ PAGE = "concepts/retrieval-and-ranking.md"
 
 @pytest.fixture(scope="module")
 def table():
-    """Printed rows: name -> (hit@10, head share, slope)."""
+    """Printed rows: name -> (mean hit@10, head share, slope, min hit, max hit)."""
     rows = {}
-    for line in module_output("snippets.concepts.sampling_bias").splitlines()[2:]:
+    out = module_output("snippets.concepts.sampling_bias")
+    for line in out.split("hit@10 differences")[0].splitlines()[3:]:
         name, numbers = line[:21].strip(), line[21:].split()
-        rows[name] = tuple(float(x) for x in numbers)
+        low, high = numbers[1].split("-")
+        rows[name] = (float(numbers[0]), float(numbers[2]), float(numbers[3]))
+        rows[name] += (float(low), float(high))
     return rows
+
+
+@pytest.fixture(scope="module")
+def gaps():
+    """Paired hit@10 differences: (a, b) -> (min, max) over the seeds."""
+    out = module_output("snippets.concepts.sampling_bias")
+    found = re.findall(r"^  (.+) minus (.+): (\S+) to (\S+)$", out, re.M)
+    return {(a, b): (float(low), float(high)) for a, b, low, high in found}
 
 
 def in_batch_loss(model, user, item, log_q):
@@ -87,12 +101,27 @@ def test_printed_table_supports_the_claims(table):
     assert plain[2] < 0 < oracle[2]
 
 
-def test_page_quotes_the_numbers_the_code_prints(table):
+def test_every_seed_shows_the_gain_and_the_small_gap_to_the_oracle(table, gaps):
+    assert len(gaps) == 2
+    gain = gaps["in-batch, logQ", "in-batch, no logQ"]
+    gap = gaps["oracle (true logits)", "in-batch, logQ"]
+    assert gain[0] > 0.2  # on every seed, by a wide margin
+    assert 0 < gap[0] <= gap[1] < gain[0] / 5  # the oracle stays ahead, narrowly
+    for name, (mean, _, _, low, high) in table.items():
+        assert low <= mean <= high, name
+
+
+def test_page_quotes_the_numbers_the_code_prints(table, gaps):
     names = ["oracle (true logits)", "popularity only"]
     names += ["in-batch, no logQ", "in-batch, logQ"]
     quoted = [f"{table[name][0]:.3f}" for name in names]
     quoted += [f"{table[name][1]:.2f}" for name in ("in-batch, no logQ",)]
     quoted += [f"{table['oracle (true logits)'][1]:.2f}"]
+    quoted += [
+        f"{table[name][3]:.3f}–{table[name][4]:.3f}"
+        for name in ("oracle (true logits)", "in-batch, no logQ", "in-batch, logQ")
+    ]
+    quoted += [f"{low:+.3f} to {high:+.3f}" for low, high in gaps.values()]
     assert_page_quotes(PAGE, *quoted)
 
 
@@ -108,3 +137,16 @@ def test_bad_input_fails_clearly():
         sb.item_frequencies(np.arange(5), 5)
     with pytest.raises(ValueError, match="matrix"):
         sb.evaluate(np.zeros((2, 2)), world, np.zeros(20))
+
+
+def test_the_log_draws_items_with_the_true_choice_probabilities():
+    world = sb.make_world(n_users=20, n_items=30, n_train=200_000, n_test=1, seed=5)
+    choice = np.exp(world.true_logits)
+    choice /= choice.sum(axis=1, keepdims=True)
+    users = np.bincount(world.train[:, 0], minlength=20)
+    expected = users[:, None] * choice  # each user's draws follow their own softmax
+    observed = np.zeros((20, 30))
+    np.add.at(observed, (world.train[:, 0], world.train[:, 1]), 1)
+    keep = expected > 5  # chi-square needs enough expected counts per cell
+    statistic = ((observed - expected)[keep] ** 2 / expected[keep]).sum()
+    assert stats.chi2.sf(statistic, keep.sum() - 20) > 0.001

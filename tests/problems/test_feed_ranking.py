@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import ROOT, assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -212,6 +213,30 @@ def test_estimates_come_from_the_shared_estimation_functions():
     # The slowest of 4 parallel sources meets the bound with probability q^4 = 0.99.
     q = est["source_percentile"] / 100
     assert q**4 == pytest.approx(0.99)
+    # 2,000 keys over 20 shards: every shard is hit, so each needs q^20 = 0.99.
+    assert (1 - 1 / est["shards"]) ** 2_000 < 1e-40
+    assert (est["shard_percentile"] / 100) ** est["shards"] == pytest.approx(0.99)
+    assert est["shard_bytes"] == estimation.human_bytes(300e6 * 7 * 1_000 / 20)
+    # Accelerators: FLOP/s over an A100's 312 TFLOPS at 30%, rounded up.
+    flops = qps * 500 * 1e9
+    assert est["accelerators"] == math.ceil(flops / (312e12 * 0.3)) == 495
+    assert est["accelerators_at_peak"] == pytest.approx(flops / 312e12)
+    assert est["heavy_ms_per_load"] == pytest.approx(500 * 1e9 / (312e12 * 0.3) * 1e3)
+    # Network: bytes x 8 over 100 Gb/s NICs at 50%.
+    assert est["fetch_hosts"] == math.ceil(qps * 2_000 * 1_000 * 8 / 50e9)
+    assert est["feature_fetch_tbit_per_s"] == pytest.approx(qps * 2_000 * 8e3 / 1e12)
+    assert est["heavy_only_fetch_per_s"] == estimation.human_bytes(qps * 500 * 1_000)
+
+
+def test_the_diagram_carries_the_budget_table():
+    page = (ROOT / "docs" / PAGE).read_text(encoding="utf-8")
+    diagram = page.split("## Architecture", 1)[1].split("```mermaid", 1)[1]
+    diagram = diagram.split("```", 1)[0]
+    est = fr.estimate_capacity()
+    stages = [v for k, v in est.items() if k.startswith("stage:")]
+    shown = [float(ms) for ms in re.findall(r"(\d+) ms", diagram)]
+    # Every stage's allocation, then the sum, the headroom and the target.
+    assert shown == [*stages, sum(stages), est["headroom_ms"], est["budget_ms"]]
 
 
 def test_simulation_is_seeded_and_heavy_users_are_active():
@@ -394,7 +419,10 @@ def test_page_quotes_the_numbers_the_code_prints():
     quoted += [
         f"{flagged[h][0]:.3f} against {flagged[h][1]:.3f}" for h in ("click", "hide")
     ]
-    quoted += re.findall(r"true value is negative: (\S+)", output())
+    quoted += re.findall(r"true value is negative: (\S+);", output())
+    lowest = float(re.search(r"the lowest (-\d+\.\d+)", output())[1])
+    assert -20 < lowest < 0  # a certain hide and nothing else would be worth -20
+    quoted.append(f"worth −{abs(lowest):.2f}")
     for (block, label), (mean, low, high, _) in printed_differences().items():
         if "posts by one author" not in label:
             quoted.append(f"{abs(mean):.3f}")
@@ -413,6 +441,15 @@ def test_page_quotes_the_numbers_the_code_prints():
         est["feature_log_per_day"],
         est["feature_fetch_per_s"],
         f"p{est['source_percentile']:.2f}",
+        f"p{est['shard_percentile']:.2f}",
         f"{est['headroom_ms']:.0f} ms",
+        f"{est['feature_fetch_tbit_per_s']:.2f} Tb/s",
+        f"{est['fetch_hosts']} hosts' NICs",
+        f"{est['heavy_only_fetch_per_s']} per second",
+        f"**{est['accelerators_at_peak']:.0f}** A100",
+        f"{est['accelerators']} A100s",
+        f"{est['heavy_flops_per_s']:.1e} FLOP/s",
+        f"take {est['heavy_ms_per_load']:.1f} ms",
+        f"20 shards of {est['shard_bytes']}",
     ]
     assert_page_quotes(PAGE, *quoted)
