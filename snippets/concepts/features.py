@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
+from threadpoolctl import threadpool_limits
 
 from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.concepts.classification_metrics import log_loss
@@ -89,6 +90,36 @@ def expected_sharing(n_keys: int, n_buckets: int) -> float:
     # --8<-- [end:collisions]
 
 
+def collisions_sd(n_keys: int, n_buckets: int) -> float:
+    """Standard deviation of the collided count under uniform hashing.
+
+    Collided keys are n minus the occupied buckets, so their variance is that of
+    the number of empty buckets: m a + m(m - 1) b - (m a)^2, with a = (1 - 1/m)^n
+    the chance a bucket is empty and b = (1 - 2/m)^n that two given ones both are.
+    """
+    if n_keys < 0 or n_buckets < 1:
+        raise ValueError("need n_keys >= 0 and n_buckets >= 1")
+    m = n_buckets
+    a = np.exp(n_keys * np.log1p(-1 / m))
+    b = 0.0 if m == 1 else (1 - 2 / m) ** n_keys
+    return float(np.sqrt(max(m * a + m * (m - 1) * b - (m * a) ** 2, 0.0)))
+
+
+def sharing_sd(n_keys: int, n_buckets: int) -> float:
+    """Standard deviation of the number of keys sharing a bucket (uniform hashing).
+
+    Sharing keys are n minus the keys alone in their bucket, S; with
+    E[S] = n(1 - 1/m)^(n-1) and E[S(S - 1)] = n(n - 1)(1 - 1/m)(1 - 2/m)^(n-2),
+    Var(S) = E[S(S - 1)] + E[S] - E[S]^2.
+    """
+    if n_keys < 1 or n_buckets < 1:
+        raise ValueError("need n_keys >= 1 and n_buckets >= 1")
+    n, m = n_keys, n_buckets
+    alone = n * (1 - 1 / m) ** (n - 1)
+    pairs = 0.0 if n < 2 else n * (n - 1) * (1 - 1 / m) * (1 - 2 / m) ** (n - 2)
+    return float(np.sqrt(max(pairs + alone - alone**2, 0.0)))
+
+
 # --8<-- [start:memory]
 def embedding_table_bytes(
     rows: float, dim: int, bytes_per_value: int = 4, optimizer_slots: int = 0
@@ -113,30 +144,47 @@ def quotient_remainder(ids: np.ndarray, n_remainder: int) -> tuple[np.ndarray, .
 
 
 # --8<-- [start:cross]
-def cross_demo(seed: int = 0) -> dict[str, float]:
-    """Log loss of logistic regression with and without a country x device cross."""
+def cross_demo(seed: int = 0, interaction: bool = True) -> dict[str, float]:
+    """Log loss of logistic regression with and without a country x device cross.
+
+    interaction=False makes the click logit additive (a country effect plus a device
+    effect): the ablation in which a cross has nothing to learn.
+    """
     rng = np.random.default_rng(seed)
     n, countries, devices = 12_000, 30, 3
     country = rng.integers(0, countries, n)
     device = rng.integers(0, devices, n)
-    # The click rate depends on the pair, not on each value alone.
-    pair_logit = rng.normal(-2.0, 1.0, size=(countries, devices))
+    if interaction:  # the click rate depends on the pair, not on each value alone
+        pair_logit = rng.normal(-2.0, 1.0, size=(countries, devices))
+    else:
+        pair_logit = rng.normal(-2.0, 0.7, size=(countries, 1)) + rng.normal(
+            0.0, 0.7, size=(1, devices)
+        )
     prob = 1 / (1 + np.exp(-pair_logit[country, device]))
     y = (rng.random(n) < prob).astype(int)
+    pair = country * devices + device  # which of the 90 distinct rows an example is
     rows = [
         {"country": f"c{c}", "device": f"d{d}", "country_x_device": f"c{c}_d{d}"}
-        for c, d in zip(country, device, strict=True)
+        for c in range(countries)
+        for d in range(devices)
     ]
     train, test = slice(0, 8_000), slice(8_000, n)
+    # Examples of one pair share every feature, so fit on the distinct (pair, label)
+    # rows weighted by their counts: the same objective as one row per example.
+    counts = np.zeros((2, len(rows)))
+    np.add.at(counts, (y[train], pair[train]), 1)
+    labels = np.repeat([0, 1], len(rows))
     results = {"true probabilities": log_loss(y[test], prob[test])}
     for name, keep in (
         ("country + device", ("country", "device")),
         ("+ hashed cross", ("country", "device", "country_x_device")),
     ):
-        subset = [{k: row[k] for k in keep} for row in rows]
-        x = hash_features(subset, n_buckets=2**10)
-        model = LogisticRegression(C=1.0, max_iter=1_000).fit(x[train], y[train])
-        results[name] = log_loss(y[test], model.predict_proba(x[test])[:, 1])
+        x = hash_features([{k: row[k] for k in keep} for row in rows], n_buckets=2**10)
+        with threadpool_limits(limits=1, user_api="blas"):  # tiny: threads cost
+            model = LogisticRegression(C=1.0, max_iter=1_000).fit(
+                sparse.vstack([x, x]), labels, sample_weight=counts.ravel()
+            )
+        results[name] = log_loss(y[test], model.predict_proba(x)[pair[test], 1])
     return results
     # --8<-- [end:cross]
 
@@ -202,19 +250,19 @@ def main() -> None:
     print("  " + ", ".join(f"{c}: {hashed[0, c]:+.1f}" for c in columns))
 
     keys = [f"user_id={i}" for i in range(10_000)]
-    print("\n10,000 distinct keys hashed into m buckets:")
+    print("\n10,000 distinct keys hashed into m buckets (expected ± one sd):")
     print(
-        f"{'m':>9} {'keys/m':>6} {'collided':>8} {'expected':>8} {'share':>6} "
-        f"{'sharing':>7} {'expected':>8}"
+        f"{'m':>9} {'keys/m':>6} {'collided':>8} {'expected':>12} {'share':>6} "
+        f"{'sharing':>7} {'expected':>12}"
     )
     for power in (12, 14, 16, 18, 20):
-        m = 2**power
+        m, n = 2**power, len(keys)
+        expected = f"{expected_collisions(n, m):,.0f} ± {collisions_sd(n, m):.0f}"
+        shared = f"{expected_sharing(n, m):,.0f} ± {sharing_sd(n, m):.0f}"
         measured = measured_collisions(keys, m)
-        expected = expected_collisions(len(keys), m)
         print(
-            f"{m:>9,} {len(keys) / m:>6.2f} {measured:>8,} {expected:>8,.0f} "
-            f"{measured / len(keys):>6.1%} {measured_sharing(keys, m):>7,} "
-            f"{expected_sharing(len(keys), m):>8,.0f}"
+            f"{m:>9,} {n / m:>6.2f} {measured:>8,} {expected:>12} "
+            f"{measured / n:>6.1%} {measured_sharing(keys, m):>7,} {shared:>12}"
         )
 
     n_ids, dim = 100_000_000, 64
@@ -236,9 +284,17 @@ def main() -> None:
         f"{human_bytes(embedding_table_bytes(rows, dim))}"
     )
 
-    print("\nFeature cross, test log loss (lower is better):")
-    for name, loss in cross_demo().items():
-        print(f"  {name:<19} {loss:.4f}")
+    print("\nFeature cross, test log loss (lower is better), seed 0 and seeds 0-7:")
+    runs = [cross_demo(seed) for seed in range(8)]
+    additive = [cross_demo(seed, interaction=False) for seed in range(8)]
+    rows = {name: [run[name] for run in runs] for name in runs[0]}
+    rows["gain from the cross"] = [
+        run["country + device"] - run["+ hashed cross"] for run in runs
+    ]
+    for name, values in rows.items():
+        print(f"  {name:<20} {values[0]:.4f}  {min(values):.4f} to {max(values):.4f}")
+    flat = [run["country + device"] - run["+ hashed cross"] for run in additive]
+    print(f"  gain, additive world         {min(flat):.4f} to {max(flat):.4f}")
 
     clicks = [0, 40, 70, 200, 230, 1_900, 1_950, 4_000]  # seconds
     print("\nWindows over 8 click times (seconds):")

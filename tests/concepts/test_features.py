@@ -11,6 +11,8 @@ from guide import assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction import FeatureHasher
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss as sk_log_loss
 
 from snippets.concepts import features as ft
 
@@ -48,12 +50,37 @@ def test_hash_is_stable_and_handles_unseen_values():
     assert 0 <= column < 64 and sign in (-1, 1)
 
 
+def simulated_counts(n, m, rng, trials=2_000):
+    """Collided and sharing counts of uniform hashing, by direct simulation."""
+    collided, sharing = [], []
+    for _ in range(trials):
+        _, counts = np.unique(rng.integers(0, m, n), return_counts=True)
+        collided.append(n - counts.size)
+        sharing.append(counts[counts > 1].sum())
+    return np.array(collided), np.array(sharing)
+
+
+@pytest.mark.parametrize("n, m", [(2_000, 4_096), (5_000, 2**10), (3_000, 2**16)])
+def test_the_spread_formulas_match_a_simulation_of_uniform_hashing(n, m):
+    collided, sharing = simulated_counts(n, m, np.random.default_rng(n + m))
+    # A sample sd from 2,000 draws is within about 5% of the truth (1.6% se).
+    assert collided.std() == pytest.approx(ft.collisions_sd(n, m), rel=0.07)
+    assert sharing.std() == pytest.approx(ft.sharing_sd(n, m), rel=0.07)
+    # Exact on a case small enough to enumerate: 4 keys in 3 buckets.
+    assign = list(itertools.product(range(3), repeat=4))
+    empty = [3 - len(set(a)) for a in assign]
+    alone = [sum(1 for b in a if a.count(b) == 1) for a in assign]
+    assert ft.collisions_sd(4, 3) == pytest.approx(np.std(empty))
+    assert ft.sharing_sd(4, 3) == pytest.approx(np.std(alone))
+
+
 def test_measured_collisions_track_the_birthday_formula():
     keys = [f"item={i}" for i in range(5_000)]
     for m in (2**10, 2**13, 2**16):
         expected = ft.expected_collisions(len(keys), m)
-        # Occupancy variance is at most n/4 for these loads, so 5 sd is generous.
-        assert abs(ft.measured_collisions(keys, m) - expected) < 5 * np.sqrt(len(keys))
+        # A few standard deviations of the count under uniform hashing (2.7 to 24).
+        sd = ft.collisions_sd(len(keys), m)
+        assert abs(ft.measured_collisions(keys, m) - expected) < 4 * sd
     # The formula against a direct simulation of uniform hashing.
     rng = np.random.default_rng(0)
     n, m = 2_000, 4_096
@@ -70,7 +97,8 @@ def test_keys_sharing_a_bucket_match_a_direct_count_and_the_formula():
         direct = sum(1 for b in buckets if sizes[b] > 1)
         assert ft.measured_sharing(keys, m) == direct
         assert direct >= ft.measured_collisions(keys, m)  # the wider count
-        assert abs(direct - ft.expected_sharing(len(keys), m)) < 5 * np.sqrt(len(keys))
+        sd = ft.sharing_sd(len(keys), m)
+        assert abs(direct - ft.expected_sharing(len(keys), m)) < 4 * sd
     # Exact, by enumerating every assignment of 4 keys to 3 buckets.
     shared = [
         sum(1 for b in assign if assign.count(b) > 1)
@@ -101,10 +129,41 @@ def test_embedding_memory_counts_optimizer_state_and_qr_pairs_are_unique():
         ft.quotient_remainder(ids, 0)
 
 
-def test_a_feature_cross_learns_an_interaction_that_one_hots_cannot():
-    results = ft.cross_demo(seed=2)
-    assert results["+ hashed cross"] < results["country + device"] - 0.02
-    assert results["+ hashed cross"] >= results["true probabilities"] - 0.01
+def per_example_fit(seed, keep):
+    """The cross demo's model fitted the plain way, one row per example."""
+    rng = np.random.default_rng(seed)
+    country, device = rng.integers(0, 30, 12_000), rng.integers(0, 3, 12_000)
+    logit = rng.normal(-2.0, 1.0, size=(30, 3))[country, device]
+    y = (rng.random(12_000) < 1 / (1 + np.exp(-logit))).astype(int)
+    rows = [
+        {"country": f"c{c}", "device": f"d{d}", "country_x_device": f"c{c}_d{d}"}
+        for c, d in zip(country, device, strict=True)
+    ]
+    x = FeatureHasher(n_features=2**10).transform(
+        [{k: row[k] for k in keep} for row in rows]
+    )
+    model = LogisticRegression(C=1.0, max_iter=1_000).fit(x[:8_000], y[:8_000])
+    return sk_log_loss(y[8_000:], model.predict_proba(x[8_000:])[:, 1])
+
+
+def test_the_weighted_fit_on_distinct_rows_equals_a_fit_on_every_example():
+    results = ft.cross_demo(seed=3)
+    for name, keep in (
+        ("country + device", ("country", "device")),
+        ("+ hashed cross", ("country", "device", "country_x_device")),
+    ):
+        assert results[name] == pytest.approx(per_example_fit(3, keep), abs=2e-4)
+
+
+def test_a_feature_cross_learns_an_interaction_and_only_when_there_is_one():
+    for seed in range(2):
+        results = ft.cross_demo(seed=seed + 10)
+        assert results["+ hashed cross"] < results["country + device"] - 0.01
+        assert results["+ hashed cross"] >= results["true probabilities"] - 0.01
+        # Ablation: with an additive click rate the cross has nothing to add.
+        additive = ft.cross_demo(seed=seed + 10, interaction=False)
+        gain = additive["country + device"] - additive["+ hashed cross"]
+        assert abs(gain) < 0.005
 
 
 def brute_force_sessions(times, gap):
@@ -155,6 +214,10 @@ def test_bad_input_raises_a_clear_error():
         ft.hopping_counts([1, 2], 10, 20)
 
 
+def number(text):
+    return float(text.replace(",", ""))
+
+
 def test_page_quotes_the_numbers_the_code_prints():
     out = module_output("snippets.concepts.features")
     lines = out.splitlines()
@@ -164,26 +227,48 @@ def test_page_quotes_the_numbers_the_code_prints():
         if line.strip()[:1].isdigit() and "%" in line
     }
     assert len(table) == 5
-    for m, _, collided, expected, _share, sharing, sharing_expected in table.values():
-        n_buckets = int(m.replace(",", ""))
-        sd = 5 * np.sqrt(10_000)
-        assert (
-            abs(int(collided.replace(",", "")) - float(expected.replace(",", ""))) < sd
+    for row in table.values():
+        m, _, collided, expected, _, sd, _share, sharing, shared, _, shared_sd = row
+        n_buckets = int(number(m))
+        assert number(sd) == pytest.approx(ft.collisions_sd(10_000, n_buckets), abs=0.5)
+        assert number(shared_sd) == pytest.approx(
+            ft.sharing_sd(10_000, n_buckets), abs=0.5
         )
-        assert int(sharing.replace(",", "")) >= int(collided.replace(",", ""))
-        assert float(sharing_expected.replace(",", "")) == pytest.approx(
+        # Each measured count within four standard deviations of its expectation.
+        assert abs(number(collided) - number(expected)) < 4 * number(sd)
+        assert abs(number(sharing) - number(shared)) < 4 * number(shared_sd)
+        # The page says every count lies within one and a half of them.
+        assert abs(number(collided) - number(expected)) < 1.5 * number(sd)
+        assert abs(number(sharing) - number(shared)) < 1.5 * number(shared_sd)
+        assert number(sharing) >= number(collided)
+        assert number(shared) == pytest.approx(
             ft.expected_sharing(10_000, n_buckets), abs=0.5
         )
     for m in ("4,096", "65,536", "1,048,576"):
-        _, _, collided, expected, share, sharing, _ = table[m]
-        assert_page_quotes(PAGE, m, collided, expected, share, sharing)
-    losses = {
-        line.strip().rsplit(maxsplit=1)[0]: line.split()[-1]
-        for line in lines
-        if line.startswith("  ") and line.split()[-1].startswith("0.")
+        _, _, collided, expected, _, sd, share, sharing, shared, _, _ = table[m]
+        assert_page_quotes(PAGE, m, collided, expected, share, sharing, shared)
+    sds = [table[m][5] for m in ("4,096", "65,536", "1,048,576")]
+    assert_page_quotes(
+        PAGE, "{} keys at 4,096 buckets, {} at 65,536, {} at".format(*sds)
+    )
+    low, high = table["65,536"], table["4,096"]
+    ratio_low = number(low[7]) / number(low[2])
+    ratio_high = number(high[7]) / number(high[2])
+    assert 1.8 < ratio_low < 2.1 and ratio_high < 1.5  # "two" holds at low load only
+
+    start = next(i for i, x in enumerate(lines) if x.startswith("Feature cross"))
+    cross = {
+        line[:23].strip(): line[23:].split() for line in lines[start + 1 : start + 7]
     }
-    assert float(losses["+ hashed cross"]) < float(losses["country + device"])
-    assert_page_quotes(PAGE, *losses.values())
+    for name in ("true probabilities", "country + device", "+ hashed cross"):
+        assert_page_quotes(PAGE, cross[name][0])
+    gain = cross["gain from the cross"]
+    assert float(gain[1]) > 0.01  # the cross helps on every seed
+    additive = cross["gain, additive world"]
+    assert abs(float(additive[0])) < 0.005 and abs(float(additive[2])) < 0.005
+    assert_page_quotes(
+        PAGE, f"{gain[1]} to {gain[3]}", f"{additive[0]} to {additive[2]}"
+    )
     sizes = {
         line.strip().rsplit(maxsplit=2)[0]: " ".join(line.split()[-2:])
         for line in lines

@@ -194,3 +194,10 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert_page_quotes(PAGE, "precision falls from {} to {}".format(*prec))
     assert_page_quotes(PAGE, "recall from {} to {}".format(*rec))
     assert_page_quotes(PAGE, "drops by {} to {}".format(*drop))
+    # The ablation: without the drift, PR-AUC holds in the same worlds.
+    stable = concept[7].split("PR-AUC ")[1].split(" -> ")
+    stable_drop = concept[8].split(": ")[1].split(" to ")
+    assert abs(float(stable[0]) - float(stable[1])) < 0.05
+    assert max(abs(float(x)) for x in stable_drop) < 0.05 < float(drop[0])
+    assert_page_quotes(PAGE, "PR-AUC then goes from {} to {}".format(*stable))
+    assert_page_quotes(PAGE, "five others is\n{} to {}".format(*stable_drop))
