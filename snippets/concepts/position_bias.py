@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from snippets.common.stats import paired_interval
 from snippets.concepts.ranking_metrics import ndcg_at_k
 
 TRUE_WEIGHTS = np.array([2.5, 0.0, 0.0])  # relevance, old ranker's favourite, noise
@@ -196,15 +196,6 @@ def run_seed(seed: int) -> dict[str, tuple[float, np.ndarray | None]]:
     return out
 
 
-def paired_t_interval(differences: np.ndarray) -> tuple[float, float, float]:
-    """Mean of paired differences with its 95% t-interval: (mean, low, high)."""
-    d = np.asarray(differences, dtype=float)
-    if d.ndim != 1 or d.size < 2:
-        raise ValueError("need at least two paired differences")
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
-
-
 def main() -> None:
     first = run_seed(0)
     n_impressions, clicked = first["log"]
@@ -238,7 +229,7 @@ def main() -> None:
         ("IPW, estimated P", "naive clicks"),
         ("IPW, estimated P", "IPW, true P"),
     ):
-        mean, low, high = paired_t_interval(ndcg[a] - ndcg[b])
+        mean, low, high = paired_interval(ndcg[a] - ndcg[b])
         tie = "  tie" if low <= 0 <= high else ""
         label = f"{a} minus {b}"
         print(f"  {label:<36} {mean:+.4f} [{low:+.4f}, {high:+.4f}]{tie}")

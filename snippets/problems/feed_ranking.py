@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -35,6 +34,7 @@ from snippets.common.estimation import (
     servers_needed,
     storage_bytes,
 )
+from snippets.common.stats import paired_interval
 from snippets.concepts.calibration import correct_downsampled
 from snippets.concepts.classification_metrics import log_loss, roc_auc, sigmoid
 from snippets.concepts.generative_ai import A100_80GB
@@ -500,15 +500,6 @@ def calibration_ratios(y: np.ndarray, p: np.ndarray, passive: np.ndarray) -> dic
     buckets = {"all": np.ones(y.size, bool), "passive": passive,
                "active": ~passive, "top 5%": top}  # fmt: skip
     return {name: float(p[b].mean() / y[b].mean()) for name, b in buckets.items()}
-
-
-def paired_interval(differences: Sequence[float]) -> tuple[float, float, float]:
-    """Mean of per-seed paired differences and its 95% t-interval."""
-    d = np.asarray(differences, dtype=float)
-    if d.ndim != 1 or d.size < 2:
-        raise ValueError("need at least two paired differences for an interval")
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
 def run_experiment(seeds: Sequence[int] = SEEDS) -> dict:

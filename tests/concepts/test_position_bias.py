@@ -7,7 +7,6 @@ import re
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
-from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from snippets.concepts import position_bias as pb
@@ -123,14 +122,6 @@ def test_over_seeds_ipw_beats_naive_clicks_and_estimated_p_ties_true_p(over_seed
     tie = pairs["IPW, estimated P", "IPW, true P"]
     assert tie[1] <= 0 <= tie[2] and tie[3]
     assert abs(tie[0]) < gain[0] / 50  # tiny next to the gain over naive clicks
-
-
-def test_paired_t_interval_matches_scipy():
-    d = np.array([0.3, -0.1, 0.5, 0.2, 0.05])
-    ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
-    assert pb.paired_t_interval(d) == pytest.approx((d.mean(), ci.low, ci.high))
-    with pytest.raises(ValueError, match="at least two"):
-        pb.paired_t_interval(np.array([1.0]))
 
 
 def test_page_quotes_the_numbers_the_code_prints(printed, over_seeds):

@@ -11,7 +11,6 @@ import pytest
 from guide import ROOT, assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
 
 from snippets.common import estimation
 from snippets.problems import feed_ranking as fr
@@ -338,15 +337,6 @@ def test_most_by_one_author_matches_counter():
     for group in range(5):
         top = [author[r] for r in rows if load[r] == group]
         assert most[group] == max(Counter(top).values())
-
-
-def test_paired_interval_matches_scipy_t_interval():
-    d = np.array([1.2, 0.7, 1.9, 1.1, 0.4])
-    mean, low, high = fr.paired_interval(d)
-    ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
-    assert (mean, low, high) == pytest.approx((d.mean(), ci.low, ci.high))
-    with pytest.raises(ValueError, match="at least two"):
-        fr.paired_interval([1.0])
 
 
 def test_calibration_ratios_by_segment_and_top_bucket():
