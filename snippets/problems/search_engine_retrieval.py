@@ -10,7 +10,7 @@ relevant products) and carry a unique model number (so embeddings miss exact loo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -57,16 +57,23 @@ def make_catalogue(n_products: int = 3000, seed: int = 0) -> Catalogue:
         ptype // TYPES_PER_CATEGORY,
         rng.integers(0, N_COLOURS, n_products),
     )
-    texts, has = [], np.zeros((n_products, CONCEPTS_PER_TYPE), dtype=bool)
-    for i in range(n_products):
-        words = [f"cat{category[i]}w{w}" for w in rng.integers(0, 4, 3)]
-        # Each mention picks one synonym: sellers write "couch", "sofa" or "settee".
-        for concept in rng.choice(CONCEPTS_PER_TYPE, 4, replace=False):
-            words.append(f"t{ptype[i]}c{concept}s{rng.integers(SYNONYMS)}")
-            has[i, concept] = True
-        words += [f"colour{colour[i]}", f"mdl{i:05d}"]
-        words += [f"common{w}" for w in rng.integers(0, 300, 6)]  # shared filler
-        texts.append(words)
+    # Each product mentions 4 of its type's 6 concepts, each by one of 3 synonyms:
+    # sellers write "couch", "sofa" or "settee".
+    concepts = rng.random((n_products, CONCEPTS_PER_TYPE)).argsort(axis=1)[:, :4]
+    synonym = rng.integers(0, SYNONYMS, concepts.shape)
+    has = np.zeros((n_products, CONCEPTS_PER_TYPE), dtype=bool)
+    np.put_along_axis(has, concepts, True, axis=1)
+    category_words = rng.integers(0, 4, (n_products, 3))
+    filler = rng.integers(0, 300, (n_products, 6))  # words shared across products
+    columns = (category, ptype, concepts, synonym, colour, category_words, filler)
+    rows = zip(*(column.tolist() for column in columns), strict=True)
+    texts = [
+        [f"cat{c}w{w}" for w in words]
+        + [f"t{t}c{k}s{s}" for k, s in zip(ks, ss, strict=True)]
+        + [f"colour{col}", f"mdl{i:05d}"]  # a unique model number each
+        + [f"common{w}" for w in fill]
+        for i, (c, t, ks, ss, col, words, fill) in enumerate(rows)
+    ]
     popularity = rng.gamma(2.0, 1.0, n_products)
     return Catalogue(texts, category, ptype, colour, has, popularity)
 
@@ -110,6 +117,18 @@ def make_queries(
     # --8<-- [end:corpus]
 
 
+def colour_in_field_only(catalogue: Catalogue) -> Catalogue:
+    """The same products with the colour word struck from their text.
+
+    The colour then lives only in a structured field (``catalogue.colour``): the
+    text retrievers cannot match it, and only query understanding can use it.
+    """
+    texts = [
+        [w for w in words if not w.startswith("colour")] for words in catalogue.texts
+    ]
+    return replace(catalogue, texts=texts)
+
+
 # --8<-- [start:bm25]
 class BM25:
     """Okapi BM25 over a sparse term-document matrix (Robertson & Zaragoza, 2009)."""
@@ -144,7 +163,7 @@ class SearchIndex:
 
     vectorizer: CountVectorizer  # every token, model numbers included
     bm25: BM25
-    embed_vocab: CountVectorizer  # what the encoder knows: tokens in >= 2 products
+    encoder_terms: np.ndarray  # what the encoder knows: term ids in >= 2 products
     tfidf: TfidfTransformer
     svd: TruncatedSVD
     doc_vectors: np.ndarray  # unit-norm, so a dot product is a cosine
@@ -155,12 +174,13 @@ class SearchIndex:
         vectorizer = CountVectorizer(analyzer=list)
         counts = vectorizer.fit_transform(catalogue.texts)
         # Like a real encoder's fixed vocabulary, LSA never sees one-off model numbers.
-        embed_vocab = CountVectorizer(analyzer=list, min_df=2)
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        encoder_terms = np.flatnonzero(df >= 2)
         tfidf = TfidfTransformer(sublinear_tf=True)
-        weighted = tfidf.fit_transform(embed_vocab.fit_transform(catalogue.texts))
+        weighted = tfidf.fit_transform(counts[:, encoder_terms])
         svd = TruncatedSVD(dim, random_state=0)
         vectors = normalize(svd.fit_transform(weighted))
-        return cls(vectorizer, BM25(counts), embed_vocab, tfidf, svd, vectors)
+        return cls(vectorizer, BM25(counts), encoder_terms, tfidf, svd, vectors)
 
     def lexical(self, queries: Sequence[Query]) -> np.ndarray:
         """BM25 scores, (n_queries, n_docs); 0 means no query term matched."""
@@ -176,13 +196,16 @@ class SearchIndex:
 
     def dense(self, queries: Sequence[Query]) -> np.ndarray:
         """Cosine of query and product embeddings, (n_queries, n_docs)."""
-        counts = self.embed_vocab.transform([q.tokens for q in queries])
+        counts = self.vectorizer.transform([q.tokens for q in queries])
+        counts = counts[:, self.encoder_terms]  # unknown tokens are dropped
         q_vectors = normalize(self.svd.transform(self.tfidf.transform(counts)))
         return q_vectors @ self.doc_vectors.T  # exact search; an ANN index at scale
 
     def dense_knows(self, query: Query) -> bool:
         """False when every query token is out of the encoder's vocabulary."""
-        return any(t in self.embed_vocab.vocabulary_ for t in query.tokens)
+        vocabulary = self.vectorizer.vocabulary_
+        ids = [vocabulary[t] for t in query.tokens if t in vocabulary]
+        return bool(np.isin(ids, self.encoder_terms).any())
 
 
 def top(scores: np.ndarray, n: int = 100, eligible: np.ndarray | None = None) -> list:
