@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from statistics import NormalDist
 
 import numpy as np
-from statsmodels.stats.power import NormalIndPower
 
 from snippets.common.estimation import (
     human_bytes,
@@ -31,7 +31,9 @@ TILES_PER_LOAD = 24  # videos on one homepage grid
 RECOMMENDABLE_VIDEOS = 1e9  # of the billions uploaded: public, not spam, not tiny
 EMBEDDING_DIM = 128
 HNSW_M = 16  # graph links per vector on each upper layer, 2·M on the bottom one
-INDEX_SHARD_BYTES = 64e9  # index memory per serving machine
+HNSW_NODE_BYTES = 8 + 4  # faiss, per vector: an int64 offset into the links, a level
+INDEX_MACHINE_BYTES = 64e9  # memory of one index-serving machine
+INDEX_MEMORY_FILL = 0.75  # the rest: inserts between rebuilds, the process, the OS
 WATCH_MINUTES_MEAN, WATCH_MINUTES_STD = 60.0, 90.0  # per user-day: heavy-tailed
 LOG_STREAMS = {  # name: (records per user per day, bytes per record)
     "impressions": (HOMEPAGE_LOADS_PER_USER * TILES_PER_LOAD, 200),
@@ -45,8 +47,9 @@ STAGE_ALLOCATION_MS = {  # shares of the budget, not stage p99s that add up to i
     "network, auth, page assembly": 40,
     "user and context features": 10,
     "candidate generation (5 sources in parallel)": 30,
-    "candidate feature fetch": 20,
+    "pre-ranker feature fetch": 10,
     "pre-ranking": 10,
+    "ranker feature fetch": 10,
     "ranking": 40,
     "re-ranking and policy": 10,
 }
@@ -62,6 +65,7 @@ FUNNEL = {  # items entering each stage per request
 FEATURE_BYTES = {"pre-ranking": 200, "ranking": 1_000}  # fetched per candidate
 PRE_RANKER_US_PER_ITEM = 2.0  # a small two-tower-style scorer, per CPU core
 RANKER_US_PER_ITEM = 60.0  # the multi-task ranker, per CPU core
+USD_PER_CORE_HOUR = 0.05  # an assumed price of one server core for an hour
 MIN_DETECTABLE_LIFT = 0.005  # +0.5% watch time is worth shipping at this scale
 TRAFFIC_PER_ARM = 0.01  # 1% of users in each arm
 MIN_DAYS = 14  # two weekly cycles, and time for novelty effects to fade
@@ -80,8 +84,12 @@ def production_estimate() -> dict[str, float]:
     # layer, which holds 1/M of the layer below: M/(M-1) more ids on average.
     ids_per_vector = 2 * HNSW_M + HNSW_M / (HNSW_M - 1)
     graph = storage_bytes(RECOMMENDABLE_VIDEOS, ids_per_vector * 4)
+    nodes = storage_bytes(RECOMMENDABLE_VIDEOS, HNSW_NODE_BYTES)
+    # int8 is the only copy of the vectors served; float32 for re-scoring would
+    # add index_float32_bytes to every replica.
     int8_index = storage_bytes(RECOMMENDABLE_VIDEOS, EMBEDDING_DIM * 1)
-    shards = math.ceil((int8_index + graph) / INDEX_SHARD_BYTES)
+    replica = int8_index + graph + nodes
+    shards = math.ceil(replica / (INDEX_MACHINE_BYTES * INDEX_MEMORY_FILL))
     # The candidate stage waits for its slowest leaf: the other sources and every
     # ANN shard. All must be fast together 99% of the time.
     leaves = CANDIDATE_SOURCES - 1 + shards
@@ -92,6 +100,11 @@ def production_estimate() -> dict[str, float]:
     ) / 1_000
     single_stage_ms = FUNNEL["pre-ranking"] * RANKER_US_PER_ITEM / 1_000
     ranker_ms = FUNNEL["ranking"] * RANKER_US_PER_ITEM / 1_000
+    # A core-ms of work per request at Q requests/s keeps Q/1000 cores busy; a
+    # fleet sized for the peak pays for those cores all day.
+    cascade_cores = qps * cascade_ms / 1_000
+    single_stage_cores = qps * single_stage_ms / 1_000
+    usd_per_core_year = USD_PER_CORE_HOUR * 24 * 365
     # Without a pre-ranker, the big ranker gets both stages' wall-clock allocation.
     single_stage_allocation = (
         STAGE_ALLOCATION_MS["pre-ranking"] + STAGE_ALLOCATION_MS["ranking"]
@@ -104,19 +117,33 @@ def production_estimate() -> dict[str, float]:
         "index_int8_bytes": int8_index,
         "hnsw_ids_per_vector": ids_per_vector,
         "hnsw_graph_bytes": graph,
-        "index_replica_bytes": int8_index + graph,
+        "hnsw_node_bytes": nodes,
+        "index_replica_bytes": replica,
         "index_shards": shards,
+        "index_shard_fill": replica / shards / INDEX_MACHINE_BYTES,
         "allocated_ms": sum(STAGE_ALLOCATION_MS.values()),
         "headroom_ms": remaining_budget_ms(TOTAL_BUDGET_MS, STAGE_ALLOCATION_MS),
         "candidate_leaves": leaves,
         "leaf_percentile": 100 * 0.99 ** (1 / leaves),
+        # Feature fetch: one key lookup per candidate and stage, bytes as assumed.
+        **{
+            f"fetch {stage}": qps * FUNNEL[stage] * size
+            for stage, size in FEATURE_BYTES.items()
+        },
         "feature_fetch_bytes_per_s": qps
         * sum(FUNNEL[stage] * size for stage, size in FEATURE_BYTES.items()),
+        "feature_lookups_per_s": qps * sum(FUNNEL[stage] for stage in FEATURE_BYTES),
+        # One big ranker needs its full features for every candidate.
+        "single_stage_fetch_bytes_per_s": qps
+        * FUNNEL["pre-ranking"]
+        * FEATURE_BYTES["ranking"],
+        "single_stage_lookups_per_s": qps * FUNNEL["pre-ranking"],
         "cascade_core_ms": cascade_ms,
         "single_stage_core_ms": single_stage_ms,
-        # A core-ms of work per request at Q requests/s keeps Q/1000 cores busy.
-        "cascade_cores": qps * cascade_ms / 1_000,
-        "single_stage_cores": qps * single_stage_ms / 1_000,
+        "cascade_cores": cascade_cores,
+        "single_stage_cores": single_stage_cores,
+        "cascade_usd_per_year": cascade_cores * usd_per_core_year,
+        "single_stage_usd_per_year": single_stage_cores * usd_per_core_year,
         # Latency is met by splitting a stage over cores; cost is not.
         "cascade_ranker_workers": math.ceil(ranker_ms / STAGE_ALLOCATION_MS["ranking"]),
         "single_stage_workers": math.ceil(single_stage_ms / single_stage_allocation),
@@ -127,8 +154,11 @@ def ab_test_plan(alpha: float = 0.05, power: float = 0.8) -> dict[str, float]:
     """Users per arm to detect the minimum lift in watch time, and the duration."""
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ValueError("alpha and power must lie strictly between 0 and 1")
+    # Two-sided two-sample z-test on mean watch time, equal arms:
+    # n = 2 (z_{1-alpha/2} + z_power)^2 / d^2, with d the lift in standard deviations.
     effect_size = WATCH_MINUTES_MEAN * MIN_DETECTABLE_LIFT / WATCH_MINUTES_STD
-    users = NormalIndPower().solve_power(effect_size, alpha=alpha, power=power)
+    z = NormalDist().inv_cdf
+    users = 2 * (z(1 - alpha / 2) + z(power)) ** 2 / effect_size**2
     days_for_power = math.ceil(users / (DAILY_ACTIVE_USERS * TRAFFIC_PER_ARM))
     return {
         "users_per_arm": math.ceil(users),
@@ -175,22 +205,74 @@ def spread(values: list[float], fmt: str = ".3f") -> str:
 
 
 # --8<-- [start:demo]
-PAIRS = {  # label: (metric, method, compared with)
-    "two-tower ANN vs popularity": ("recall@200", "two-tower ANN", "popularity"),
-    "+ fresh uploads vs ANN alone": ("recall@200", "+ fresh uploads", "two-tower ANN"),
-    "+ trending vs without": ("recall@200", "+ trending", "+ fresh uploads"),
-    "cold norms matched vs inner product": (
+PAIRS = (  # (metric, label, method, compared with): one paired difference each
+    ("recall@200", "two-tower ANN vs popularity", "two-tower ANN", "popularity"),
+    ("recall@200", "+ fresh uploads vs ANN alone", "+ fresh uploads", "two-tower ANN"),
+    ("recall@200", "+ trending vs without", "+ trending", "+ fresh uploads"),
+    (
         "recall@200",
+        "cold norms matched vs inner product",
         "two-tower, cold norms matched",
         "two-tower, inner product",
     ),
-    "ranker vs two-tower score": ("NDCG@10", "ranker (GBDT)", "two-tower score"),
-    "ranker vs no dynamic features": (
+    (
+        "recall@50",
+        "cosine vs inner product",
+        "two-tower, cosine",
+        "two-tower, inner product",
+    ),
+    (
+        "recall@200",
+        "cosine vs inner product",
+        "two-tower, cosine",
+        "two-tower, inner product",
+    ),
+    ("NDCG@10", "ranker vs two-tower score", "ranker (GBDT)", "two-tower score"),
+    (
         "NDCG@10",
+        "ranker vs no dynamic features",
         "ranker (GBDT)",
         "ranker, no dynamic features",
     ),
-}
+    (
+        "NDCG@10",
+        "no dynamic features vs two-tower score",
+        "ranker, no dynamic features",
+        "two-tower score",
+    ),
+)
+NO_FRESHNESS_PAIRS = (  # the same comparisons in the world without freshness
+    (
+        "recall@200",
+        "+ fresh uploads vs two-tower alone",
+        "+ fresh uploads",
+        "two-tower, inner product",
+    ),
+    (
+        "recall@200",
+        "cold norms matched vs inner product",
+        "two-tower, cold norms matched",
+        "two-tower, inner product",
+    ),
+)
+
+
+def metric_value(run: vre.SeedResult, metric: str, method: str) -> float:
+    """One method's value of one metric in one seed's main world."""
+    if metric == "NDCG@10":
+        return run.ndcg_at_10[method]
+    return run.recall[method][int(metric.removeprefix("recall@"))]
+
+
+def print_pairs(runs, pairs, value: Callable[..., float]) -> None:
+    """Paired differences over the seeds, each with its 95% interval."""
+    for metric, label, method, baseline in pairs:
+        diff, half = vre.paired_interval(
+            [value(r, metric, method) for r in runs],
+            [value(r, metric, baseline) for r in runs],
+        )
+        verdict = "tie" if abs(diff) <= half else ""
+        print(f"{metric:<11}{label:<39}{diff:+.3f} ± {half:.3f} {verdict}".rstrip())
 
 
 def main() -> None:
@@ -211,6 +293,11 @@ def main() -> None:
     )
     print("values: mean over the seeds, [min-max] where shown")
     share = spread([100 * r.new_video_share for r in runs], ".1f")
+    n_new = mean(lambda r: r.n_new_videos)
+    print(
+        f"videos uploaded in window {last}: ~{n_new:,.0f} per seed "
+        f"({n_new / first.n_videos:.1%} of the corpus)"
+    )
     print(f"test watches of videos uploaded in window {last}: {share} %")
     ratio = mean(lambda r: r.norm_ratio)
     print(f"their content-tower vectors are {ratio:.1f}x shorter than warm videos'")
@@ -228,6 +315,7 @@ def main() -> None:
         r200 = spread([r.recall[name][200] for r in runs])
         new = mean(lambda r, n=name: r.new_found[n])
         print(f"{name:<30}{r50:>10.3f}{r200:>22}{new:>11.3f}")
+    print("recall: per user, then averaged; new found: pooled over all users' watches")
 
     print(f"\nHNSW (M={vrm.HNSW_LINKS}) vs exact search, top-{vre.SWEEP_K}:")
     print(f"{'efSearch':>8}{'recall@10':>11}{'videos scored per query':>26}")
@@ -250,16 +338,17 @@ def main() -> None:
         print(f"{name:<30}{ndcg:>22}{page:>15.1%}")
     watched = mean(lambda r: r.new_in_watched_candidates)
     print(f"new uploads among the candidates users watched: {watched:.1%}")
+    print("NDCG@10: binary gains, per user; new-upload shares: pooled over users")
 
     print(f"\npaired differences over {len(runs)} seeds: mean ± 95% interval")
-    for label, (metric, method, baseline) in PAIRS.items():
-        if metric == "recall@200":
-            values = [(r.recall[method][200], r.recall[baseline][200]) for r in runs]
-        else:
-            values = [(r.ndcg_at_10[method], r.ndcg_at_10[baseline]) for r in runs]
-        diff, half = vre.paired_interval(*zip(*values, strict=True))
-        verdict = "tie" if abs(diff) <= half else ""
-        print(f"{metric:<11}{label:<37}{diff:+.3f} ± {half:.3f} {verdict}".rstrip())
+    print_pairs(runs, PAIRS, metric_value)
+    print(
+        f"\nthe same seeds with no freshness effect (decay 0 instead of "
+        f"{vrm.FRESHNESS_DECAY}), exact search:"
+    )
+    share = spread([100 * r.no_freshness["new-upload share"] for r in runs], ".1f")
+    print(f"new uploads' share of the test watches: {share} %")
+    print_pairs(runs, NO_FRESHNESS_PAIRS, lambda r, _, name: r.no_freshness[name])
 
     est = production_estimate()
     print("\nProduction estimate (assumptions in the code):")
@@ -268,12 +357,17 @@ def main() -> None:
         print(f"{'log: ' + name:<34}{human_bytes(est[f'log {name}']):>10}/day")
     print(f"{'log: all streams':<34}{human_bytes(est['log_bytes_per_day']):>10}/day")
     print(f"{'ANN vectors, float32':<34}{human_bytes(est['index_float32_bytes']):>10}")
-    print(f"{'ANN vectors, int8':<34}{human_bytes(est['index_int8_bytes']):>10}")
-    graph = f"HNSW graph, {est['hnsw_ids_per_vector']:.1f} ids/vector"
-    print(f"{graph:<34}{human_bytes(est['hnsw_graph_bytes']):>10}")
     print(
-        f"{'index per replica, int8 + graph':<34}"
-        f"{human_bytes(est['index_replica_bytes']):>10} in {est['index_shards']} shards"
+        f"{'ANN vectors, int8 (served)':<34}{human_bytes(est['index_int8_bytes']):>10}"
+    )
+    graph = f"HNSW links, {est['hnsw_ids_per_vector']:.1f} ids/vector"
+    print(f"{graph:<34}{human_bytes(est['hnsw_graph_bytes']):>10}")
+    nodes = f"HNSW offsets and levels, {HNSW_NODE_BYTES} B"
+    print(f"{nodes:<34}{human_bytes(est['hnsw_node_bytes']):>10}")
+    print(
+        f"{'index per replica':<34}{human_bytes(est['index_replica_bytes']):>10}"
+        f" in {est['index_shards']} shards, {est['index_shard_fill']:.0%} of each "
+        f"{human_bytes(INDEX_MACHINE_BYTES)} machine"
     )
     print(
         f"latency: {est['allocated_ms']:.0f} ms allocated of {TOTAL_BUDGET_MS} ms, "
@@ -283,19 +377,32 @@ def main() -> None:
         f"each of {est['candidate_leaves']} candidate leaves (sources, shards) "
         f"must meet its allocation at p{est['leaf_percentile']:.2f}"
     )
-    fetch = human_bytes(est["feature_fetch_bytes_per_s"])
-    print(f"{'candidate features fetched':<34}{fetch:>10}/s at peak")
+    for stage in FEATURE_BYTES:
+        fetch = human_bytes(est[f"fetch {stage}"])
+        label = f"features fetched for {stage}"
+        print(f"{label:<34}{fetch:>10}/s at peak")
     print(
-        f"cascade: {est['cascade_core_ms']:.0f} core-ms/request, "
-        f"{est['cascade_cores']:,.0f} busy cores at peak; "
+        f"cascade: {human_bytes(est['feature_fetch_bytes_per_s'])}/s and "
+        f"{est['feature_lookups_per_s'] / 1e6:,.0f}M key lookups/s at peak; "
+        f"{est['cascade_core_ms']:.0f} core-ms/request"
+    )
+    print(
+        f"cascade: {est['cascade_cores']:,.0f} busy cores at peak, "
+        f"${est['cascade_usd_per_year'] / 1e6:.2f}M/year; "
         f"its ranker needs {est['cascade_ranker_workers']} core per request"
     )
     print(
         f"big ranker on all {FUNNEL['pre-ranking']:,}: "
-        f"{est['single_stage_core_ms']:.0f} core-ms/request, "
-        f"{est['single_stage_cores']:,.0f} busy cores at peak; "
+        f"{human_bytes(est['single_stage_fetch_bytes_per_s'])}/s and "
+        f"{est['single_stage_lookups_per_s'] / 1e6:,.0f}M key lookups/s; "
+        f"{est['single_stage_core_ms']:.0f} core-ms/request"
+    )
+    print(
+        f"big ranker: {est['single_stage_cores']:,.0f} busy cores at peak, "
+        f"${est['single_stage_usd_per_year'] / 1e6:.2f}M/year; "
         f"{est['single_stage_workers']} cores per request"
     )
+    print(f"(cores at ${USD_PER_CORE_HOUR:.2f} per core-hour, sized for the peak)")
     plan = ab_test_plan()
     print(
         f"A/B test for +{MIN_DETECTABLE_LIFT:.1%} watch time: "

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from snippets.common.stats import paired_interval as common_paired_interval
 from snippets.concepts.ranking_metrics import ndcg_at_k, recall_at_k
 from snippets.problems import video_recommendation_model as vrm
 
@@ -37,6 +38,7 @@ class SeedResult:
     n_history_watches: int
     n_test_watches: int
     n_eval_users: int
+    n_new_videos: int  # videos uploaded in the label window T
     new_video_share: float  # share of test watches on videos uploaded in window T
     recall: dict[str, dict[int, float]]  # candidate source -> k -> recall@k
     new_found: dict[str, float]  # source -> share of new-upload watches it holds
@@ -48,6 +50,7 @@ class SeedResult:
     ann_curve: dict[int, tuple[float, float]]  # efSearch -> (recall@10, scored)
     ann_recall_pipeline: float  # HNSW top-200 vs exact top-200, efSearch 256
     ann_scored_pipeline: float  # vectors scored per top-200 query
+    no_freshness: dict[str, float]  # the same seed without the freshness effect
 
 
 def found_share(ranked: np.ndarray, labels: np.ndarray, videos: np.ndarray) -> float:
@@ -85,12 +88,8 @@ def overlap(found: np.ndarray, exact: np.ndarray) -> float:
 
 
 def rescored(retriever: vrm.Retriever, video_vectors: np.ndarray) -> vrm.Retriever:
-    """The same retriever with other video vectors, searched exactly."""
-    exact_index = faiss.IndexFlatIP(video_vectors.shape[1])
-    exact_index.add(video_vectors)
-    return dataclasses.replace(
-        retriever, video_vectors=video_vectors, exact_index=exact_index
-    )
+    """The same retriever with other video vectors, for exact search only."""
+    return dataclasses.replace(retriever, video_vectors=video_vectors, index=None)
 
 
 def norm_ablations(
@@ -106,6 +105,54 @@ def norm_ablations(
     return {
         "two-tower, cold norms matched": rescored(retriever, matched),
         "two-tower, cosine": rescored(retriever, unit),
+    }
+
+
+def length_ablations(
+    view: vrm.Snapshot, users: np.ndarray, k: int
+) -> dict[str, np.ndarray]:
+    """Exact top-k by inner product, then with each vector-length ablation."""
+    retriever, seen = view.retriever, view.history
+    variants = {
+        "two-tower, inner product": retriever,
+        **norm_ablations(retriever, seen.any(axis=0)),
+    }
+    return {
+        name: vrm.retrieve(variant, users, seen, k, exact=True)
+        for name, variant in variants.items()
+    }
+
+
+def relevant_sets(labels: np.ndarray) -> list[set[int]]:
+    """Each user's label-window watches, as a set of video ids."""
+    return [set(np.flatnonzero(row).tolist()) for row in labels]
+
+
+def without_freshness(
+    seed: int, n_users: int, n_videos: int, n_eval_users: int, n_candidates: int
+) -> dict[str, float]:
+    """The cold-start comparisons in the same seed's world with no freshness effect.
+
+    New uploads get no extra exposure (``freshness_decay=0``); everything else is
+    as in the main world. Search is exact: no HNSW index is built.
+    """
+    world = vrm.make_world(n_users, n_videos, seed=seed, freshness_decay=0.0)
+    with threadpool_limits(1):
+        view = vrm.snapshot(world, len(world.events) - 1, seed, hnsw=False)
+        users = vrm.active_users(view, n_eval_users, np.random.default_rng(seed + 1))
+        lists = length_ablations(view, users, n_candidates)
+        fresh = vrm.fresh_candidates(
+            world, view.retriever, users, view.now, n_candidates
+        )
+    n_fresh = round(n_candidates * vrm.FRESH_SHARE)
+    lists["+ fresh uploads"] = vrm.merge_sources(
+        [lists["two-tower, inner product"], fresh], [n_candidates - n_fresh, n_fresh]
+    )
+    relevant = relevant_sets(view.labels[users])
+    new_videos = world.upload_window == view.now
+    return {
+        "new-upload share": float(view.labels[:, new_videos].sum() / view.labels.sum()),
+        **{name: mean_recall(c, relevant, n_candidates) for name, c in lists.items()},
     }
 
 
@@ -134,11 +181,7 @@ def run_seed(
         found = vrm.candidates_for(world, view, users, n_candidates)
         pipeline_scored = faiss.cvar.hnsw_stats.ndis / len(users)
         retriever, seen = view.retriever, view.history
-        exact = vrm.retrieve(retriever, users, seen, n_candidates, exact=True)
-        ablations = {
-            name: vrm.retrieve(variant, users, seen, n_candidates, exact=True)
-            for name, variant in norm_ablations(retriever, seen.any(axis=0)).items()
-        }
+        exact_lists = length_ablations(view, users, n_candidates)
         # Every ordering below reorders the same merged candidates.
         merged = found.merged
         features = vrm.ranker_features(world, view, users, merged)
@@ -159,7 +202,7 @@ def run_seed(
             ann, scored = vrm.distance_computations(retriever, probe, seen, SWEEP_K, ef)
             curve[ef] = (overlap(ann, top10), scored)
     labels = view.labels[users]
-    relevant = [set(np.flatnonzero(row).tolist()) for row in labels]
+    relevant = relevant_sets(labels)
     new_videos = np.flatnonzero(world.upload_window == view.now)
     is_new = world.upload_window == view.now
     sources = {
@@ -167,8 +210,7 @@ def run_seed(
         "two-tower ANN": found.personal,
         "+ fresh uploads": found.with_fresh,
         "+ trending": found.merged,
-        "two-tower, inner product": exact,
-        **ablations,
+        **exact_lists,  # inner product, then the two vector-length ablations
     }
     norms = np.linalg.norm(retriever.video_vectors, axis=1)
     counts = seen.sum(axis=0)
@@ -181,6 +223,7 @@ def run_seed(
         n_history_watches=int(view.history.sum()),
         n_test_watches=int(view.labels.sum()),
         n_eval_users=len(users),
+        n_new_videos=len(new_videos),
         new_video_share=float(view.labels[:, new_videos].sum() / view.labels.sum()),
         recall={
             name: {k: mean_recall(c, relevant, k) for k in (50, n_candidates)}
@@ -198,18 +241,23 @@ def run_seed(
         norm_ratio=float(norms[warm].mean() / norms[new_videos].mean()),
         length_popularity=float(stats.spearmanr(norms[warm], counts[warm]).statistic),
         ann_curve=curve,
-        ann_recall_pipeline=overlap(found.personal, exact),
+        ann_recall_pipeline=overlap(
+            found.personal, exact_lists["two-tower, inner product"]
+        ),
         ann_scored_pipeline=pipeline_scored,
+        no_freshness=without_freshness(
+            seed, n_users, n_videos, n_eval_users, n_candidates
+        ),
     )
 
 
 def paired_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
     """Mean of a - b over seeds and the half-width of its 95% t-interval."""
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if diff.size < 2:
-        raise ValueError("need at least two seeds for an interval")
-    half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
-    return float(diff.mean()), float(half)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must pair up: shapes {a.shape} and {b.shape}")
+    mean, _, high = common_paired_interval(a - b)
+    return mean, high - mean
 
 
 def run_miniature(seeds: Sequence[int] = SEEDS, **sizes: int) -> list[SeedResult]:

@@ -44,6 +44,9 @@ def make_world(
     n_windows: int = 4,
     latent_dim: int = 8,
     seed: int = 0,
+    *,
+    freshness_decay: float = FRESHNESS_DECAY,
+    taste_drift: float = TASTE_DRIFT,
 ) -> World:
     """Simulate exposure (popular, fresh videos) and watches (taste) per window."""
     for name, value in {"n_users": n_users, "n_videos": n_videos}.items():
@@ -51,6 +54,12 @@ def make_world(
             raise ValueError(f"{name} must be an integer >= 100, got {value!r}")
     if not isinstance(n_windows, int) or n_windows < 3:
         raise ValueError(f"n_windows must be an integer >= 3, got {n_windows!r}")
+    for name, rate in {
+        "freshness_decay": freshness_decay,
+        "taste_drift": taste_drift,
+    }.items():
+        if not 0 <= rate < 10:
+            raise ValueError(f"{name} must lie in [0, 10), got {rate!r}")
     rng = np.random.default_rng(seed)
     taste = rng.normal(size=(n_users, latent_dim)) / np.sqrt(latent_dim)
     topic = rng.normal(size=(n_videos, latent_dim))
@@ -65,19 +74,20 @@ def make_world(
     events = []
     for window in range(n_windows):
         age = window - upload
-        logit = np.where(age >= 0, appeal - FRESHNESS_DECAY * age, -np.inf)
+        logit = np.where(age >= 0, appeal - freshness_decay * age, -np.inf)
         exposure = np.exp(logit - logit.max())
         n_shown = browsed_per_window.astype(int)
         users = np.repeat(np.arange(n_users), n_shown)
         videos = rng.choice(n_videos, size=users.size, p=exposure / exposure.sum())
         if window > 0:  # a random walk: interests drift over time
             step = rng.normal(size=taste.shape) / np.sqrt(latent_dim)
-            taste = taste + TASTE_DRIFT * step
-        match = np.einsum("ij,ij->i", taste[users], topic[videos])
+            taste = taste + taste_drift * step
+        match = (taste @ topic.T)[users, videos]  # every match, then the exposed
         watched = rng.random(users.size) < 1 / (
             1 + np.exp(WATCH_BIAS - TASTE_WEIGHT * match)
         )
-        codes = np.unique(users[watched] * n_videos + videos[watched])
+        codes = np.sort(users[watched] * n_videos + videos[watched])
+        codes = codes[np.diff(codes, prepend=-1) > 0]  # a repeat watch counts once
         events.append(np.column_stack([codes // n_videos, codes % n_videos]))
     return World(n_users, n_videos, upload, content, tuple(events))
     # --8<-- [end:world]
@@ -102,17 +112,22 @@ EF_SEARCH = 256  # beam while searching; must be >= k (the pipeline asks for 200
 
 @dataclass(frozen=True)
 class Retriever:
-    """User and video embeddings, an HNSW index and an exact index over videos."""
+    """User and video embeddings, and an HNSW index over the videos."""
 
     user_vectors: np.ndarray
     video_vectors: np.ndarray
     released: np.ndarray  # uploaded by now: the only videos a user may be shown
-    index: faiss.IndexHNSWFlat
-    exact_index: faiss.IndexFlatIP
+    index: faiss.IndexHNSWFlat | None  # None: built for exact search only
 
 
 def fit_retriever(
-    world: World, history: np.ndarray, now: int, dim: int = 32, seed: int = 0
+    world: World,
+    history: np.ndarray,
+    now: int,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    hnsw: bool = True,
 ) -> Retriever:
     """Factorise the history (id towers) and give unwatched videos content vectors."""
     if history.shape != (world.n_users, world.n_videos):
@@ -136,12 +151,12 @@ def fit_retriever(
     cold = ~warm & released
     video_vectors[cold] = content_tower.predict(world.content[cold])
     video_vectors[~released] = 0.0  # not uploaded yet: no vector, never served
-    index = faiss.IndexHNSWFlat(dim, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = EF_CONSTRUCTION
-    index.add(video_vectors)
-    exact_index = faiss.IndexFlatIP(dim)
-    exact_index.add(video_vectors)
-    return Retriever(user_vectors, video_vectors, released, index, exact_index)
+    index = None
+    if hnsw:
+        index = faiss.IndexHNSWFlat(dim, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = EF_CONSTRUCTION
+        index.add(video_vectors)
+    return Retriever(user_vectors, video_vectors, released, index)
 
 
 def retrieve(
@@ -162,21 +177,31 @@ def retrieve(
         raise ValueError("seen must be a users x videos matrix")
     if users.ndim != 1 or not np.issubdtype(users.dtype, np.integer):
         raise TypeError("users must be a 1-D array of integer user ids")
-    if exact:
-        index, params = retriever.exact_index, faiss.SearchParameters()
-    else:
-        index, params = retriever.index, faiss.SearchParametersHNSW()
-        params.efSearch = ef_search
+    allowed = retriever.released & ~seen[users]  # unseen and released, per user
+    if (allowed.sum(axis=1) < k).any():
+        raise ValueError(f"fewer than {k} videos left for a user")
+    if exact:  # brute force: score every allowed video, keep the k best
+        scores = retriever.user_vectors[users] @ retriever.video_vectors.T
+        scores[~allowed] = -np.inf
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
+        return np.take_along_axis(top, order, axis=1)
+    if retriever.index is None:
+        raise ValueError("this retriever has no HNSW index: search with exact=True")
+    params = faiss.SearchParametersHNSW()
+    params.efSearch = ef_search
     out = np.empty((len(users), k), dtype=np.int64)
     for row, user in enumerate(users):
-        # A filtered search: the index skips what the user watched and what is
-        # not released while it walks, so no over-fetch is needed.
-        allowed = np.packbits(retriever.released & ~seen[user], bitorder="little")
-        params.sel = faiss.IDSelectorBitmap(allowed)
+        # A filtered search: results skip what the user watched and what is not
+        # released, so no over-fetch is needed. HNSW still walks through the
+        # rejected nodes, so a strict filter costs time (and, at a fixed beam,
+        # recall).
+        bitmap = np.packbits(allowed[row], bitorder="little")
+        params.sel = faiss.IDSelectorBitmap(bitmap)
         query = retriever.user_vectors[user : user + 1]
-        _, ids = index.search(query, k, params=params)
-        if (ids < 0).any():
-            raise ValueError(f"fewer than {k} videos left for user {user}")
+        _, ids = retriever.index.search(query, k, params=params)
+        if (ids < 0).any():  # the beam ran out before finding k allowed videos
+            raise ValueError(f"HNSW found fewer than {k} videos for user {user}")
         out[row] = ids[0]
     return out
     # --8<-- [end:retrieval]
@@ -302,16 +327,16 @@ def merge_sources(sources: list[np.ndarray], quotas: list[int]) -> np.ndarray:
 # --8<-- [start:pipeline]
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything known at the start of one window: the point-in-time view."""
+    """What serving during window `now` can know: the point-in-time view."""
 
     now: int
-    history: np.ndarray  # watches before `now`
+    history: np.ndarray  # watches before `now`: no watch of window `now` itself
     last_window: np.ndarray  # watches in window now - 1
     labels: np.ndarray  # new watches in window `now` (never a feature)
-    retriever: Retriever
+    retriever: Retriever  # uploads of window `now` included, by content only
 
 
-def snapshot(world: World, now: int, seed: int = 0) -> Snapshot:
+def snapshot(world: World, now: int, seed: int = 0, *, hnsw: bool = True) -> Snapshot:
     """Features from windows < now, labels from window now: no leakage by design."""
     if not 1 <= now < len(world.events):
         raise ValueError(f"now must lie in 1..{len(world.events) - 1}, got {now}")
@@ -322,7 +347,7 @@ def snapshot(world: World, now: int, seed: int = 0) -> Snapshot:
         history=history,
         last_window=interaction_matrix(world, range(now - 1, now)),
         labels=labels,
-        retriever=fit_retriever(world, history, now=now, seed=seed),
+        retriever=fit_retriever(world, history, now=now, seed=seed, hnsw=hnsw),
     )
 
 

@@ -11,6 +11,7 @@ from guide import assert_page_quotes, module_output, prose
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from statsmodels.stats.power import NormalIndPower
 
 from snippets.common.estimation import (
     human_bytes,
@@ -73,10 +74,13 @@ def test_ranker_beats_the_retrieval_order_on_the_same_candidates(runs):
         )
 
 
-def test_the_dynamic_features_carry_the_rankers_gain(runs):
+def test_the_dynamic_features_carry_the_rankers_whole_gain(runs):
     full, ablated = ndcg("ranker (GBDT)"), ndcg("ranker, no dynamic features")
     diff, half = paired(runs, full, ablated)
     assert diff - half > 0
+    # Without them the ranker ties the retrieval order: the page says "entirely".
+    diff, half = paired(runs, ablated, ndcg("two-tower score"))
+    assert abs(diff) <= half
 
 
 def test_the_fresh_source_adds_recall_and_trending_is_a_tie(runs):
@@ -107,6 +111,32 @@ def test_cold_uploads_lose_under_inner_product_because_their_vectors_are_short(r
         recall200("two-tower, inner product"),
     )
     assert diff - half > 0
+    # Cosine loses at the top of the list and ties at 200.
+    cosine, inner = "two-tower, cosine", "two-tower, inner product"
+    diff, half = paired(
+        runs, lambda r: r.recall[cosine][50], lambda r: r.recall[inner][50]
+    )
+    assert diff + half < 0
+    diff, half = paired(runs, recall200(cosine), recall200(inner))
+    assert abs(diff) <= half
+
+
+def test_without_the_freshness_effect_both_cold_start_remedies_cost_recall(runs):
+    for run in runs:
+        assert run.no_freshness["new-upload share"] < run.new_video_share / 2
+    no_fresh, inner = [r.no_freshness for r in runs], "two-tower, inner product"
+    diff, half = vre.paired_interval(
+        [r["+ fresh uploads"] for r in no_fresh], [r[inner] for r in no_fresh]
+    )
+    with_effect, with_half = paired(
+        runs, recall200("+ fresh uploads"), recall200("two-tower ANN")
+    )
+    assert diff < 0 and diff + half < with_effect - with_half
+    diff, half = vre.paired_interval(
+        [r["two-tower, cold norms matched"] for r in no_fresh],
+        [r[inner] for r in no_fresh],
+    )
+    assert diff + half < 0
 
 
 def test_the_ranker_puts_few_new_uploads_on_the_page(runs):
@@ -130,15 +160,60 @@ def test_hnsw_recall_and_cost_grow_with_the_beam(runs):
 # --- the pieces, against references ------------------------------------------------
 
 
-def test_exact_retrieval_equals_numpy_top_k_of_unseen_released(small_world, view):
-    users = np.arange(0, 600, 37)
-    got = vrm.retrieve(view.retriever, users, view.history, 30, exact=True)
-    scores = view.retriever.user_vectors[users] @ view.retriever.video_vectors.T
-    scores[view.history[users]] = -np.inf  # seen videos are never candidates
-    scores[:, small_world.upload_window > 2] = -np.inf  # nor unreleased ones
-    for row, user_scores in zip(got, scores, strict=True):
-        expected = np.sort(user_scores)[::-1][:30]
-        np.testing.assert_allclose(np.sort(user_scores[row])[::-1], expected, rtol=1e-4)
+def test_world_knobs_change_only_what_they_name():
+    base = vrm.make_world(n_users=300, n_videos=900, seed=5)
+    explicit = vrm.make_world(
+        n_users=300,
+        n_videos=900,
+        seed=5,
+        freshness_decay=vrm.FRESHNESS_DECAY,
+        taste_drift=vrm.TASTE_DRIFT,
+    )
+    flat = vrm.make_world(n_users=300, n_videos=900, seed=5, freshness_decay=0.0)
+    still = vrm.make_world(n_users=300, n_videos=900, seed=5, taste_drift=0.0)
+    for window in range(4):
+        np.testing.assert_array_equal(base.events[window], explicit.events[window])
+    # Window 0 has no uploads yet and no drift: every variant agrees there.
+    for other in (flat, still):
+        np.testing.assert_array_equal(base.events[0], other.events[0])
+        assert not np.array_equal(base.events[3], other.events[3])
+
+    def new_share(world):
+        videos = world.events[3][:, 1]
+        return np.isin(videos, np.flatnonzero(world.upload_window == 3)).mean()
+
+    # With the freshness effect, new uploads draw a larger share of the watches.
+    assert new_share(base) > 1.5 * new_share(flat)
+
+
+def test_a_retriever_without_hnsw_searches_exactly_or_refuses(small_world, view):
+    plain = vrm.fit_retriever(small_world, view.history, now=2, hnsw=False)
+    assert plain.index is None
+    users = np.arange(0, 600, 50)
+    np.testing.assert_array_equal(
+        vrm.retrieve(plain, users, view.history, 20, exact=True),
+        vrm.retrieve(view.retriever, users, view.history, 20, exact=True),
+    )
+    with pytest.raises(ValueError, match="no HNSW index"):
+        vrm.retrieve(plain, users, view.history, 20)
+
+
+def test_exact_retrieval_equals_faiss_flat_search_of_unseen_released(small_world, view):
+    retriever, users = view.retriever, np.arange(0, 600, 37)
+    got = vrm.retrieve(retriever, users, view.history, 30, exact=True)
+    flat = faiss.IndexFlatIP(retriever.video_vectors.shape[1])
+    flat.add(retriever.video_vectors)
+    for user, row in zip(users, got, strict=True):
+        allowed = ~view.history[user] & (small_world.upload_window <= 2)
+        params = faiss.SearchParameters()
+        params.sel = faiss.IDSelectorBitmap(np.packbits(allowed, bitorder="little"))
+        scores, ids = flat.search(
+            retriever.user_vectors[user : user + 1], 30, params=params
+        )
+        assert allowed[row].all(), "seen or unreleased videos are never candidates"
+        mine = retriever.user_vectors[user] @ retriever.video_vectors[row].T
+        np.testing.assert_allclose(mine, scores[0], rtol=1e-4)  # same order, scores
+        assert len(set(row.tolist()) & set(ids[0].tolist())) >= 29  # ties aside
 
 
 def test_hnsw_matches_exact_search_and_skips_seen_and_unreleased(small_world, view):
@@ -167,12 +242,33 @@ def test_hnsw_graph_holds_the_ids_the_estimate_counts():
     index = faiss.IndexHNSWFlat(2, vr.HNSW_M)
     index.hnsw.efConstruction = 8
     index.add(rng.normal(size=(20_000, 2)).astype(np.float32))
-    slots = faiss.vector_to_array(index.hnsw.neighbors).size / index.ntotal
+    neighbors = faiss.vector_to_array(index.hnsw.neighbors)
+    slots = neighbors.size / index.ntotal
     est = vr.production_estimate()
     assert slots == pytest.approx(est["hnsw_ids_per_vector"], rel=0.01)
     assert est["hnsw_graph_bytes"] == pytest.approx(
-        vr.RECOMMENDABLE_VIDEOS * slots * 4, rel=0.01
+        vr.RECOMMENDABLE_VIDEOS * slots * neighbors.itemsize, rel=0.01
     )
+    # Per node, faiss also keeps an offset into the neighbour table and a level.
+    offsets = faiss.vector_to_array(index.hnsw.offsets)
+    levels = faiss.vector_to_array(index.hnsw.levels)
+    node_bytes = (offsets.nbytes + levels.nbytes) / index.ntotal
+    assert node_bytes == pytest.approx(vr.HNSW_NODE_BYTES, rel=0.01)
+    assert est["hnsw_node_bytes"] == pytest.approx(
+        vr.RECOMMENDABLE_VIDEOS * node_bytes, rel=0.01
+    )
+
+
+def test_index_shards_leave_memory_headroom():
+    est = vr.production_estimate()
+    assert est["index_replica_bytes"] == pytest.approx(
+        est["index_int8_bytes"] + est["hnsw_graph_bytes"] + est["hnsw_node_bytes"]
+    )
+    per_shard = est["index_replica_bytes"] / est["index_shards"]
+    assert per_shard <= vr.INDEX_MEMORY_FILL * vr.INDEX_MACHINE_BYTES
+    # One shard fewer would overfill the machines: the count is the minimum.
+    fewer = est["index_replica_bytes"] / (est["index_shards"] - 1)
+    assert fewer > vr.INDEX_MEMORY_FILL * vr.INDEX_MACHINE_BYTES
 
 
 def test_norm_ablations_change_only_vector_lengths(view):
@@ -321,11 +417,11 @@ def test_latency_budget_keeps_headroom_and_fan_out_tightens_each_leaf():
     est = vr.production_estimate()
     assert est["allocated_ms"] + est["headroom_ms"] == vr.TOTAL_BUDGET_MS
     assert est["headroom_ms"] >= 0.15 * vr.TOTAL_BUDGET_MS
-    assert "candidate feature fetch" in vr.STAGE_ALLOCATION_MS
+    assert "pre-ranker feature fetch" in vr.STAGE_ALLOCATION_MS
+    assert "ranker feature fetch" in vr.STAGE_ALLOCATION_MS
     # If each leaf is fast with probability q, all n are with q^n: 0.99 at p99.
     q = est["leaf_percentile"] / 100
     assert q ** est["candidate_leaves"] == pytest.approx(0.99)
-    assert est["index_shards"] * vr.INDEX_SHARD_BYTES >= est["index_replica_bytes"]
 
 
 def test_the_cascade_is_about_cost_not_latency():
@@ -338,16 +434,36 @@ def test_the_cascade_is_about_cost_not_latency():
         vr.STAGE_ALLOCATION_MS["ranking"] + vr.STAGE_ALLOCATION_MS["pre-ranking"]
     )
     assert est["single_stage_workers"] > 1 and parallel <= allocation
-    # ...but costs over three times the cores.
+    # ...but costs over three times the cores, and dollars in proportion.
     assert est["single_stage_cores"] > 3 * est["cascade_cores"]
+    hours = 24 * 365
+    assert est["cascade_usd_per_year"] == pytest.approx(
+        est["cascade_cores"] * vr.USD_PER_CORE_HOUR * hours
+    )
+    assert est["single_stage_usd_per_year"] == pytest.approx(
+        est["single_stage_cores"] * vr.USD_PER_CORE_HOUR * hours
+    )
 
 
-def test_ab_sample_size_matches_the_closed_form_z_test():
+def test_feature_fetch_counts_every_candidate_of_every_stage():
+    est = vr.production_estimate()
+    qps = est["peak_qps"]
+    assert est["fetch pre-ranking"] == pytest.approx(qps * 2_000 * 200)
+    assert est["fetch ranking"] == pytest.approx(qps * 500 * 1_000)
+    assert est["feature_fetch_bytes_per_s"] == pytest.approx(
+        est["fetch pre-ranking"] + est["fetch ranking"]
+    )
+    assert est["feature_lookups_per_s"] == pytest.approx(qps * 2_500)
+    # One big ranker fetches its full features for all 2,000: more bytes.
+    assert est["single_stage_fetch_bytes_per_s"] == pytest.approx(qps * 2_000 * 1_000)
+    assert est["single_stage_fetch_bytes_per_s"] > 2 * est["feature_fetch_bytes_per_s"]
+
+
+def test_ab_sample_size_matches_statsmodels_power_solver():
     plan = vr.ab_test_plan()
-    delta = vr.WATCH_MINUTES_MEAN * vr.MIN_DETECTABLE_LIFT
-    z_alpha, z_power = stats.norm.ppf(0.975), stats.norm.ppf(0.8)
-    closed_form = 2 * (z_alpha + z_power) ** 2 * vr.WATCH_MINUTES_STD**2 / delta**2
-    assert plan["users_per_arm"] == pytest.approx(closed_form, rel=1e-3)
+    effect = vr.WATCH_MINUTES_MEAN * vr.MIN_DETECTABLE_LIFT / vr.WATCH_MINUTES_STD
+    solved = NormalIndPower().solve_power(effect, alpha=0.05, power=0.8)
+    assert plan["users_per_arm"] == pytest.approx(solved, rel=1e-4)
     assert plan["days_to_run"] >= max(plan["days_for_power"], vr.MIN_DAYS)
     # More power costs more users.
     assert vr.ab_test_plan(power=0.9)["users_per_arm"] > plan["users_per_arm"]
@@ -377,6 +493,10 @@ def test_bad_input_fails_with_a_clear_message(small_world):
         vrm.make_world(n_videos=True)
     with pytest.raises(ValueError, match="n_windows"):
         vrm.make_world(n_windows=2)
+    with pytest.raises(ValueError, match="freshness_decay must lie"):
+        vrm.make_world(freshness_decay=-0.5)
+    with pytest.raises(ValueError, match="taste_drift must lie"):
+        vrm.make_world(taste_drift=float("nan"))
     with pytest.raises(ValueError, match="windows must lie in"):
         vrm.interaction_matrix(small_world, range(3, 9))
     with pytest.raises(ValueError, match="now must lie in"):
@@ -404,8 +524,10 @@ def test_bad_input_fails_with_a_clear_message(small_world):
         vre.run_seed(n_candidates=5)
     with pytest.raises(ValueError, match="at least two seeds"):
         vre.run_miniature(seeds=(0,))
-    with pytest.raises(ValueError, match="at least two seeds"):
+    with pytest.raises(ValueError, match="at least two paired differences"):
         vre.paired_interval([0.1], [0.2])
+    with pytest.raises(ValueError, match="must pair up"):
+        vre.paired_interval([0.1, 0.2], [0.2, 0.3, 0.4])
     with pytest.raises(ValueError, match="positive"):
         vr.measure_stage_latency(n_queries=0)
     with pytest.raises(ValueError, match="alpha and power"):
@@ -451,8 +573,10 @@ def test_page_quotes_the_numbers_the_code_prints():
             "ranker, no dynamic features",
         )
     }
-    pair = r"{label}\s+([+-][\d.]+ ± [\d.]+)"
-    pairs = {label: printed(pair.format(label=re.escape(label))) for label in vr.PAIRS}
+    pairs = [
+        printed(rf"^{re.escape(metric)}\s+{re.escape(label)}\s+([+-][\d.]+ ± [\d.]+)")
+        for metric, label, _, _ in (*vr.PAIRS, *vr.NO_FRESHNESS_PAIRS)
+    ]
     share, share_min, share_max = re.findall(
         r"[\d.]+", printed(r"uploaded in window 3: (.*) %$")
     )
@@ -462,7 +586,7 @@ def test_page_quotes_the_numbers_the_code_prints():
         vr.STAGE_ALLOCATION_MS["pre-ranking"] + vr.STAGE_ALLOCATION_MS["ranking"]
     )
     assert len(vre.SEEDS) == 5 and "five seeds" in prose(PAGE)
-    assert len(vr.STAGE_ALLOCATION_MS) == 7 and "seven stages" in prose(PAGE)
+    assert len(vr.STAGE_ALLOCATION_MS) == 8 and "eight stages" in prose(PAGE)
     assert_page_quotes(
         PAGE,
         # the world and cold start
@@ -472,7 +596,11 @@ def test_page_quotes_the_numbers_the_code_prints():
         printed(r"past watches: (Spearman [\d.]+)"),
         printed(r"each ([\d,]+ users)"),
         printed(r"users, ([\d,]+ videos)"),
+        printed(r"uploaded in window 3: (~[\d,]+) per seed"),
+        printed(r"per seed \(([\d.]+%) of the corpus\)"),
+        printed(r"share of the test watches: ([\d.]+) \[") + "%",
         f"{round(200 * vrm.FRESH_SHARE)} of 200 slots",
+        f"e^-{vrm.FRESHNESS_DECAY}",
         # candidate sources
         recall["popularity"][1],
         recall["two-tower ANN"][1],
@@ -498,8 +626,8 @@ def test_page_quotes_the_numbers_the_code_prints():
         ndcg["ranker, no dynamic features"][0],
         ndcg["ranker (GBDT)"][3],
         printed(r"candidates users watched: ([\d.]+%)"),
-        # the paired differences
-        *pairs.values(),
+        # the paired differences, in both worlds
+        *pairs,
         # the estimate
         f"{est['peak_qps']:,.0f}",
         *(human_bytes(est[f"log {name}"]) for name in vr.LOG_STREAMS),
@@ -507,11 +635,21 @@ def test_page_quotes_the_numbers_the_code_prints():
         human_bytes(est["index_float32_bytes"]),
         human_bytes(est["index_int8_bytes"]),
         human_bytes(est["hnsw_graph_bytes"]),
+        human_bytes(est["hnsw_node_bytes"]),
         human_bytes(est["index_replica_bytes"]),
         f"{est['index_shards']} shards",
+        f"{est['index_shard_fill']:.0%} full",
+        f"{vr.INDEX_MEMORY_FILL:.0%}",
         f"{est['headroom_ms']:.0f} ms of it held back as headroom",
         f"p{est['leaf_percentile']:.2f}",
+        *(human_bytes(est[f"fetch {stage}"]) for stage in vr.FEATURE_BYTES),
         human_bytes(est["feature_fetch_bytes_per_s"]),
+        f"{est['feature_lookups_per_s'] / 1e6:.0f}M key lookups/s",
+        human_bytes(est["single_stage_fetch_bytes_per_s"]),
+        f"{est['single_stage_lookups_per_s'] / 1e6:.0f}M key lookups/s",
+        f"${vr.USD_PER_CORE_HOUR:.2f} per core-hour",
+        f"${est['cascade_usd_per_year'] / 1e6:.2f}M",
+        f"${est['single_stage_usd_per_year'] / 1e6:.2f}M",
         f"{est['cascade_core_ms']:.0f} core-ms",
         f"{ranker_ms:.0f} core-ms",
         f"split over {est['single_stage_workers']} cores",
@@ -527,8 +665,13 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"~{est['peak_qps'] / 1_000:.0f}k peak QPS",
         f"{vr.DAILY_ACTIVE_USERS * vr.HOMEPAGE_LOADS_PER_USER / 1e9:.1f}B requests",
     )
-    # The interval verdict: the page calls the trending difference a tie.
-    assert printed(r"\+ trending vs without\s+[+-][\d.]+ ± [\d.]+ (tie)$") == "tie"
+    # The interval verdicts the page states as ties.
+    for label in (
+        r"\+ trending vs without",
+        r"recall@200 cosine vs inner product",
+        r"no dynamic features vs two-tower score",
+    ):
+        assert printed(rf"{label}\s+[+-][\d.]+ ± [\d.]+ (tie)$") == "tie"
 
 
 def test_faiss_runs_single_threaded_for_reproducible_output():
