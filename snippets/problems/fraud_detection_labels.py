@@ -1,10 +1,10 @@
 """The synthetic payment stream of the fraud problem, and when its labels arrive.
 
-An issuer learns that a payment was fraud when the cardholder reports it (a fraud
-claim, which the issuer then files as a chargeback against the merchant's
-acquirer), days or weeks later. A training job that runs today sees the fraud
-reported by today: recent fraud still looks legitimate. ``labels_known_at``
-reproduces that.
+An issuer learns that a payment was fraud when the cardholder reports it, days or
+weeks later: a fraud claim, which the issuer reports to the card network (Visa
+TC40, Mastercard SAFE) whether or not it can also charge the payment back. The
+claim is the label. A training job that runs today sees the fraud reported by
+today: recent fraud still looks legitimate. ``labels_known_at`` reproduces that.
 
 Its tables are printed by ``python -m snippets.problems.fraud_detection``.
 """

@@ -10,6 +10,7 @@ Used by ``python -m snippets.problems.fraud_detection``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from snippets.concepts.calibration import correct_downsampled
 from snippets.concepts.classification_metrics import precision, recall
 from snippets.problems.fraud_detection_labels import DAY
 
@@ -50,14 +52,16 @@ def _earlier_in_window(
     """Per row: rows with the same keys in [t - window, t), in the caller's order."""
     group = np.zeros(time.size, dtype=np.int64)
     for key in keys:
-        ids = np.unique(key, return_inverse=True)[1]
+        ids = key.astype(np.int64) - key.min()  # integers from 0, not a sort
+        if ids.max() > 2**31:
+            ids = np.unique(key, return_inverse=True)[1]
         group = group * (ids.max() + 1) + ids
         if group.max() > 2**31:  # compact, so the combined key never overflows
             group = np.unique(group, return_inverse=True)[1]
     t = time - time.min()
     span = int(t.max()) + window_s + 1  # a window never reaches the previous group
     key = group.astype(np.int64) * span + t
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # ties get equal counts, so any order among them works
     ordered = key[order]  # sorted needles make searchsorted cache-friendly
     counts = np.empty(key.size, dtype=np.int64)
     counts[order] = np.searchsorted(ordered, ordered, side="left") - np.searchsorted(
@@ -81,13 +85,17 @@ def velocity_features(
         x_km=x_km, y_km=y_km,
     )  # fmt: skip
     n, hour = log["time"].size, 3_600
-    # Sort card-major, then by time; ties keep input order. One int64 key per row
-    # (card * span + time) turns "same card, earlier than t" into one searchsorted.
-    order = np.lexsort((np.arange(n), log["time"], log["card"]))
-    card_id = np.unique(log["card"], return_inverse=True)[1][order].astype(np.int64)
-    t = log["time"][order] - log["time"].min()
+    # One int64 key per row, card * span + time, sorted stably (ties keep input
+    # order), turns "same card, earlier than t" into one searchsorted.
+    card_id = np.unique(log["card"], return_inverse=True)[1].astype(np.int64)
+    t = log["time"] - log["time"].min()
     span = int(t.max()) + hour + 1  # a window never reaches the previous card
     key = card_id * span + t
+    if (int(key.max()) + 1) * n < 2**62:  # a unique key sorts fast and stays stable
+        order = np.argsort(key * n + np.arange(n))
+    else:
+        order = np.argsort(key, kind="stable")
+    card_id, t, key = card_id[order], t[order], key[order]
     before = np.searchsorted(key, key, side="left")  # rows strictly earlier
     card_start = np.searchsorted(key, card_id * span, side="left")
     n_prior = before - card_start
@@ -161,8 +169,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray) -> Pipeline:
 
 
 def fit_gbdt(X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
-    """Production model: a histogram GBDT on the natural class balance."""
-    # No reweighting or downsampling, so the log loss keeps probabilities calibrated.
+    """Production model: a histogram GBDT, unweighted log loss."""
     model = HistGradientBoostingClassifier(
         max_iter=40,
         learning_rate=0.2,
@@ -172,6 +179,38 @@ def fit_gbdt(X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
         random_state=0,
     )
     return model.fit(X, y)
+
+
+@dataclass(frozen=True)
+class Downsampled:
+    """A model trained on every fraud and a share of the legitimate payments."""
+
+    model: Pipeline | HistGradientBoostingClassifier
+    negative_rate: float
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """p(fraud) at the natural rate: the downsampling's prior shift undone."""
+        scores = self.model.predict_proba(X)[:, 1]
+        return correct_downsampled(scores, self.negative_rate)
+
+
+def fit_downsampled(
+    fit: Callable[[np.ndarray, np.ndarray], Pipeline | HistGradientBoostingClassifier],
+    X: np.ndarray,
+    y: np.ndarray,
+    negative_rate: float,
+    draws: np.ndarray,
+) -> Downsampled:
+    """Keep every positive and the negatives whose uniform draw is below the rate.
+
+    Passing the same draws to every model gives them the same training sample.
+    """
+    if not 0 < negative_rate <= 1:
+        raise ValueError(f"negative_rate must be in (0, 1], got {negative_rate}")
+    if not len(X) == len(y) == len(draws):
+        raise ValueError("X, y and draws must have one row per payment")
+    keep = (y == 1) | (draws < negative_rate)
+    return Downsampled(fit(X[keep], y[keep]), negative_rate)
     # --8<-- [end:models]
 
 

@@ -225,3 +225,93 @@ def test_the_new_merchant_flag_is_a_signal_not_a_label():
     stolen_rate = new[seasoned & stolen].mean()
     assert 0.05 < legit_rate < 0.4
     assert 0.5 < stolen_rate < 0.93
+
+
+def test_huge_time_spans_take_the_stable_sort_and_agree_with_the_replay():
+    # Times this far apart overflow the fast unique key, so the stable sort runs.
+    rng = np.random.default_rng(8)
+    n = 40
+    time = np.sort(rng.integers(0, 10**17, n))
+    time[5:8] = time[5]  # ties at one second, on one card
+    card = rng.integers(0, 3, n)
+    card[5:8] = 1
+    log = fl.Payments(
+        card=card,
+        time=time,
+        amount=rng.uniform(1, 50, n).round(2),
+        merchant=rng.integers(0, 4, n),
+        device=rng.integers(0, 3, n),
+        x_km=rng.uniform(0, 100, n),
+        y_km=rng.uniform(0, 100, n),
+        fraud_kind=np.zeros(n, dtype=int),
+        report_delay_days=np.full(n, np.inf),
+    )
+    fast, slow = features_of(log), brute_force_features(log)
+    for name in fast:
+        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, err_msg=name)
+
+
+class _FixedModel:
+    """Stands in for a fitted classifier: returns the scores it was given."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return np.column_stack([1 - self.scores[: len(X)], self.scores[: len(X)]])
+
+
+def test_downsampling_keeps_every_fraud_and_undoes_the_prior_shift():
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(1_000, 2)), (rng.random(1_000) < 0.05).astype(int)
+    draws, seen = rng.random(1_000), {}
+
+    def fit(X_fit: np.ndarray, y_fit: np.ndarray) -> _FixedModel:
+        seen["y"] = y_fit
+        return _FixedModel(np.linspace(0.01, 0.99, len(X_fit)))
+
+    model = fs.fit_downsampled(fit, X, y, 0.3, draws)
+    assert seen["y"].sum() == y.sum(), "every fraud is kept"
+    assert (seen["y"] == 0).sum() == ((y == 0) & (draws < 0.3)).sum()
+    # Bayes' rule, negatives kept at rate b: odds fall by b, q = b p / (1 - p + b p).
+    p = np.linspace(0.01, 0.99, len(seen["y"]))[:50]
+    np.testing.assert_allclose(model.predict(X[:50]), 0.3 * p / (1 - p + 0.3 * p))
+
+
+def test_downsampled_logistic_regression_is_calibrated_after_the_correction():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(60_000, 1))
+    y = (rng.random(60_000) < 1 / (1 + np.exp(-(3 * X[:, 0] - 5)))).astype(int)
+    model = fs.fit_downsampled(fs.fit_logistic, X, y, 0.2, rng.random(60_000))
+    raw = model.model.predict_proba(X)[:, 1]
+    assert raw.mean() > 1.5 * y.mean(), "the sample's probabilities are inflated"
+    assert model.predict(X).mean() == pytest.approx(y.mean(), rel=0.05)
+
+
+def test_downsampling_rejects_bad_input():
+    X, y = np.zeros((4, 1)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="negative_rate"):
+        fs.fit_downsampled(fs.fit_logistic, X, y, 0.0, np.zeros(4))
+    with pytest.raises(ValueError, match="one row per payment"):
+        fs.fit_downsampled(fs.fit_logistic, X, y, 0.5, np.zeros(3))
+
+
+def test_many_ties_keep_the_replay_order():
+    # Hundreds of payments on a few seconds: the latest earlier payment among
+    # equal times must be the later row, whatever the sort does with ties.
+    rng = np.random.default_rng(11)
+    n = 400
+    log = fl.Payments(
+        card=rng.integers(0, 3, n),
+        time=np.sort(rng.integers(0, 6, n)) * 100,
+        amount=rng.uniform(1, 50, n).round(2),
+        merchant=rng.integers(0, 5, n),
+        device=rng.integers(0, 4, n),
+        x_km=rng.uniform(0, 100, n),
+        y_km=rng.uniform(0, 100, n),
+        fraud_kind=np.zeros(n, dtype=int),
+        report_delay_days=np.full(n, np.inf),
+    )
+    fast, slow = features_of(log), brute_force_features(log)
+    for name in fast:
+        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, err_msg=name)
