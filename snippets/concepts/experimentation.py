@@ -290,6 +290,12 @@ def main() -> None:
             n = sample_size_per_arm(baseline, mde)
             days = duration_days(n, 2, daily_users, share)
             print(f"{baseline:>8.0%} {mde:>5.0%} {n:>10,} {days:>5}")
+    per_arm = sample_size_per_arm(0.10, 0.05)
+    enrol = 2 * per_arm / (daily_users * share)  # days to fill both arms, unrounded
+    print(
+        f"10% baseline, 5% MDE: {2 * per_arm:,} users enrolled in {enrol:.1f} days;"
+        f" run {duration_days(per_arm, 2, daily_users, share)} (whole weeks)"
+    )
 
     statistic, p_value = srm_test([100_000, 98_500], [0.5, 0.5])
     print(

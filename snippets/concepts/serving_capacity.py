@@ -52,6 +52,10 @@ def main() -> None:
         500  # QPS one replica serves flat out (assumed; a load test measures it)
     )
     print(f"Capacity: 100M DAU x 10 requests/day -> {qps:,.0f} peak QPS (2x mean)")
+    candidates = 500  # scored per request (assumed); each needs its item features
+    work = qps * candidates / 1e6
+    print(f"  x {candidates} candidates per request -> {work:.1f}M inferences/s and")
+    print(f"  {work:.1f}M item-feature reads/s at peak (one read per candidate)")
     print(f"  {saturation} QPS per replica at saturation (100% busy), assumed")
     bare = servers_needed(qps, saturation)
     print(f"  no headroom: {bare:,} replicas")

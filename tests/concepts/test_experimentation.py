@@ -294,6 +294,13 @@ def test_page_quotes_the_numbers_the_code_prints():
         assert int(days) % 7 == 0
     assert_page_quotes(PAGE, rows[0][2], f"{rows[0][3]} days", rows[3][2])
     assert_page_quotes(PAGE, rows[2][2], f"{rows[2][3]} days")
+    # The 10%/5% sample fills in about a day; the whole-week rule sets the duration.
+    fill = re.search(r"([\d,]+) users enrolled in ([\d.]+) days; run (\d+)", out)
+    users, enrolled_days, run_days = int(fill[1].replace(",", "")), fill[2], fill[3]
+    assert users == 2 * int(rows[3][2].replace(",", ""))
+    assert float(enrolled_days) == pytest.approx(users / (200_000 * 0.5), abs=0.05)
+    assert int(run_days) == 7 * math.ceil(math.ceil(float(enrolled_days)) / 7)
+    assert_page_quotes(PAGE, f"{users:,}", f"{enrolled_days} days", "whole week")
     srm = re.search(r"chi2 ([\d.]+),\np = ([\d.]+)", out)
     assert float(srm[2]) < 0.001
     assert_page_quotes(PAGE, srm[1], srm[2])

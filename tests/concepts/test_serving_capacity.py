@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output
@@ -58,6 +60,16 @@ def test_page_quotes_the_numbers_the_code_prints():
     per_zone = next(k for k in range(1, 10_000) if 2 * k * 500 * 0.6 >= peak)
     assert int(replicas) == 3 * per_zone and int(bare) == int(np.ceil(peak / 500))
     assert_page_quotes(PAGE, f"{qps} QPS", f"{replicas}\nreplicas", f"gives {bare}")
+    # Size by the work: every request scores its candidates and reads their features.
+    work = re.search(
+        r"x (\d+) candidates per request -> ([\d.]+)M inferences/s", "\n".join(lines)
+    )
+    reads = next(x for x in lines if "item-feature reads/s" in x).split()[0]
+    assert float(work[2]) == pytest.approx(peak * int(work[1]) / 1e6, abs=0.05)
+    assert reads == f"{work[2]}M"
+    assert_page_quotes(
+        PAGE, f"{work[2]}M inferences a second", f"{reads} item-feature reads"
+    )
     start = next(i for i, x in enumerate(lines) if x.lstrip().startswith("utilisation"))
     rows = {x.split()[0]: x.split() for x in lines[start + 1 : start + 5]}
     for rho, (_, mean, p99, ratio) in rows.items():
