@@ -166,7 +166,97 @@ def recall_at_fpr(y_true: ArrayLike, y_score: ArrayLike, max_fpr: float) -> floa
     tpr = np.r_[0.0, np.cumsum(labels)[last_of_group] / n_pos]
     fpr = np.r_[0.0, np.cumsum(1 - labels)[last_of_group] / n_neg]
     return float(tpr[fpr <= max_fpr].max())
+
+
+def recall_at_fpr_ci(
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    max_fpr: float,
+    level: float = 0.95,
+    n_boot: int = 4_000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Recall at a false-positive rate and a stratified bootstrap interval."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 100:
+        raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
+    recall_hat = recall_at_fpr(y_true, y_score, max_fpr)
+    labels, scores = check_binary_inputs(y_true, y_score)
+    pos, neg = np.sort(scores[labels == 1]), np.sort(scores[labels == 0])
+    allowed = int(np.floor(max_fpr * neg.size + 1e-9))  # negatives we may flag
+    if allowed >= neg.size:
+        return recall_hat, 1.0, 1.0
+    # Resample each class with replacement, without building the samples: the
+    # cut-off is the (allowed + 1)-th largest resampled negative, whose index in
+    # the sorted negatives is floor(n * U) with U ~ Beta(r, n - r + 1), an order
+    # statistic of uniforms; the positives above it are then a binomial draw.
+    rng = np.random.default_rng(seed)
+    rank = neg.size - allowed
+    cut = neg[(rng.beta(rank, neg.size - rank + 1, n_boot) * neg.size).astype(int)]
+    share_above = 1 - np.searchsorted(pos, cut, side="right") / pos.size
+    recalls = rng.binomial(pos.size, share_above) / pos.size
+    low, high = np.quantile(recalls, [(1 - level) / 2, (1 + level) / 2])
+    return recall_hat, float(low), float(high)
     # --8<-- [end:auc-interval]
+
+
+# --8<-- [start:paired-bootstrap]
+def paired_bootstrap_ap(
+    y_true: ArrayLike,
+    score_a: ArrayLike,
+    score_b: ArrayLike,
+    level: float = 0.95,
+    n_boot: int = 1_000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """AP(a) - AP(b) on the same examples, and a paired bootstrap interval."""
+    labels, a = check_binary_inputs(y_true, score_a, name="score_a")
+    _, b = check_binary_inputs(labels, score_b, name="score_b")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 100:
+        raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
+    difference = average_precision(labels, a) - average_precision(labels, b)
+    rng = np.random.default_rng(seed)
+    n, resampled = labels.size, []
+    for size in np.diff(np.r_[0:n_boot:250, n_boot]):  # 250 resamples at a time
+        # A resample is how often each example is drawn. Both models get the
+        # same counts, so the noise they share cancels in the difference.
+        draws = rng.integers(0, n, size=(size, n)) + n * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
+        counts = counts.astype(np.uint16)
+        resampled.append(
+            _weighted_ap(labels, a, counts) - _weighted_ap(labels, b, counts)
+        )
+    low, high = np.nanquantile(
+        np.concatenate(resampled), [(1 - level) / 2, (1 + level) / 2]
+    )
+    return difference, float(low), float(high)
+
+
+def _weighted_ap(
+    labels: np.ndarray, scores: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """AP of the data with example i repeated counts[r, i] times, for each row r."""
+    order = np.argsort(-scores, kind="mergesort")
+    labels, scores, counts = labels[order], scores[order], counts[:, order]
+    # Tie groups as in average_precision; only groups holding a positive add to AP.
+    group_end = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
+    group = np.repeat(np.arange(group_end.size), np.diff(np.r_[-1, group_end]))
+    ends = group_end[np.bincount(group, weights=labels, minlength=group_end.size) > 0]
+    starts = np.r_[0, ends[:-1] + 1]  # segment k runs to the end of positive group k
+    counts, labels = counts[:, : ends[-1] + 1], labels[: ends[-1] + 1]
+    flagged = np.cumsum(np.add.reduceat(counts, starts, axis=1, dtype=np.int64), axis=1)
+    gain = np.add.reduceat(
+        counts * labels.astype(counts.dtype), starts, axis=1, dtype=np.int64
+    )
+    true_pos = np.cumsum(gain, axis=1)
+    precision_at = true_pos / np.maximum(flagged, 1)
+    total = true_pos[:, -1].astype(float)
+    ap = np.sum(gain * precision_at, axis=1)
+    return np.divide(ap, total, out=np.full_like(ap, np.nan), where=total > 0)
+    # --8<-- [end:paired-bootstrap]
 
 
 # --8<-- [start:threshold]
@@ -236,13 +326,17 @@ def main() -> None:
     true_recall = 1 - NormalDist().cdf(NormalDist().inv_cdf(0.99) - separation)
     print("Same score distributions, different class balance (n = 200,000):")
     print(f"true ROC-AUC {true_auc:.3f}, true recall at 1% FPR {true_recall:.3f}")
-    print("prevalence ROC-AUC  95% CI (DeLong)  PR-AUC  recall@1%FPR")
+    print(
+        "prevalence ROC-AUC  95% CI (DeLong)  PR-AUC  recall@1%FPR  95% CI (bootstrap)"
+    )
     for prevalence in (0.5, 0.1, 0.01):
         y, p = simulate_scores(200_000, prevalence, separation, rng=rng)
         auc, low, high = roc_auc_ci(y, p)
+        recall_1, r_low, r_high = recall_at_fpr_ci(y, p, 0.01)
         print(
             f"{prevalence:>10.0%} {auc:>7.3f}  [{low:.3f}, {high:.3f}]  "
-            f"{average_precision(y, p):>6.3f}  {recall_at_fpr(y, p, 0.01):>12.3f}"
+            f"{average_precision(y, p):>6.3f}  {recall_1:>12.3f}  "
+            f"[{r_low:.3f}, {r_high:.3f}]"
         )
 
     # Calibrated probabilities: labels drawn from the probabilities themselves.
@@ -254,14 +348,27 @@ def main() -> None:
     print(
         f"log loss {log_loss(y, probs):.3f} vs {log_loss(y, base_rate):.3f} (base rate)"
     )
-    print("\nCost-based thresholds (cost_fp = 1):")
-    print(f"{'cost_fn':>7} {'Bayes t':>8} {'best t':>7} {'precision':>9} {'recall':>6}")
+    print("\nCost-based thresholds (cost_fp = 1); expected cost of 2x and 0.5x the")
+    print("Bayes threshold, from the true probabilities, above the Bayes threshold's:")
+    print(
+        f"{'cost_fn':>7} {'Bayes t':>8} {'best t':>7} {'precision':>9} {'recall':>6} "
+        f"{'2x t':>6} {'0.5x t':>6}"
+    )
     for cost_fn in (1, 10, 100):
         best_t, _ = cost_minimising_threshold(y, probs, cost_fp=1, cost_fn=cost_fn)
         flagged = (probs >= best_t).astype(int)
+        bayes = bayes_threshold(1, cost_fn)
+        # Expected cost per example: flagging costs 1 - p, passing costs cost_fn * p.
+        cost = {
+            factor: np.mean(
+                np.where(probs >= factor * bayes, 1 - probs, cost_fn * probs)
+            )
+            for factor in (1.0, 2.0, 0.5)
+        }
         print(
-            f"{cost_fn:>7} {bayes_threshold(1, cost_fn):>8.3f} {best_t:>7.3f} "
-            f"{precision(y, flagged):>9.3f} {recall(y, flagged):>6.3f}"
+            f"{cost_fn:>7} {bayes:>8.3f} {best_t:>7.3f} "
+            f"{precision(y, flagged):>9.3f} {recall(y, flagged):>6.3f} "
+            f"{cost[2.0] / cost[1.0] - 1:>+6.1%} {cost[0.5] / cost[1.0] - 1:>+6.1%}"
         )
 
 

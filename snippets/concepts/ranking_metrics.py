@@ -69,7 +69,10 @@ def reciprocal_rank(
 
 
 def average_precision_at_k(
-    ranked: Sequence, relevant: Collection, k: int | None = None
+    ranked: Sequence,
+    relevant: Collection,
+    k: int | None = None,
+    denominator: str = "relevant",
 ) -> float:
     """Sum of precision@i at the ranks i <= k of relevant hits, over all relevant."""
     k = _check_ranking(ranked, k)
@@ -82,7 +85,13 @@ def average_precision_at_k(
     # TREC's convention: divide by every relevant item (R), found or not. Many
     # recommender libraries divide by min(k, R) instead, so a perfect top k
     # scores 1 even when R > k; the two differ whenever R > k.
-    return total / len(relevant)
+    if denominator == "relevant":
+        return total / len(relevant)
+    if denominator == "min_k_relevant":
+        return total / min(k, len(relevant))
+    raise ValueError(
+        f"denominator must be 'relevant' or 'min_k_relevant', got {denominator!r}"
+    )
     # --8<-- [end:set_metrics]
 
 
@@ -129,10 +138,16 @@ def ndcg_at_k(
 def ndcg_retrieved_only(
     ranked: Sequence, grades: Mapping[Hashable, float], k: int, gain: str = "linear"
 ) -> float:
-    """NDCG whose ideal re-sorts only the retrieved items: blind to missed items."""
+    """NDCG whose ideal re-sorts only the retrieved items: blind to missed items.
+
+    Raises on a query with no relevant item, like ``ndcg_at_k``; a list that
+    retrieved none of the query's relevant items scores 0 (its own ideal is 0/0).
+    """
     k = _check_ranking(ranked, k)
     if not isinstance(grades, Mapping):
         raise TypeError("grades must map item id -> relevance grade")
+    if dcg_at_k(sorted(grades.values(), reverse=True), k, gain) == 0:
+        raise ValueError("NDCG is undefined when no item has a positive grade")
     shown = [grades.get(item, 0.0) for item in ranked]
     ideal = dcg_at_k(sorted(shown, reverse=True), k, gain)
     return dcg_at_k(shown, k, gain) / ideal if ideal > 0 else 0.0
@@ -197,32 +212,46 @@ def mean_over_queries(
 
 # --8<-- [start:click_bias]
 def simulate_click_labels(
-    n_queries: int, n_items: int, seed: int
-) -> tuple[float, float, float, float]:
-    """NDCG@10 of a logging and a better ranker, on true labels vs logged clicks."""
+    n_queries: int,
+    n_items: int,
+    seed: int,
+    *,
+    shown: int = 10,
+    position_bias: bool = True,
+) -> dict[str, np.ndarray]:
+    """Per-query NDCG@10 of a logging and a better ranker, true labels vs clicks.
+
+    Only the old ranker's top ``shown`` items were displayed; with ``position_bias``
+    a user examines rank i with probability 1/i, otherwise every displayed item.
+    Click NDCG is NaN for a query without a click: such queries drop out.
+    """
     if n_queries < 1 or n_items < 10:
         raise ValueError("need at least one query and ten items per query")
+    if not 1 <= shown <= n_items:
+        raise ValueError(f"shown must be in [1, n_items], got {shown!r}")
     rng = np.random.default_rng(seed)
-    examine = 1.0 / np.arange(1, 11)  # position bias: P(user looks at rank i)
+    rank = np.arange(1, shown + 1)
+    examine = 1.0 / rank if position_bias else np.ones(shown)  # P(user looks at i)
     results = {"old_true": [], "new_true": [], "old_click": [], "new_click": []}
     for _ in range(n_queries):
         relevance = rng.integers(0, 2, size=n_items)  # true binary relevance
         old_order = np.argsort(-(relevance + rng.normal(0, 1.0, n_items)))
         new_order = np.argsort(-(relevance + rng.normal(0, 0.6, n_items)))
-        # Logged clicks: only the old ranker's top 10 was shown, and users click
-        # a relevant result only if they examined its position.
-        shown = old_order[:10]
-        clicked = rng.random(10) < examine * relevance[shown]
-        click_grades = dict.fromkeys(range(n_items), 0.0)
-        click_grades.update({int(i): 1.0 for i in shown[clicked]})
+        # One draw per item whatever `shown` is: every setting sees the same queries.
+        looks = rng.random(n_items)[:shown]
+        displayed = old_order[:shown]
+        clicked = displayed[looks < examine * relevance[displayed]]
+        if not relevance.any():
+            continue  # no system can score on it
         true_grades = {i: float(r) for i, r in enumerate(relevance)}
-        if not any(click_grades.values()) or not relevance.any():
-            continue  # queries without a click drop out: one more bias
+        click_grades = {int(i): 1.0 for i in clicked}
         for name, order in (("old", old_order), ("new", new_order)):
             ranked = order.tolist()
             results[f"{name}_true"].append(ndcg_at_k(ranked, true_grades, 10))
-            results[f"{name}_click"].append(ndcg_at_k(ranked, click_grades, 10))
-    return tuple(float(np.mean(results[key])) for key in results)
+            results[f"{name}_click"].append(  # a query without a click drops out
+                ndcg_at_k(ranked, click_grades, 10) if clicked.size else np.nan
+            )
+    return {key: np.array(values) for key, values in results.items()}
     # --8<-- [end:click_bias]
 
 
@@ -272,10 +301,36 @@ def main() -> None:
     print(f"\nBest item not retrieved: NDCG@3 {full:.3f} (all judged) vs ", end="")
     print(f"{local:.3f} (retrieved only)")
 
-    old_true, new_true, old_click, new_click = simulate_click_labels(400, 30, seed=3)
-    print("\nMean NDCG@10 over 400 queries  true labels  logged clicks")
-    print(f"old ranker (logged the data)  {old_true:>11.3f}  {old_click:>13.3f}")
-    print(f"new ranker (truly better)     {new_true:>11.3f}  {new_click:>13.3f}")
+    ap_r = average_precision_at_k(["a", "b", "x"], {"a", "b", "c", "d"}, k=2)
+    ap_min = average_precision_at_k(
+        ["a", "b", "x"], {"a", "b", "c", "d"}, k=2, denominator="min_k_relevant"
+    )
+    print(f"AP@2, top 2 of 4 relevant found: {ap_r:.3f} (/ R) vs ", end="")
+    print(f"{ap_min:.3f} (/ min(k, R))")
+
+    print("\nMean NDCG@10 of two rankers over 400 queries of 30 items; the new one")
+    print("is truly better. Paired 95% CI over queries; clicks logged with:")
+    print(f"{'labels':<33} {'queries':>7} {'old':>5} {'new':>5}  new - old")
+    settings = {
+        "true relevance": None,
+        "clicks: top 10 shown, 1/rank": (10, True),
+        "clicks: all 30 shown, 1/rank": (30, True),
+        "clicks: top 10 shown, all seen": (10, False),
+        "clicks: all 30 shown, all seen": (30, False),
+    }
+    for name, setting in settings.items():
+        shown, bias = setting or (10, True)
+        runs = simulate_click_labels(400, 30, seed=3, shown=shown, position_bias=bias)
+        kind = "true" if setting is None else "click"
+        old, new = runs[f"old_{kind}"], runs[f"new_{kind}"]
+        kept = ~np.isnan(old)
+        diff = new[kept] - old[kept]
+        half = 1.96 * diff.std(ddof=1) / np.sqrt(diff.size)
+        print(
+            f"{name:<33} {kept.sum():>7} {old[kept].mean():>5.3f} "
+            f"{new[kept].mean():>5.3f}  {diff.mean():+.3f} "
+            f"({diff.mean() - half:+.3f} to {diff.mean() + half:+.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import combinations
 
 import numpy as np
@@ -113,6 +114,29 @@ def test_focal_loss_down_weights_easy_examples_more_than_hard_ones():
     assert dl.focal_loss([1, 0], [0.9, 0.1], 2) < dl.focal_loss([1, 0], [0.9, 0.1], 0)
 
 
+def test_focal_gradient_is_the_derivative_of_the_focal_loss():
+    # Central differences of focal_terms with respect to the logit z, p = sigmoid(z).
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 3, size=200)
+    labels = (rng.random(200) < 0.5).astype(int)
+    h = 1e-6
+    for gamma in (0.0, 0.5, 2.0, 5.0):
+        up = dl.focal_terms(labels, cm.sigmoid(z + h), gamma, None)
+        down = dl.focal_terms(labels, cm.sigmoid(z - h), gamma, None)
+        numeric = (up - down) / (2 * h)
+        np.testing.assert_allclose(
+            dl.focal_gradient(labels, cm.sigmoid(z), gamma),
+            numeric,
+            rtol=1e-5,
+            atol=1e-9,
+        )
+    # gamma = 0 is log loss, whose gradient with respect to the logit is p - y.
+    p = cm.sigmoid(z)
+    np.testing.assert_allclose(
+        dl.focal_gradient(labels, p, 0.0), p - labels, atol=1e-12
+    )
+
+
 @pytest.mark.parametrize("gamma", [0.0, 1.0, 2.0, 5.0])
 @pytest.mark.parametrize("rate", [0.01, 0.1, 0.3, 0.5, 0.8])
 def test_focal_optimum_matches_a_grid_and_leans_to_one_half(gamma, rate):
@@ -185,9 +209,19 @@ def test_oversampling_before_the_split_inflates_the_score():
     assert leaky["roc_auc"] > honest["roc_auc"] + 0.2
 
 
-def test_random_split_overestimates_a_drifting_concept():
-    results = dl.random_vs_time_split(seed=1)
-    assert results["random split"] > results["time split"] + 0.03
+def test_random_split_overestimates_a_drifting_concept_and_drift_is_the_cause():
+    seeds = range(20, 26)  # seeds the program does not use
+    drifting = [dl.random_vs_time_split(seed=seed) for seed in seeds]
+    steady = [dl.random_vs_time_split(seed=seed, drift=False) for seed in seeds]
+    for run in drifting:  # the full gap is there in every seed
+        assert run["random split"] > run["time split"] + 0.05
+    # On average both parts of it are: the later period and training on the past.
+    mean = {k: np.mean([r[k] for r in drifting]) for k in drifting[0]}
+    assert mean["random split"] > mean["random split, days 80+"] + 0.02
+    assert mean["random split, days 80+"] > mean["time split"] + 0.02
+    # Without drift, no protocol differs by more than test-set noise.
+    for run in steady:
+        assert max(run.values()) - min(run.values()) < 0.03
 
 
 def sampler_rows(lines: list[str]) -> dict[str, list[str]]:
@@ -236,9 +270,51 @@ def test_page_quotes_the_numbers_the_code_prints():
     leaky = next(line for line in lines if line.startswith("oversample, then"))
     honest = next(line for line in lines if line.startswith("split, then"))
     assert_page_quotes(PAGE, *leaky.split()[-2:], *honest.split()[-2:])
-    random_auc = next(line for line in lines if "random split" in line).split()[-1]
-    time_auc = next(line for line in lines if "time split" in line).split()[-1]
-    assert_page_quotes(PAGE, random_auc, time_auc)
+    gradient = [line.split("loss, ")[1].split()[0] for line in lines if "carry" in line]
+    assert float(gradient[1].rstrip("%")) < float(gradient[0].rstrip("%")) / 10
+    assert_page_quotes(PAGE, f"{shares[0]} of the log loss and {gradient[0]} of its")
+    assert_page_quotes(PAGE, f"{shares[1]} of the focal loss and {gradient[1]} of its")
+    assert "held-out" in next(line for line in lines if line.startswith("scored on"))
+
+
+def test_page_quotes_the_split_ablation():
+    lines = module_output("snippets.concepts.data_and_labels").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Drifting"))
+    table = {}
+    for line in lines[start + 2 : start + 8]:
+        name, rest = re.match(r"\s*(.*?)\s+(\d\.\d{3} .*)$", line).groups()
+        table[name] = rest.split()  # mean, (min-max)[, no-drift mean, (min-max)]
+    random_auc, late, time_auc = (
+        float(table[name][0])
+        for name in ("random split", "random split, days 80+", "time split")
+    )
+    gap, later, past = (
+        float(table[name][0])
+        for name in (
+            "gap, random - time split",
+            "later test period",
+            "training on the past",
+        )
+    )
+    assert random_auc > late > time_auc
+    assert later > 0.01 and past > 0.01  # both parts of the gap, on average
+    lowest_later = table["later test period"][1].strip("()").split("-")
+    assert_page_quotes(
+        PAGE,
+        f"ROC-AUC of {random_auc:.3f} under a random split",
+        f"{time_auc:.3f} when trained on the first 80 days",
+        f"falls to {late:.3f}",
+        f"accounts for {later:.3f} of the {gap:.3f} gap",
+        f"for the other {past:.3f}",
+        f"({lowest_later[0]} to {lowest_later[1]} for the first part)",
+    )
+    steady = {name: float(table[name][2]) for name in ("random split", "time split")}
+    assert abs(steady["random split"] - steady["time split"]) < 0.01
+    assert_page_quotes(
+        PAGE,
+        f"{steady['random split']:.3f} under the random split",
+        f"{steady['time split']:.3f} under the time split",
+    )
 
 
 def test_uncertainty_sampling_finds_more_positives_and_ranks_better():
@@ -248,30 +324,41 @@ def test_uncertainty_sampling_finds_more_positives_and_ranks_better():
         [r["pr_auc"] for r in random_runs]
     )
     for rand, active in zip(random_runs, active_runs, strict=True):
-        assert active["positive_share"] > 3 * rand["positive_share"]
+        assert active["chosen_positive_share"] > 3 * rand["chosen_positive_share"]
+        # Same seed, same test set: the pairing the bootstrap relies on.
+        np.testing.assert_array_equal(active["test_labels"], rand["test_labels"])
+        # The share among all 200 labels mixes in the 40 shared random ones.
+        assert active["positive_share"] < active["chosen_positive_share"]
     with pytest.raises(ValueError, match="strategy"):
         dl.active_learning("entropy")
 
 
 def test_page_quotes_the_active_learning_spread():
     lines = module_output("snippets.concepts.data_and_labels").splitlines()
+    shares = {}
     for strategy in ("random", "uncertainty"):
         line = next(x for x in lines if "test PR-AUC" in x and strategy in x)
-        pr_auc = line.split("PR-AUC ")[1].split()[0]
-        share = line.split("labels ")[1].split()[0]
-        assert_page_quotes(
-            PAGE,
-            pr_auc,
-            f"{share} of the labels"
-            if strategy == "uncertainty"
-            else f"{share} for random",
-        )
+        shares[strategy] = line.split("chosen ")[1].split()[0]
+        assert_page_quotes(PAGE, line.split("PR-AUC ")[1].split()[0])
+    assert_page_quotes(
+        PAGE,
+        f"{shares['uncertainty']} of the 160 labels",
+        f"{shares['random']} for random sampling",
+    )
     gain = next(x for x in lines if "uncertainty - random" in x)
     mean = gain.split("seed: ")[1].split()[0]
     low, high = gain.split("CI ")[1].rstrip(");").split(" to ")
-    spread = next(x for x in lines if "min-max" in x and "better in" in x)
-    lo, hi = spread.split("min-max ")[1].split(",")[0].split(" to ")
-    better = spread.split("better in ")[1].split(" seeds")[0]
-    assert float(low) > 0  # the interval excludes no gain
-    assert_page_quotes(PAGE, f"{mean} on average", f"interval {low} to {high})")
-    assert_page_quotes(PAGE, f"from {lo} to {hi}", f"better in {better}")
+    spread = next(x for x in lines if x.strip().startswith("min-max"))
+    lo, hi = spread.split("min-max ")[1].split(" over")[0].split(" to ")
+    assert float(low) > 0  # the interval over seeds excludes no gain
+    assert_page_quotes(PAGE, f"{mean} on average", f"interval {low} to {high} over")
+    assert_page_quotes(PAGE, f"from {lo} to {hi}")
+    verdict = next(x for x in lines if "paired bootstrap" in x).split(": ")[1]
+    counts = {w.split()[0]: int(w.split()[-1]) for w in verdict.split(", ")}
+    assert sum(counts.values()) == 20 and counts["worse"] == 0
+    assert_page_quotes(
+        PAGE,
+        f"favours uncertainty sampling in {counts['better']} of 20 seeds",
+        f"a tie, in {counts['tie']}",
+        "never favours random labelling",
+    )

@@ -137,6 +137,7 @@ def reference_set_metrics(ranked: list, relevant: set, k: int) -> dict[str, floa
         "hit": float(hits.any()),
         "rr": 1 / (first[0] + 1) if first.size else 0.0,
         "ap": float(np.sum(precision_at * hits) / len(relevant)),
+        "ap_min_k": float(np.sum(precision_at * hits) / min(k, len(relevant))),
     }
 
 
@@ -160,6 +161,9 @@ def test_set_metrics_match_an_independent_implementation(n_items, data):
     assert rm.average_precision_at_k(ranked, relevant, k) == pytest.approx(
         expected["ap"]
     )
+    assert rm.average_precision_at_k(
+        ranked, relevant, k, denominator="min_k_relevant"
+    ) == pytest.approx(expected["ap_min_k"])
 
 
 @settings(max_examples=80, deadline=None)
@@ -197,14 +201,91 @@ def test_mrr_and_ndcg_rank_the_demo_systems_in_opposite_orders():
     assert_page_quotes(PAGE, *(f"{v:.3f}" for v in (*rows["A"], *rows["B"])))
 
 
-def test_click_labels_favour_the_ranker_that_logged_them():
-    old_true, new_true, old_click, new_click = rm.simulate_click_labels(300, 30, 11)
-    assert new_true > old_true  # the new ranker is truly better
-    assert old_click > new_click  # yet logged clicks say the opposite
-    out = module_output("snippets.concepts.ranking_metrics")
-    old_line = next(line for line in out.splitlines() if line.startswith("old ranker"))
-    new_line = next(line for line in out.splitlines() if line.startswith("new ranker"))
-    assert_page_quotes(PAGE, *old_line.split()[-2:], *new_line.split()[-2:])
+def click_world_by_hand(n_queries, n_items, seed, shown, position_bias):
+    """The click simulation re-implemented with scikit-learn's NDCG: same draws."""
+    rng = np.random.default_rng(seed)
+    rows = {"old_true": [], "new_true": [], "old_click": [], "new_click": []}
+    for _ in range(n_queries):
+        relevance = rng.integers(0, 2, size=n_items)
+        old_noisy = relevance + rng.normal(0, 1.0, n_items)
+        new_noisy = relevance + rng.normal(0, 0.6, n_items)
+        looks = rng.random(n_items)
+        old_rank = np.empty(n_items, dtype=int)  # 1 = top of the old ranker's list
+        old_rank[np.argsort(-old_noisy)] = np.arange(1, n_items + 1)
+        seen = old_rank <= shown
+        if position_bias:
+            seen &= looks[old_rank - 1] < 1 / old_rank
+        clicks = (relevance == 1) & seen
+        if not relevance.any():
+            continue
+        for name, scores in (("old", old_noisy), ("new", new_noisy)):
+            rows[f"{name}_true"].append(skm.ndcg_score([relevance], [scores], k=10))
+            rows[f"{name}_click"].append(
+                skm.ndcg_score([clicks], [scores], k=10) if clicks.any() else np.nan
+            )
+    return {key: np.array(values) for key, values in rows.items()}
+
+
+@pytest.mark.parametrize(
+    ("shown", "position_bias"), [(10, True), (30, True), (10, False), (30, False)]
+)
+def test_click_logging_matches_an_independent_implementation(shown, position_bias):
+    ours = rm.simulate_click_labels(60, 30, 5, shown=shown, position_bias=position_bias)
+    reference = click_world_by_hand(60, 30, 5, shown, position_bias)
+    for key in ours:
+        np.testing.assert_allclose(ours[key], reference[key])
+
+
+def paired_interval(runs, kind):
+    old, new = runs[f"old_{kind}"], runs[f"new_{kind}"]
+    kept = ~np.isnan(old)
+    diff = new[kept] - old[kept]
+    half = 1.96 * diff.std(ddof=1) / np.sqrt(diff.size)
+    return diff.mean() - half, diff.mean() + half
+
+
+def test_each_logging_bias_alone_flips_the_verdict_and_neither_is_truth():
+    # A fresh seed. The truth: the new ranker is better, beyond the noise.
+    def runs(shown, bias):
+        return rm.simulate_click_labels(300, 30, 11, shown=shown, position_bias=bias)
+
+    low, _ = paired_interval(runs(10, True), "true")
+    assert low > 0
+    # Each mechanism alone makes the clicks prefer the old ranker, beyond the noise.
+    for shown, bias in ((10, True), (30, True), (10, False)):
+        _, high = paired_interval(runs(shown, bias), "click")
+        assert high < 0, (shown, bias)
+    # With both removed, the click labels are the true labels: the same numbers.
+    both_off = runs(30, False)
+    np.testing.assert_array_equal(both_off["old_click"], both_off["old_true"])
+    np.testing.assert_array_equal(both_off["new_click"], both_off["new_true"])
+
+
+def test_page_names_both_causes_with_the_printed_ablation():
+    lines = module_output("snippets.concepts.ranking_metrics").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("labels"))
+    rows = {}
+    for line in lines[start + 1 : start + 6]:
+        name, rest = line[:33].strip(), line[33:].split()
+        rows[name] = rest  # queries, old, new, difference, (low, to, high)
+    truth = rows["true relevance"]
+    assert rows["clicks: all 30 shown, all seen"][1:] == truth[1:]
+    for name in (
+        "clicks: top 10 shown, 1/rank",
+        "clicks: all 30 shown, 1/rank",
+        "clicks: top 10 shown, all seen",
+    ):
+        old, new, high = float(rows[name][1]), float(rows[name][2]), rows[name][-1]
+        assert old > new and float(high.rstrip(")")) < 0  # flipped, beyond the noise
+        assert_page_quotes(PAGE, f"{rows[name][1]} against {rows[name][2]}")
+    assert float(truth[4].lstrip("(")) > 0  # the truth: new better, beyond the noise
+    first_click = rows["clicks: top 10 shown, 1/rank"]
+    assert_page_quotes(PAGE, f"leaving {first_click[0]} of 400")
+    assert_page_quotes(
+        PAGE,
+        f"{truth[2]} against {truth[1]} for the old one",
+        f"{truth[3]} {truth[4]} {truth[5]} {truth[6]}",
+    )
 
 
 def test_page_quotes_the_single_query_numbers():
@@ -249,14 +330,25 @@ def test_page_quotes_the_single_query_numbers():
 
 
 def test_page_states_both_ap_at_k_denominators():
-    relevant, perfect_top_2 = {"a", "b", "c", "d"}, ["a", "b", "x"]
-    ours = rm.average_precision_at_k(perfect_top_2, relevant, k=2)
-    hits = [1.0, 1.0]  # precision 1/1 and 2/2 at the two relevant ranks
-    by_min_k_r = sum(hits) / min(2, len(relevant))
-    assert ours == pytest.approx(sum(hits) / len(relevant))
-    assert_page_quotes(
-        PAGE, f"AP@2 = {ours:.3f} under the first and {by_min_k_r:.3f} under the second"
+    line = next(
+        x
+        for x in module_output("snippets.concepts.ranking_metrics").splitlines()
+        if x.startswith("AP@2")
     )
+    by_r, by_min = line.split(": ")[1].split()[0], line.split(" vs ")[1].split()[0]
+    # Precision 1/1 and 2/2 at the two hits, over R = 4 or over min(2, 4) = 2.
+    expected = reference_set_metrics(["a", "b", "x"], {"a", "b", "c", "d"}, 2)
+    assert (by_r, by_min) == (f"{expected['ap']:.3f}", f"{expected['ap_min_k']:.3f}")
+    assert by_r != by_min
+    assert_page_quotes(
+        PAGE, f"AP@2 = {by_r} under the first and {by_min} under the second"
+    )
+
+
+def test_retrieved_only_ndcg_is_zero_when_nothing_relevant_was_retrieved():
+    grades = {"a": 2, "b": 1}
+    assert rm.ndcg_retrieved_only(["x", "y"], grades, 2) == 0.0
+    assert rm.ndcg_at_k(["x", "y"], grades, 2) == 0.0  # the full ideal agrees
 
 
 @pytest.mark.parametrize(
@@ -282,6 +374,13 @@ def test_page_states_both_ap_at_k_denominators():
         (lambda: rm.ndcg_at_k(["a"], [("a", 1)], 1), TypeError, "map item"),
         (lambda: rm.ndcg_at_k(["a"], {"a": 0}, 1), ValueError, "undefined"),
         (lambda: rm.ndcg_retrieved_only(["a"], [1], 1), TypeError, "map item"),
+        (lambda: rm.ndcg_retrieved_only(["a"], {"a": 0}, 1), ValueError, "undefined"),
+        (
+            lambda: rm.average_precision_at_k(["a"], {"a"}, denominator="k"),
+            ValueError,
+            "denominator",
+        ),
+        (lambda: rm.simulate_click_labels(1, 30, 1, shown=31), ValueError, "shown"),
         (lambda: rm.mean_over_queries(rm.ndcg_at_k, [], {}), TypeError, "map"),
         (lambda: rm.mean_over_queries(rm.reciprocal_rank, {}, {}), ValueError, "no"),
         (
