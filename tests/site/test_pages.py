@@ -11,8 +11,10 @@ import pytest
 from guide import (
     ROOT,
     all_fences,
+    fences,
     module_output,
     page_name,
+    page_text,
     pages,
     replace_fence_body,
     resolve_include,
@@ -116,6 +118,48 @@ def test_python_fences_use_a_form_superfences_renders():
         and not f.info.strip().startswith(("python title=", "py title=", "{"))
     ]
     assert not bad, f"python fences with an info string superfences ignores: {bad}"
+
+
+LONGEST_SHOWN_LISTING = 25  # lines; longer listings are folded (STYLE.md)
+_FOLDED_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\?\?\? ")
+
+
+def shown_lines(fence) -> int:
+    """How many lines of code an include-only fence shows on the page."""
+    total = 0
+    for target in fence.includes:
+        path, section = resolve_include(target)
+        if path is not None:
+            body = sections(path).get(section, "") if section else path.read_text()
+            total += len(body.strip("\n").splitlines())
+    return total
+
+
+def is_folded(fence) -> bool:
+    """Inside a collapsed ``??? ...`` block: an opener above it at lower indentation."""
+    lines = page_text(fence.page).splitlines()
+    indent = len(lines[fence.line - 1]) - len(lines[fence.line - 1].lstrip())
+    for line in reversed(lines[: fence.line - 1]):
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        if depth < indent:
+            return bool(_FOLDED_BLOCK.match(line))
+    return False
+
+
+@pytest.mark.parametrize("path", pages(), ids=page_name)
+def test_long_listings_are_folded(path):
+    """A listing over 25 lines sits behind "Show the code"; its output stays visible."""
+    long_open = [
+        f"{f.id} ({shown_lines(f)} lines)"
+        for f in fences(page_name(path))
+        if f.language in {"python", "py"}
+        and f.is_include_only
+        and shown_lines(f) > LONGEST_SHOWN_LISTING
+        and not is_folded(f)
+    ]
+    assert not long_open, f"fold these into ??? example blocks: {long_open}"
 
 
 UNFINISHED = re.compile(
