@@ -125,14 +125,18 @@ def forward_time(
     context: int,
     batch: int = 1,
     bytes_per_value: float = 2,
+    logit_positions: int = 1,
 ) -> StepTime:
     """Roofline bound for `batch` sequences each adding `new_tokens` after `context`.
 
-    Logits are computed for the last new token of each sequence only, as a server
-    does when it generates (scoring every position, as in training, costs more).
+    Logits are computed for the last `logit_positions` new tokens of each sequence:
+    1 when a server generates; new_tokens when it verifies speculative drafts (the
+    target needs a next-token distribution after every draft token).
     """
     if new_tokens < 1 or context < 0 or batch < 1:
         raise ValueError("need new_tokens >= 1, context >= 0 and batch >= 1")
+    if not 1 <= logit_positions <= new_tokens:
+        raise ValueError("need 1 <= logit_positions <= new_tokens")
     tokens = batch * new_tokens
     # Every block and the output head are read in full, once per pass for the
     # whole batch; of the embedding table only the rows of this pass's tokens.
@@ -142,10 +146,10 @@ def forward_time(
     ) * bytes_per_value
     kv = kv_cache_bytes(config, context + new_tokens, batch, bytes_per_value)
     # 2 FLOPs per block weight per token, attention over the context (QK and AV),
-    # and the output head for one position per sequence. A lookup is not a matmul.
+    # and the output head for each position that gets logits. A lookup is not a matmul.
     attended = context + (new_tokens + 1) / 2  # mean keys seen per new token
     attention = 4 * config.layers * config.hidden * attended
-    head = 2 * config.table_parameters * batch
+    head = 2 * config.table_parameters * batch * logit_positions
     flops = tokens * (2 * config.layer_parameters + attention) + head
     return StepTime(
         memory_s=(weights + kv) / accelerator.bandwidth,
@@ -349,7 +353,9 @@ def main() -> None:
     print(f"\nSpeculative decoding: one {m.name} pass checks {drafts} draft tokens")
     for batch in (1, 256):
         one = forward_time(m, gpu, new_tokens=1, context=512, batch=batch).seconds
-        check = forward_time(m, gpu, drafts + 1, context=512, batch=batch).seconds
+        check = forward_time(
+            m, gpu, drafts + 1, context=512, batch=batch, logit_positions=drafts + 1
+        ).seconds
         print(
             f"  batch {batch:3d}, context 512: {drafts + 1} tokens"
             f" {check * 1e3:6.2f} ms, 1 token {one * 1e3:6.2f} ms"

@@ -182,14 +182,19 @@ def concept_drift_rare_positives(
 
 
 # --8<-- [start:demo]
+# The label-shift world: a score ~ N(SCORE_GAP * y, 1), flagged above FLAG_ABOVE.
+SCORE_GAP = 1.5
+FLAG_ABOVE = 1.0
+
+
 def label_shift_demo(seed: int = 0) -> dict[str, float]:
     rng = np.random.default_rng(seed)
 
     def sample(n: int, prevalence: float) -> tuple[np.ndarray, np.ndarray]:
         # Label shift: P(x | y) stays fixed, only the share of positives moves.
         y = (rng.random(n) < prevalence).astype(int)
-        score = rng.normal(1.5 * y, 1.0)
-        return y, (score > 1.0).astype(int)  # the deployed model's decisions
+        score = rng.normal(SCORE_GAP * y, 1.0)
+        return y, (score > FLAG_ABOVE).astype(int)  # the deployed model's decisions
 
     y_source, pred_source = sample(20_000, 0.05)
     y_target, pred_target = sample(20_000, 0.20)  # e.g. a wave of a known fraud pattern

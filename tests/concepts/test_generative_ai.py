@@ -107,6 +107,33 @@ def test_prefill_computes_logits_for_the_last_position_only():
     assert added == pytest.approx(blocks + attention, rel=1e-9)
 
 
+def test_verification_computes_logits_at_every_checked_position():
+    gpu, m = ga.A100_80GB, ga.LLAMA_3_8B
+    drafts, batch, context = 4, 256, 512
+    head_once, head_all = (
+        ga.forward_time(m, gpu, drafts + 1, context, batch, logit_positions=k)
+        for k in (1, drafts + 1)
+    )
+    # The extra positions add only head FLOPs: 2 x vocab x hidden per logit row.
+    added = (head_all.compute_s - head_once.compute_s) * gpu.peak_flops
+    assert added == pytest.approx(drafts * batch * 2 * 128_256 * 4_096, rel=1e-9)
+    assert head_all.memory_s == head_once.memory_s  # the head is read once either way
+    # The program's verification row, recomputed from the architecture: blocks and
+    # attention for 5 tokens of each of 256 sequences, and the head at all 5.
+    table = 128_256 * 4_096
+    tokens = batch * (drafts + 1)
+    attention = 4 * 32 * 4_096 * (context + (drafts + 2) / 2)
+    flops = tokens * (2 * (m.parameters - 2 * table) + attention)
+    flops += 2 * table * tokens
+    out = module_output("snippets.concepts.generative_ai")
+    row = re.search(r"batch 256, context 512: 5 tokens +([\d.]+) ms", out)
+    assert float(row[1]) == pytest.approx(flops / gpu.peak_flops * 1e3, abs=0.006)
+    with pytest.raises(ValueError, match="logit_positions"):
+        ga.forward_time(m, gpu, 2, context, logit_positions=3)
+    with pytest.raises(ValueError, match="logit_positions"):
+        ga.forward_time(m, gpu, 2, context, logit_positions=0)
+
+
 def test_batching_amortises_weight_reads_until_compute_bound():
     gpu, m = ga.A100_80GB, ga.LLAMA_3_8B
     rate = [

@@ -79,6 +79,22 @@ def test_bbse_error_is_small_on_every_seed_and_smaller_than_the_flagged_share():
     assert max(bbse) < min(flagged)  # on every seed, not just on average
 
 
+def test_page_states_the_label_shift_rule_rates_of_the_demo():
+    # The demo's rule flags N(SCORE_GAP * y, 1) above FLAG_ABOVE; SciPy gives its rates.
+    tpr = stats.norm.sf(cmon.FLAG_ABOVE - cmon.SCORE_GAP)
+    fpr = stats.norm.sf(cmon.FLAG_ABOVE)
+    r = cmon.label_shift_demo()
+    expected_flagged = r["source"] * tpr + (1 - r["source"]) * fpr
+    assert abs(r["flagged_source"] - expected_flagged) < 0.01
+    assert_page_quotes(
+        PAGE,
+        f"N({cmon.SCORE_GAP:g}y, 1) and flagged above {cmon.FLAG_ABOVE:.1f}",
+        f"true-positive rate of {tpr:.2f}",
+        f"false-positive rate of {fpr:.2f}",
+        f"TPR − FPR = {tpr - fpr:.2f}",
+    )
+
+
 def test_no_drift_psi_simulation_matches_the_framework_psi_on_raw_samples():
     rng = np.random.default_rng(8)
     ours = cmon.psi_under_no_drift(2_000, 200, rng, n_windows=4_000)
