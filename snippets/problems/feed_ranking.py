@@ -56,6 +56,17 @@ def estimate_capacity() -> dict[str, float | str]:
     # accelerator's datasheet peak (small batches, embedding lookups, padding).
     heavy_flops_per_post, accelerator_utilisation = 1e9, 0.3
     nic_bits_per_s, nic_utilisation = 100e9, 0.5  # assumed ranker-host network
+    # Assumed costs of the cheaper stages, to set against the heavy ranker:
+    # a GBDT first pass (a few hundred trees) takes 10 us of one core per score;
+    # the two-tower source takes 5 ms of CPU per feed load (user tower, then an
+    # ANN search over the post index's shards); an A100 costs as much to run as
+    # 50 CPU cores (check against your provider's prices).
+    first_pass_us_per_score, ann_cpu_ms_per_load, cores_per_a100 = 10.0, 5.0, 50
+    # Bytes per candidate: the post vector (~1 kB), its author's features (~300 B:
+    # embedding and counters) and the user-author affinity (~100 B), counting one
+    # author per candidate (an upper bound); plus the user's own 2 kB row per load.
+    post_bytes, author_bytes, affinity_bytes, user_bytes = 1_000, 300, 100, 2_000
+    candidate_bytes = post_bytes + author_bytes + affinity_bytes
     stages_ms = {  # allocations of the p99, server-side; headroom absorbs the tails
         "request, auth, feed assembly": 20,
         "candidate sources (in parallel)": 40,
@@ -65,20 +76,28 @@ def estimate_capacity() -> dict[str, float | str]:
         "value model and re-ranking": 10,
     }
     budget_ms = 250.0  # assumed server-side p99 target for one feed load
-    # One fetch per load: the full ~1 kB vector of every candidate, kept in the
-    # ranker's memory for the request, so both rankers read the same copy.
-    fetch_bytes_per_s = qps * candidates * 1_000
+    # One fetch per load, all reads in parallel (the sources return each post's
+    # author id): every candidate's post, author and affinity features, kept in
+    # the ranker's memory for the request, so both rankers read the same copy.
+    fetch_bytes_per_s = qps * (candidates * candidate_bytes + user_bytes)
     heavy_flops_per_s = qps * heavy_ranked * heavy_flops_per_post
+    accelerators = servers_needed(
+        heavy_flops_per_s, A100_80GB.peak_flops, accelerator_utilisation
+    )
+    first_pass_cores = servers_needed(qps * candidates, 1e6 / first_pass_us_per_score)
+    ann_cores = servers_needed(qps, 1e3 / ann_cpu_ms_per_load)
+    cheap_cores = first_pass_cores + ann_cores
     return {
         "peak_feed_qps": qps,
         "first_pass_per_s": qps * candidates,
         "heavy_per_s": qps * heavy_ranked,
         "returned": returned,
+        "candidate_bytes": candidate_bytes,
         "feature_fetch_per_s": human_bytes(fetch_bytes_per_s),
         "feature_fetch_tbit_per_s": fetch_bytes_per_s * 8 / 1e12,
         # The alternative: a second, sequential fetch of full vectors for the
         # survivors only, with its own slot in the latency budget.
-        "heavy_only_fetch_per_s": human_bytes(qps * heavy_ranked * 1_000),
+        "heavy_only_fetch_per_s": human_bytes(qps * heavy_ranked * post_bytes),
         "fetch_hosts": servers_needed(
             fetch_bytes_per_s * 8, nic_bits_per_s, nic_utilisation
         ),
@@ -91,34 +110,55 @@ def estimate_capacity() -> dict[str, float | str]:
         * heavy_ranked
         * heavy_flops_per_post
         / (A100_80GB.peak_flops * accelerator_utilisation),
-        "accelerators": servers_needed(
-            heavy_flops_per_s, A100_80GB.peak_flops, accelerator_utilisation
-        ),
+        "accelerators": accelerators,
+        # The cheaper stages, in cores, and the heavy ranker in the same unit.
+        "first_pass_cores": first_pass_cores,
+        "ann_cores": ann_cores,
+        "cores_per_a100": cores_per_a100,
+        "heavy_core_equivalents": accelerators * cores_per_a100,
+        "heavy_over_cheap": accelerators * cores_per_a100 / cheap_cores,
+        # FLOPs per post at which the heavy ranker would cost what the first
+        # pass and the two-tower source cost together.
+        "break_even_flops_per_post": cheap_cores
+        / cores_per_a100
+        * A100_80GB.peak_flops
+        * accelerator_utilisation
+        / (qps * heavy_ranked),
         # 256 float16 user embedding plus ~1.5 kB of counters per monthly user.
         "user_store": human_bytes(storage_bytes(1e9, 2_000, replicas=3)),
         # Post embedding, author, counters, integrity scores: ~1 kB a post.
         "post_store": human_bytes(storage_bytes(eligible_posts, 1_000, replicas=3)),
+        # Authors: every monthly user can post. Affinity: assumed 100 authors with
+        # interaction history per monthly user; an unknown pair reads as zero.
+        "author_store": human_bytes(storage_bytes(1e9, author_bytes, replicas=3)),
+        "affinity_store": human_bytes(
+            storage_bytes(1e9 * 100, affinity_bytes, replicas=3)
+        ),
         # Impression log: ids, position, context, 6 labels and the request id that
         # joins it to the features-as-served log, ~300 B per post seen.
         "impressions_per_day": loads_per_day * seen_per_load,
         "impression_log_per_day": human_bytes(
             storage_bytes(loads_per_day * seen_per_load, 300)
         ),
-        # Features-as-served: the ~1 kB feature vector of every post seen, plus a
-        # sample of scored-but-not-shown candidates, once per request.
+        # Features-as-served: the ~1.4 kB candidate vector (post, author, affinity)
+        # of every post seen, plus a sample of scored-but-not-shown candidates.
         "feature_log_per_day": human_bytes(
             storage_bytes(
-                loads_per_day * (seen_per_load + unshown_logged_per_load), 1_000
+                loads_per_day * (seen_per_load + unshown_logged_per_load),
+                candidate_bytes,
             )
         ),
         # The sources stage waits for the slowest source: for the stage to meet its
         # p99, each of the parallel sources must meet it at a higher percentile.
         "source_percentile": 100 * 0.99 ** (1 / sources),
         "sources": sources,
-        # 2,000 keys hashed over 20 shards touch every shard (a shard is missed
-        # with probability (19/20)^2000 ~ 0): the fetch waits for the slowest.
-        "shard_percentile": 100 * 0.99 ** (1 / post_feature_shards),
+        # Post and author tables share the 20 shards (one batched request per
+        # shard); 2,000 keys hashed over them touch every shard (a shard is missed
+        # with probability (19/20)^2000 ~ 0). The user row and the affinity table
+        # are sharded by user: one more shard. The fetch waits for the slowest.
+        "shard_percentile": 100 * 0.99 ** (1 / (post_feature_shards + 1)),
         "shards": post_feature_shards,
+        "fetch_fan_out": post_feature_shards + 1,
         "shard_bytes": human_bytes(eligible_posts * 1_000 / post_feature_shards),
         "budget_ms": budget_ms,
         "headroom_ms": remaining_budget_ms(budget_ms, stages_ms),
@@ -578,6 +618,8 @@ def print_estimate() -> None:
     print(f"  peak feed loads per second        {est['peak_feed_qps']:>14,.0f}")
     print(f"  first-pass scores per second      {est['first_pass_per_s']:>14,.0f}")
     print(f"  heavy-ranker scores per second    {est['heavy_per_s']:>14,.0f}")
+    print(f"  first-pass cores, 10 us a score   {est['first_pass_cores']:>14,}")
+    print(f"  two-tower source cores, 5 ms/load {est['ann_cores']:>14,}")
     print(f"  candidate features fetched per s  {est['feature_fetch_per_s']:>14}")
     rows = {
         "  as network traffic": f"{est['feature_fetch_tbit_per_s']:.2f} Tb/s",
@@ -593,11 +635,20 @@ def print_estimate() -> None:
         f"  one load, one A100 at {est['accelerator_utilisation']:.0%}": (
             f"{est['heavy_ms_per_load']:.1f} ms"
         ),
+        f"  as cores, {est['cores_per_a100']} per A100": (
+            f"{est['heavy_core_equivalents']:,}"
+        ),
+        "  over first pass + two-tower": f"{est['heavy_over_cheap']:.1f}x",
+        "  break-even FLOPs a post": (
+            f"{est['break_even_flops_per_post'] / 1e6:.0f} MFLOP"
+        ),
     }
     for label, value in rows.items():
         print(f"  {label:<34}{value:>14}")
     print(f"  user features, 3 replicas         {est['user_store']:>14}")
     print(f"  post features, 3 replicas         {est['post_store']:>14}")
+    print(f"  author features, 3 replicas       {est['author_store']:>14}")
+    print(f"  user-author affinity, 3 replicas  {est['affinity_store']:>14}")
     print(f"  impressions logged per day        {est['impressions_per_day']:>14,.0f}")
     print(f"  impression log per day            {est['impression_log_per_day']:>14}")
     print(f"  features-as-served log per day    {est['feature_log_per_day']:>14}")
@@ -611,8 +662,9 @@ def print_estimate() -> None:
         f"at p{est['source_percentile']:.2f}"
     )
     print(
-        f"  each of {est['shards']} post-feature shards ({est['shard_bytes']}) must"
-        f" meet its 30 ms at p{est['shard_percentile']:.2f}"
+        f"  feature fetch: {est['shards']} post and author shards ("
+        f"{est['shard_bytes']} of posts each)\n  and 1 user shard; each of the "
+        f"{est['fetch_fan_out']} must meet its 30 ms at p{est['shard_percentile']:.2f}"
     )
 
 

@@ -206,15 +206,21 @@ def test_estimates_come_from_the_shared_estimation_functions():
     stages = {k[6:]: v for k, v in est.items() if k.startswith("stage:")}
     assert est["headroom_ms"] == estimation.remaining_budget_ms(250, stages) > 0
     assert est["post_store"] == estimation.human_bytes(300e6 * 7 * 1_000 * 3)
-    assert est["feature_fetch_per_s"] == estimation.human_bytes(qps * 2_000 * 1_000)
+    # Per candidate: post 1 kB + author 300 B + affinity 100 B; plus a 2 kB user row.
+    fetched = qps * (2_000 * (1_000 + 300 + 100) + 2_000)
+    assert est["feature_fetch_per_s"] == estimation.human_bytes(fetched)
     loads = 500e6 * 8
-    assert est["feature_log_per_day"] == estimation.human_bytes(loads * 30 * 1_000)
+    assert est["feature_log_per_day"] == estimation.human_bytes(loads * 30 * 1_400)
+    assert est["author_store"] == estimation.human_bytes(1e9 * 300 * 3)
+    assert est["affinity_store"] == estimation.human_bytes(1e9 * 100 * 100 * 3)
     # The slowest of 4 parallel sources meets the bound with probability q^4 = 0.99.
     q = est["source_percentile"] / 100
     assert q**4 == pytest.approx(0.99)
-    # 2,000 keys over 20 shards: every shard is hit, so each needs q^20 = 0.99.
+    # 2,000 keys over 20 shards: every shard is hit, plus one user shard, so each
+    # of the 21 needs q^21 = 0.99.
     assert (1 - 1 / est["shards"]) ** 2_000 < 1e-40
-    assert (est["shard_percentile"] / 100) ** est["shards"] == pytest.approx(0.99)
+    assert est["fetch_fan_out"] == 21
+    assert (est["shard_percentile"] / 100) ** 21 == pytest.approx(0.99)
     assert est["shard_bytes"] == estimation.human_bytes(300e6 * 7 * 1_000 / 20)
     # Accelerators: FLOP/s over an A100's 312 TFLOPS at 30%, rounded up.
     flops = qps * 500 * 1e9
@@ -222,8 +228,18 @@ def test_estimates_come_from_the_shared_estimation_functions():
     assert est["accelerators_at_peak"] == pytest.approx(flops / 312e12)
     assert est["heavy_ms_per_load"] == pytest.approx(500 * 1e9 / (312e12 * 0.3) * 1e3)
     # Network: bytes x 8 over 100 Gb/s NICs at 50%.
-    assert est["fetch_hosts"] == math.ceil(qps * 2_000 * 1_000 * 8 / 50e9)
-    assert est["feature_fetch_tbit_per_s"] == pytest.approx(qps * 2_000 * 8e3 / 1e12)
+    assert est["fetch_hosts"] == math.ceil(fetched * 8 / 50e9) == 42
+    assert est["feature_fetch_tbit_per_s"] == pytest.approx(fetched * 8 / 1e12)
+    # Cheaper stages: 10 us of a core per first-pass score, 5 ms of CPU per load
+    # for the two-tower source; an A100 costs as much as 50 cores.
+    first, ann = math.ceil(qps * 2_000 * 10e-6), math.ceil(qps * 5e-3)
+    assert (est["first_pass_cores"], est["ann_cores"]) == (first, ann) == (1852, 463)
+    assert est["heavy_core_equivalents"] == 495 * 50
+    assert est["heavy_over_cheap"] == pytest.approx(495 * 50 / (first + ann))
+    # At the break-even FLOPs per post the fleet's core-equivalents equal the rest.
+    even = est["break_even_flops_per_post"]
+    assert qps * 500 * even / (312e12 * 0.3) * 50 == pytest.approx(first + ann)
+    assert est["heavy_over_cheap"] > 1 and even < 1e9
     assert est["heavy_only_fetch_per_s"] == estimation.human_bytes(qps * 500 * 1_000)
 
 
@@ -435,11 +451,23 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{est['headroom_ms']:.0f} ms",
         f"{est['feature_fetch_tbit_per_s']:.2f} Tb/s",
         f"{est['fetch_hosts']} hosts' NICs",
+        f"**{est['fetch_hosts']}**",
+        f"**{est['first_pass_cores']:,} cores**",
+        f"**{est['ann_cores']} cores**",
+        f"{est['heavy_core_equivalents']:,} cores' worth",
+        f"**{est['heavy_over_cheap']:.1f}x**",
+        f"{est['heavy_over_cheap']:.1f}x the first pass",
+        f"**{est['break_even_flops_per_post'] / 1e6:.0f} MFLOP**",
+        f"below {est['break_even_flops_per_post'] / 1e6:.0f} MFLOP",
+        f"{est['first_pass_cores']:,} cores at an assumed",
+        est["author_store"],
+        est["affinity_store"],
+        f"each of the {est['fetch_fan_out']} shards",
         f"{est['heavy_only_fetch_per_s']} per second",
         f"**{est['accelerators_at_peak']:.0f}** A100",
         f"{est['accelerators']} A100s",
         f"{est['heavy_flops_per_s']:.1e} FLOP/s",
         f"take {est['heavy_ms_per_load']:.1f} ms",
-        f"20 shards of {est['shard_bytes']}",
+        f"({est['shard_bytes']} of posts each",
     ]
     assert_page_quotes(PAGE, *quoted)
