@@ -19,6 +19,8 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
+from snippets.common.stats import is_tie, paired_interval
+
 SNAPSHOT_DAY = 120.0
 MATURE_DAYS = 90.0  # cohorts this old supply the arrival curve
 SEEDS = range(10)  # the youngest cohort's correction is reported over these seeds
@@ -236,6 +238,17 @@ def main() -> None:
     print(
         f"  mean over seeds: true {young['true'].mean():.2%}, "
         f"corrected {young['corrected'].mean():.2%}"
+    )
+    gap, gap_low, gap_high = paired_interval(100 * (young["corrected"] - young["true"]))
+    tie = " (a tie)" if is_tie(gap_low, gap_high) else ""
+    print(
+        f"  corrected - true: mean {gap:+.2f} points, "
+        f"95% interval {gap_low:+.2f} to {gap_high:+.2f}{tie}"
+    )
+    late = report["reported_after_mature"]
+    print(
+        f"  built in: late reports outside the curve, about {late:.1%} of the rate "
+        f"({-100 * late * young['true'].mean():+.2f} points)"
     )
     low, high = young["interval"].T
     covered = np.sum((low <= young["true"]) & (young["true"] <= high))

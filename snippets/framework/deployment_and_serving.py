@@ -78,14 +78,19 @@ def with_stalls(
     rng: np.random.Generator,
     stall_share: float,
     stall_factor: float = 8.0,
+    *,
+    together: bool = False,
 ) -> np.ndarray:
     """Each stage of each request, with probability stall_share, stalls as a whole.
 
     A stall (GC pause, a retry, a cold cache) slows the stage on that request by
-    stall_factor; it strikes the stage once, not each of its shard calls.
+    stall_factor; it strikes the stage once, not each of its shard calls. With
+    together=True a stall strikes a request's every stage at once (one overloaded
+    host, a load spike): stall_share is then a share of requests.
     """
     _share("stall_share", stall_share, allow_zero=True)
-    stalled = rng.random(traced_ms.shape) < stall_share
+    shape = (traced_ms.shape[0], 1) if together else traced_ms.shape
+    stalled = rng.random(shape) < stall_share
     return np.where(stalled, stall_factor * traced_ms, traced_ms)
 
 
@@ -298,6 +303,7 @@ STAGES = (  # name, p99 budget (ms), median of one call (ms), parallel calls
     ServingStage("re-ranking", 5, 2.0),
 )
 STALL_SHARE, STALL_FACTOR = 0.004, 8.0  # a stage stalls on 0.4% of requests, 8x
+TOGETHER_SHARES = (0.004, 0.02)  # every stage stalls at once on these shares
 TIMEOUT_SCALE = 1 / (1 - HEADROOM)  # timeouts: budgets scaled to fill the SLO
 UTILISATION, ZONES = 0.6, 3  # target load; survive losing one zone of three
 # Model calls per request and FLOPs per call (the architecture page's funnel).
@@ -339,7 +345,17 @@ def _tails(seed: int, n: int) -> dict[str, float]:
     stalled = with_stalls(calm, rng, STALL_SHARE, STALL_FACTOR)
     timeouts = [TIMEOUT_SCALE * s.budget_ms for s in STAGES]
     capped, degraded = with_timeouts(stalled, timeouts)
+    together = {}
+    for share in TOGETHER_SHARES:
+        slow = with_stalls(calm, rng, share, STALL_FACTOR, together=True)
+        stage_p99 = np.quantile(slow, 0.99, axis=0)
+        together[share] = (
+            stage_p99.sum(),
+            np.quantile(slow.sum(axis=1), 0.99),
+            int(np.sum(stage_p99 > [s.budget_ms for s in STAGES])),
+        )
     return {
+        "together": together,
         "calm sum": np.quantile(calm, 0.99, axis=0).sum(),
         "calm": np.quantile(calm.sum(axis=1), 0.99),
         "stalled sum": np.quantile(stalled, 0.99, axis=0).sum(),
@@ -373,6 +389,10 @@ def latency_report(seeds: Sequence[int] = range(6), n: int = 100_000) -> None:
     print(f"{label:<42} {first['stalled sum']:>14.1f} ms {first['stalled']:>7.1f} ms")
     timeouts = [TIMEOUT_SCALE * s.budget_ms for s in STAGES]
     print(f"  {hit:.1%} of requests meet a stall somewhere")
+    for share, (summed, traced, over) in first["together"].items():
+        label = f"every stage stalls at once on {share:.1%}"
+        print(f"{label:<42} {summed:>14.1f} ms {traced:>7.1f} ms")
+        print(f"  stage p99s over their budget: {over} of {len(STAGES)}")
     print(
         f"timeouts at budget x {TIMEOUT_SCALE:.2f} (sum {sum(timeouts):.0f} ms): "
         f"p99 {first['capped']:.1f} ms, {first['degraded']:.1%} of requests "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from snippets.common.estimation import (
     human_bytes,
@@ -187,6 +187,7 @@ ACCELERATOR = Machine("accelerator", 1e13, 1e12, dollars_per_hour=2.0)
 # 100 GB/s is about half the 204.8 GB/s peak of 8 channels of DDR4-3200.
 CPU_SERVER = Machine("CPU server", 1e12, 1e11, dollars_per_hour=2.0)
 RAM_PER_SERVER = 512e9  # bytes of RAM a CPU server gives to an index
+ACCELERATOR_MEMORY = 80e9  # bytes of memory on one accelerator
 FETCH_ROWS_PER_NODE = 1e6  # feature rows a second one store node serves ($2/h)
 PROBED = CORPUS * 64 / 65_536  # IVF: 64 of 65,536 lists scanned, ~1M vectors
 
@@ -203,7 +204,7 @@ FUNNEL = (
 # its best RESCORED candidates are re-scored with full vectors kept in RAM.
 RETRIEVAL_PQ = Stage("retrieval, PQ", PROBED, 2 * 64, 64, 15, CPU_SERVER)
 RESCORED = 10_000
-REPLICAS = 2  # copies of the full-vector store, so that one can fail
+REPLICAS = 2  # copies of a vector store held in memory, so that one can fail
 # --8<-- [end:assumptions]
 
 
@@ -309,11 +310,33 @@ def main() -> None:
         f"store nodes, ${funnel_dollars:,.0f} an hour"
     )
 
+    ids = 8  # an int64 id per vector in the inverted lists
+    flat = storage_bytes(CORPUS, 4 * DIM + ids)
+    scan = costs[0]
+    print("\nThe float32 scan on accelerators instead of CPU servers:")
+    per_copy = math.ceil(flat / ACCELERATOR_MEMORY)
+    on_acc = resident_store_servers(
+        flat, REPLICAS, ACCELERATOR_MEMORY, scan.stage.bytes_read * qps, ACCELERATOR
+    )
+    by_bandwidth = stage_cost(replace(scan.stage, machine=ACCELERATOR), qps).machines
+    print(
+        f"  {REPLICAS} copies of the {human_bytes(flat)} index, "
+        f"{human_bytes(ACCELERATOR_MEMORY)} an accelerator: {per_copy} a copy"
+    )
+    acc_dollars = on_acc * ACCELERATOR.dollars_per_hour
+    print(
+        f"  {on_acc} accelerators (bandwidth alone needs {by_bandwidth}), "
+        f"${acc_dollars:,.0f} an hour (CPU servers: {scan.machines}, "
+        f"${scan.dollars_per_hour:,.0f})"
+    )
+    print(
+        f"  CPU servers are cheaper only if an accelerator-hour costs over "
+        f"{scan.machines / on_acc:.1f}x a CPU-server-hour"
+    )
+
     print("\nRetrieval over PQ codes instead of float32 vectors:")
     pq_cost = stage_cost(RETRIEVAL_PQ, qps)
     print(_row(pq_cost))
-    ids = 8  # an int64 id per vector in the inverted lists
-    flat = storage_bytes(CORPUS, 4 * DIM + ids)
     pq = storage_bytes(CORPUS, RETRIEVAL_PQ.bytes_per_item + ids)
     print(f"  index, one copy: {human_bytes(flat)} float32, {human_bytes(pq)} PQ")
     rescore_reads = RESCORED * 4 * DIM * qps  # bytes a second at peak

@@ -65,6 +65,32 @@ def test_p99s_do_not_add_in_either_direction():
         assert np.quantile(stalled.sum(axis=1), 0.99) > sum_p99 + 5
 
 
+def test_stalls_together_strike_every_stage_of_the_same_requests():
+    calm = np.full((200_000, 4), 2.0)
+    slow = ds.with_stalls(calm, np.random.default_rng(7), 0.05, 8.0, together=True)
+    hit = slow == 16.0
+    # One draw per request: a request's stages stall all together or not at all.
+    assert (hit.all(axis=1) == hit.any(axis=1)).all()
+    assert hit.any(axis=1).mean() == pytest.approx(0.05, abs=0.002)
+
+
+def test_stalls_together_move_the_request_p99_only_above_one_percent():
+    budgets = np.array([s.budget_ms for s in ds.STAGES])
+    calm = ds.trace_requests(ds.STAGES, 100_000, 3)
+    rng = np.random.default_rng(3)
+    rare = ds.with_stalls(calm, rng, 0.004, ds.STALL_FACTOR, together=True)
+    # Under 1% of requests: neither the request's p99 nor any stage's moves much.
+    assert np.quantile(rare.sum(axis=1), 0.99) < 1.1 * np.quantile(
+        calm.sum(axis=1), 0.99
+    )
+    assert (np.quantile(rare, 0.99, axis=0) <= budgets).all()
+    common = ds.with_stalls(calm, rng, 0.02, ds.STALL_FACTOR, together=True)
+    stage_p99 = np.quantile(common, 0.99, axis=0)
+    # Over 1%: the request's p99 is set by stalls, and every stage's p99 shows them.
+    assert (stage_p99 > budgets).all()
+    assert np.quantile(common.sum(axis=1), 0.99) > 2 * ds.SLO_P99_MS
+
+
 def test_timeouts_cap_each_stage_and_count_degraded_requests():
     traced = np.array([[1.0, 2.0], [5.0, 1.0], [1.0, 9.0], [6.0, 9.0]])
     total, degraded = ds.with_timeouts(traced, [4.0, 3.0])
@@ -281,6 +307,19 @@ def test_page_quotes_the_numbers_the_code_prints():
     # The page's "understated it by N ms" is the gap between two printed numbers.
     gap = f"{float(stalled) - float(stalled_sum):.0f} ms"
     quoted = [f"{x} ms" for x in (calm_sum, calm, stalled_sum, stalled)] + [gap]
+    # The self-check: the stalled p99 against the budgets and the headroom.
+    budgets = float(_number(r"sum of budgets (\d+) ms", out))
+    quoted += [f"{budgets:.0f} ms of", f"{float(stalled) - budgets:.1f} ms of the"]
+    together = re.findall(
+        r"every stage stalls at once on ([\d.]+%) +([\d.]+) ms +([\d.]+) ms\n"
+        r"  stage p99s over their budget: (\d+ of \d+)",
+        out,
+    )
+    (rare, _, rare_traced, rare_over), (common, summed, traced, over) = together
+    assert rare_over.startswith("0 ") and float(rare_traced) < float(stalled_sum)
+    assert float(traced) > float(summed) * 0.9
+    quoted += [f"On {rare}", f"{rare_traced} ms", f"on {common}", f"{traced} ms"]
+    quoted += [f"{over} now over budget", f"{summed} ms"]
     quoted += [
         _number(r"([\d.]+%) of requests meet a stall", out),
         _number(r"stage budgets may use (\d+%)", out),

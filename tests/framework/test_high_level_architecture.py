@@ -68,6 +68,35 @@ def test_the_vector_scan_is_bandwidth_bound_and_the_dearest_stage():
     assert pq.dollars_per_hour < heavy.dollars_per_hour < retrieval.dollars_per_hour
 
 
+def test_on_accelerators_the_scan_is_sized_by_memory_and_still_the_dearest():
+    out = module_output("snippets.framework.high_level_architecture")
+    section = out.split("on accelerators instead")[1].split("\n\n")[0]
+    per_copy, fleet, bandwidth, dollars, ratio = re.search(
+        r": (\d+) a copy\n +(\d+) accelerators \(bandwidth alone needs (\d+)\), "
+        r"\$(\d+) an hour.*\n.*costs over ([\d.]+)x",
+        section,
+    ).groups()
+    # Independent arithmetic: 1e9 vectors of 1,024 B + an 8 B id in 80 GB devices,
+    # two copies; the bandwidth fleet streams the probed vectors at 1 TB/s each.
+    copy = math.ceil(1e9 * 1032 / 80e9)
+    streamed = math.ceil(1e9 * 64 / 65_536 * 1024 * QPS / 1e12)
+    assert (int(per_copy), int(bandwidth)) == (copy, streamed) == (13, 24)
+    assert int(fleet) == max(2 * copy, streamed) == 26
+    assert int(dollars) == 2 * 26
+    costs = hla.funnel_costs(hla.FUNNEL, QPS)
+    heavy = next(c for c in costs if c.stage.name == "heavy ranker")
+    assert int(dollars) > heavy.dollars_per_hour
+    assert float(ratio) == pytest.approx(costs[0].machines / 26, abs=0.05)
+    assert_page_quotes(
+        PAGE,
+        f"take {per_copy} a copy, {fleet} accelerators and ${dollars} an hour",
+        f"bandwidth alone would need {bandwidth}",
+        f"{ratio}x a CPU-server-hour",
+        f"${dollars} for it on accelerators",
+        human_bytes(hla.ACCELERATOR_MEMORY),
+    )
+
+
 def test_funnel_fits_every_stage_budget_with_headroom_held_back():
     costs = hla.funnel_costs(hla.FUNNEL, QPS)
     assert all(cost.fits for cost in costs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import assert_page_quotes, module_output, page_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -175,3 +177,14 @@ def test_page_states_the_effective_sample_size_the_code_prints():
     effective = f"{n * m / (n + m):,.0f}"
     assert f"nm/(n+m): {effective}" in output
     assert_page_quotes(PAGE, f"nm/(n+m) of {effective}")
+
+
+def test_page_gives_monitoring_the_minutes_the_45_minute_plan_does():
+    plan = page_text("framework/45-minute-plan.md")
+    minutes = re.search(r"\| (\d+)–(\d+): \[monitoring\]", plan)
+    assert minutes, "the 45-minute plan has no monitoring row"
+    length = int(minutes[2]) - int(minutes[1])
+    words = {3: "three", 4: "four", 5: "five", 6: "six"}
+    assert_page_quotes(
+        PAGE, f"{words[length]} minutes", f"minutes {minutes[1]}–{minutes[2]}"
+    )
