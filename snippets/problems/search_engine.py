@@ -30,6 +30,7 @@ DAU, SEARCHES_PER_USER, PEAK_TO_MEAN = 20e6, 5, 3
 PRODUCTS, LANGUAGES = 100e6, 3
 TERMS_PER_PRODUCT, BYTES_PER_POSTING = 150, 4  # distinct terms; compressed postings
 DIM, PQ_BYTES, HNSW_M = 256, 64, 16  # embedding width, PQ code size, HNSW links
+HNSW_NODE_BYTES = 8 + 4  # faiss, per vector: an int64 offset into the links, a level
 RATED_PAIRS_PER_WEEK, JUDGED_PER_QUERY = 10_000, 20  # the pooled top 20 is judged
 BENCHMARK_QUERIES = 2_000  # per language
 RESULTS_SHOWN, LOGGED_FEATURE_ROWS, FEATURES_PER_ROW = 48, 50, 100
@@ -64,10 +65,26 @@ SHARD_TARGET_MS = 15  # one core searches a shard: half the 30 ms allocation
 MACHINE_CORES, MACHINE_RAM, RAM_FOR_DATA = 32, 128e9, 0.5  # rest: OS, caches
 DOLLARS_PER_MACHINE_HOUR, HOURS_PER_MONTH = 1.50, 730
 ZONES = 3  # a full copy of every stage in each zone; any two carry the peak
+NOT_COSTED = (  # stages of the query path left out of the fleet below
+    "front end and result cache",
+    "query-understanding models",  # spelling, category, attributes
+    "RRF fusion",
+    "re-ranking",
+)
 # The A/B test: randomise users, read the search success rate (both assumed).
 SUCCESS_RATE, RELATIVE_MDE = 0.30, 0.01  # baseline, smallest lift worth detecting
 INTRA_USER_CORRELATION = 0.05  # of one user's search outcomes: inflates variance
 TEST_DAYS, TEST_SHARE = 7, 0.10  # one weekly cycle; share of users in the test
+
+
+def machines_for_copy(pieces: int, piece_bytes: float, usable: float) -> int:
+    """Machines that hold one copy cut into whole pieces, none split across two."""
+    if pieces == 0:
+        return 0
+    per_machine = math.floor(usable / piece_bytes * (1 + 1e-12))  # float slack
+    if per_machine < 1:
+        raise ValueError(f"a piece of {piece_bytes:.3g} B exceeds {usable:.3g} B")
+    return math.ceil(pieces / per_machine)
 
 
 def estimate() -> dict[str, float]:
@@ -79,6 +96,7 @@ def estimate() -> dict[str, float]:
     # A node reaches layer l >= 1 with probability M^-l and keeps M links there:
     # M / (M - 1) links a node above layer 0, 1 / (2(M - 1)) of layer 0's 2M.
     upper_links = links / (2 * (HNSW_M - 1))
+    nodes = storage_bytes(PRODUCTS, HNSW_NODE_BYTES)
     judged_queries_per_week = RATED_PAIRS_PER_WEEK / JUDGED_PER_QUERY
     cores = {
         stage: servers_needed(qps * ms / 1e3, 1.0, utilisation=CPU_UTILISATION)
@@ -96,14 +114,23 @@ def estimate() -> dict[str, float]:
     memory = {  # what one copy of each stage holds in RAM
         "query encoder": 0.0,  # tens of MB of weights
         "BM25 retrieval": index_bytes,
-        "ANN search": pq + links + upper_links,  # float vectors stay on SSD
+        "ANN search": pq + links + upper_links + nodes,  # float vectors on SSD
         "feature fetch": storage_bytes(PRODUCTS, FEATURES_PER_ROW * 4),
         "GBDT ranker": 0.0,  # 300 trees
+    }
+    usable = MACHINE_RAM * RAM_FOR_DATA
+    pieces = {  # a copy is cut into pieces no machine can split: the lexical shards
+        stage: shards if stage == "BM25 retrieval" else math.ceil(b / usable)
+        for stage, b in memory.items()
+    }
+    per_zone_by_memory = {
+        stage: machines_for_copy(n, memory[stage] / max(n, 1), usable)
+        for stage, n in pieces.items()
     }
     machines = {
         stage: max(
             servers_needed(qps * ms / 1e3, MACHINE_CORES, CPU_UTILISATION, ZONES),
-            ZONES * math.ceil(memory[stage] / (MACHINE_RAM * RAM_FOR_DATA)),
+            ZONES * per_zone_by_memory[stage],
         )
         for stage, ms in CPU_MS_PER_SEARCH.items()
     }
@@ -124,6 +151,7 @@ def estimate() -> dict[str, float]:
         "vector_pq_bytes": pq,
         "hnsw_link_bytes": links,
         "hnsw_upper_bytes": upper_links,
+        "hnsw_node_bytes": nodes,
         "hnsw_pq_bytes": pq + links,  # layer 0 only; the upper layers come on top
         "ivf_pq_bytes": pq + storage_bytes(PRODUCTS, 8),  # codes + an int64 id each
         "impression_log_bytes": storage_bytes(searches_per_day * RESULTS_SHOWN, 32),
@@ -136,6 +164,9 @@ def estimate() -> dict[str, float]:
         "index_bytes": index_bytes,
         "heavy_query_ms": heavy_ms,
         "shards": shards,
+        "shard_bytes": index_bytes / shards,
+        "shards_per_machine": math.floor(usable / (index_bytes / shards)),
+        "lexical_machines_per_zone": per_zone_by_memory["BM25 retrieval"],
         # Each of n shards must meet the stage's allocation at quantile q, q^n = 0.99
         # (if the shards' latencies are independent).
         "shard_quantile": 0.99 ** (1 / shards),
@@ -148,6 +179,12 @@ def estimate() -> dict[str, float]:
         "machines": sum(machines.values()),
         "dollars_per_month": dollars_per_month,
         "dollars_per_million_searches": dollars_per_month / searches_per_month * 1e6,
+        # Each stage left out needs at least one machine a zone by the same rule.
+        "not_costed_machines_at_least": ZONES * len(NOT_COSTED),
+        "not_costed_dollars_at_least": ZONES
+        * len(NOT_COSTED)
+        * DOLLARS_PER_MACHINE_HOUR
+        * HOURS_PER_MONTH,
         "ab_searches_per_arm": searches_per_arm,
         "ab_design_effect": design_effect,
         "ab_users_per_arm": users_per_arm,
@@ -169,6 +206,9 @@ def print_estimate() -> None:
         ("HNSW layer-0 links, 2M = 32 ids of 4 B", size["hnsw_link_bytes"]),
         ("HNSW over PQ codes, layer 0, per replica", size["hnsw_pq_bytes"]),
         ("HNSW upper layers, 1/(2(M-1)) of layer 0's links", size["hnsw_upper_bytes"]),
+        ("HNSW offsets and levels (faiss), 12 B a vector", size["hnsw_node_bytes"]),
+        ("HNSW over PQ codes, in all, per replica",
+         size["memory_bytes: ANN search"]),
         ("IVF-PQ instead: codes + 8 B ids", size["ivf_pq_bytes"]),
         ("impression log a day (48 results x 32 B)", size["impression_log_bytes"]),
         ("features-as-served log a day (top 50)", size["feature_log_bytes"]),
@@ -192,13 +232,18 @@ def print_estimate() -> None:
           f" {human_bytes(usable)} -> {math.ceil(e['index_bytes'] / usable)},"
           f" by latency {e['heavy_query_ms']:.0f} ms / {SHARD_TARGET_MS} ms"
           f" -> {e['shards']}")  # fmt: skip
+    print(f"  {e['shards']} shards of {size['shard_bytes']}: {e['shards_per_machine']}"
+          f" fit in {human_bytes(usable)}, so"
+          f" {e['lexical_machines_per_zone']} machines a zone"
+          " hold a copy")  # fmt: skip
     quantile = math.ceil(e["shard_quantile"] * 1e4) / 100  # round up: stricter
     print(f"  each of {e['shards']} shards must meet the retrieval allocation"
           f" at p{quantile:.2f} (independent shards)")  # fmt: skip
     print(f"  ranker: {e['feature_rows_per_s'] / 1e6:.2f}M feature rows/s, "
           f"{e['tree_walks_per_s'] / 1e9:.2f}B tree walks/s, "
           f"{e['comparisons_per_candidate']:,} comparisons a candidate")  # fmt: skip
-    print(f"  fleet at the peak ({CPU_UTILISATION:.0%} CPU; {MACHINE_CORES} cores,"
+    print(f"  five stages at the peak ({CPU_UTILISATION:.0%} CPU;"
+          f" {MACHINE_CORES} cores,"
           f" {human_bytes(MACHINE_RAM)}, {RAM_FOR_DATA:.0%} for data;"
           f" {ZONES} zones):")  # fmt: skip
     print(f"    {'stage':<18} {'CPU a search':>12} {'cores':>6}"
@@ -207,11 +252,15 @@ def print_estimate() -> None:
         print(f"    {stage:<18} {ms:>9.1f} ms {e[f'cores: {stage}']:>6}"
               f" {size[f'memory_bytes: {stage}']:>11}"
               f" {e[f'machines: {stage}']:>9}")  # fmt: skip
-    print(f"    {'total':<50} {e['machines']:>9}")
+    print(f"    {'total, these five stages':<50} {e['machines']:>9}")
     print(f"  at ${DOLLARS_PER_MACHINE_HOUR:.2f} a machine-hour:"
           f" ${e['dollars_per_month']:,.0f} a month,"
           f" ${e['dollars_per_million_searches']:.2f}"
           " per million searches")  # fmt: skip
+    print(f"  not costed: {', '.join(NOT_COSTED)};")
+    print(f"    at one machine a zone each, at least"
+          f" {e['not_costed_machines_at_least']} more machines,"
+          f" ${e['not_costed_dollars_at_least']:,.0f} a month")  # fmt: skip
     print(f"  A/B test, {SUCCESS_RATE:.0%} search success rate, {RELATIVE_MDE:.0%}"
           f" relative lift, alpha 0.05, power 0.8:")  # fmt: skip
     print(f"    {e['ab_searches_per_arm']:,} searches an arm if independent;"
@@ -244,6 +293,7 @@ COMPARISONS = [  # (a, b, metric, segment): a minus b, paired by query
     ("learned ranker", "hybrid (RRF)", "ndcg", "look-up"),
     ("learned ranker", "hybrid (RRF)", "esci", "all"),
     ("learned ranker", "hybrid (RRF)", "rr", "all"),
+    ("learned, scores and ranks only", "hybrid (RRF)", "ndcg", "descriptive"),
     ("learned, scores and ranks only", "hybrid (RRF)", "ndcg", "look-up"),
     ("learned ranker", "learned, scores and ranks only", "ndcg", "descriptive"),
     ("learned ranker", "learned, scores and ranks only", "ndcg", "look-up"),

@@ -418,6 +418,10 @@ def test_ties_and_non_ties_are_as_the_page_reads_them():
     recovered = c["learned - scores and ranks", "NDCG 3/2/1", "look-up"]
     assert recovered["low"] > 0 and recovered["world_tie"]
     assert c["learned - scores and ranks", "NDCG 3/2/1", "descriptive"]["tie"]
+    # ... while on descriptive queries the scores alone already beat the fused order.
+    scores_descr = c["scores and ranks - hybrid", "NDCG 3/2/1", "descriptive"]
+    assert scores_descr["low"] > 0 and scores_descr["world_low"] > 0
+    assert scores_descr["wins"] == 5
     # colour_match: a tie where the text holds the colour, a gain where it does not.
     for metric, segment in (("NDCG 3/2/1", "descriptive"), ("MRR", "all")):
         assert c["learned - no colour_match", metric, segment]["tie"]
@@ -444,6 +448,7 @@ def test_page_quotes_the_numbers_the_miniature_prints():
     scores_lookup = c["scores and ranks - hybrid", "NDCG 3/2/1", "look-up"]
     recovered = c["learned - scores and ranks", "NDCG 3/2/1", "look-up"]
     scores_descr = c["learned - scores and ranks", "NDCG 3/2/1", "descriptive"]
+    scores_rrf = c["scores and ranks - hybrid", "NDCG 3/2/1", "descriptive"]
     colour = c["learned - no colour_match", "NDCG 3/2/1", "descriptive"]
     colour_mrr = c["learned - no colour_match", "MRR", "all"]
     field = c["field: learned - no colour_match", "NDCG 3/2/1", "descriptive"]
@@ -485,7 +490,13 @@ def test_page_quotes_the_numbers_the_miniature_prints():
         f" (interval {interval(scores_lookup)})",
         f"{signed(recovered['mean'])} over the scores-only ranker"
         f" (interval {interval(recovered)} over queries",
-        f"({signed(scores_descr['mean'])}, interval\n  {interval(scores_descr)})",
+        f"fused order ({signed(scores_rrf['mean'])},\n"
+        f"  interval {interval(scores_rrf)}",
+        "over queries and over worlds, in all five)"
+        if interval(scores_rrf) == interval(scores_rrf, "world_")
+        and scores_rrf["wins"] == 5
+        else "the intervals or the wins changed: reword the page",
+        f"({signed(scores_descr['mean'])}, interval {interval(scores_descr)})",
         f"{signed(colour['mean'])} NDCG@10 on\n  descriptive queries"
         f" (interval {interval(colour)})",
         f"{signed(colour_mrr['mean'])} MRR (interval {interval(colour_mrr)})",
@@ -496,6 +507,8 @@ def test_page_quotes_the_numbers_the_miniature_prints():
         f" {interval(field, 'world_')} over worlds) and {field_mrr['mean']:.3f} MRR",
         # Repeated elsewhere on the page.
         f"adds {field['mean']:.3f} NDCG@10 on descriptive queries when",
+        f"its\n    {signed(field['mean'])} NDCG@10 and"
+        f" {signed(field_mrr['mean'])} MRR are an upper bound",
         f"by {learned['mean']:.3f} NDCG@10, all of it",
         f"MRR from {rows['hybrid (RRF)'][6]:.3f} to {rows['learned ranker'][6]:.3f}",
         f"from {rows['BM25'][2]:.3f} (BM25 alone) to {rows['hybrid (RRF)'][2]:.3f}",
@@ -523,6 +536,12 @@ def test_estimates_follow_from_the_assumptions():
     assert e["hnsw_link_bytes"] == pytest.approx(100e6 * 2 * 16 * 4)  # 2M int32 ids
     assert e["hnsw_pq_bytes"] == pytest.approx(100e6 * (64 + 128))
     assert e["ivf_pq_bytes"] == pytest.approx(100e6 * (64 + 8))
+    assert e["hnsw_node_bytes"] == pytest.approx(100e6 * (8 + 4))  # faiss's tables
+    # One copy of the HNSW index: codes, both link layers, offsets and levels.
+    upper = 100e6 * 2 * 16 * 4 / (2 * 15)
+    assert e["memory_bytes: ANN search"] == pytest.approx(
+        100e6 * (64 + 128 + 12) + upper
+    )
     assert e["feature_log_bytes"] == pytest.approx(100e6 * 50 * 100 * 4)
     assert e["judged_queries_per_week"] * 20 == 10_000
     assert e["benchmark_weeks"] == pytest.approx(2_000 * 3 / 500)
@@ -545,6 +564,19 @@ def test_hnsw_upper_layers_match_a_simulation_of_the_level_draw():
     )
 
 
+def first_fit(pieces: list[float], capacity: float) -> int:
+    """Bins that first-fit packing needs for whole pieces (no piece is split)."""
+    bins: list[float] = []
+    for piece in sorted(pieces, reverse=True):
+        for i, used in enumerate(bins):
+            if used + piece <= capacity:
+                bins[i] += piece
+                break
+        else:
+            bins.append(piece)
+    return len(bins)
+
+
 def test_shards_machines_and_dollars_follow_from_the_assumptions():
     e = se.estimate()
     index = 2 * 100e6 * 150 * 4  # postings, doubled for positions and fields
@@ -552,13 +584,19 @@ def test_shards_machines_and_dollars_follow_from_the_assumptions():
     by_memory, by_latency = math.ceil(index / usable), math.ceil(20e6 * 5e-6 / 15)
     assert (by_memory, by_latency) == (2, 7)
     assert e["shards"] == max(by_memory, by_latency)
+    # 7 whole shards of 17.1 GB: 3 fit in 64 GB, so a copy needs 3 machines, not 2.
+    shards = [index / e["shards"]] * e["shards"]
+    assert e["shards_per_machine"] == 3
+    assert e["lexical_machines_per_zone"] == first_fit(shards, usable) == 3
     for stage, ms in se.CPU_MS_PER_SEARCH.items():
         cores = e["peak_qps"] * ms / 1e3
         # Survive a zone: the two left must carry the peak at 50% utilisation.
         per_zone_cpu = math.ceil(cores / 0.5 / 32 / 2)
-        per_zone_memory = math.ceil(e[f"memory_bytes: {stage}"] / usable)
+        memory = e[f"memory_bytes: {stage}"]
+        pieces = shards if stage == "BM25 retrieval" else [memory] * (memory > 0)
+        per_zone_memory = first_fit(pieces, usable)
         assert e[f"machines: {stage}"] == 3 * max(per_zone_cpu, per_zone_memory)
-    assert e["machines: BM25 retrieval"] == 6  # the page: memory-bound
+    assert e["machines: BM25 retrieval"] == 9  # the page: memory-bound
     total = sum(e[f"machines: {stage}"] for stage in se.CPU_MS_PER_SEARCH)
     assert e["machines"] == total
     assert e["dollars_per_month"] == pytest.approx(total * 1.5 * 730)
@@ -566,6 +604,17 @@ def test_shards_machines_and_dollars_follow_from_the_assumptions():
     assert e["dollars_per_million_searches"] == pytest.approx(
         e["dollars_per_month"] / searches_a_month * 1e6
     )
+    # The stages left out: at least one machine a zone each.
+    assert e["not_costed_machines_at_least"] == 3 * 4
+    assert e["not_costed_dollars_at_least"] == pytest.approx(12 * 1.5 * 730)
+
+
+def test_machines_for_copy_counts_whole_pieces():
+    assert se.machines_for_copy(7, 120e9 / 7, 64e9) == 3  # not ceil(120 / 64) = 2
+    assert se.machines_for_copy(4, 16e9, 64e9) == 1  # exactly full
+    assert se.machines_for_copy(0, 1.0, 64e9) == 0
+    with pytest.raises(ValueError, match="exceeds"):
+        se.machines_for_copy(1, 65e9, 64e9)
 
 
 def test_the_ab_test_size_matches_statsmodels_with_the_design_effect():
@@ -613,8 +662,18 @@ def test_the_page_quotes_the_estimate():
         f"slowest of its {e['shards']} index shards",
         f"**{size(e['hnsw_upper_bytes'])}**, **{upper_share_links}** of the links",
         f"**{upper_share_total}** of the 19.2 GB",
-        f"That makes **{e['machines']} machines**: **{e['machines: BM25 retrieval']}**",
+        f"4-byte level for every vector, **{size(e['hnsw_node_bytes'])}**",
+        f"one copy of the index is **{size(e['memory_bytes: ANN search'])}**",
+        f"7 shards of\n  **{size(e['shard_bytes'])}** each",
+        f"64.0 GB holds **{e['shards_per_machine']}** of them",
+        f"takes **{e['lexical_machines_per_zone']} machines** in each zone",
+        f"costed here take **{e['machines']} machines**:"
+        f" **{e['machines: BM25 retrieval']}** for",
+        f"({e['lexical_machines_per_zone']} machines a zone for the"
+        f" {e['shards']} shards",
         f"**${e['dollars_per_month']:,.0f} a month**",
+        f"at least **{e['not_costed_machines_at_least']} machines**",
+        f"(**${e['not_costed_dollars_at_least']:,.0f} a month**)",
         f"**${e['dollars_per_million_searches']:.2f} per million searches**",
         f"**{e['ab_searches_per_arm']:,} searches**",
         f"**{e['ab_design_effect']:.2f}**",
@@ -643,12 +702,16 @@ def test_the_page_quotes_the_estimate():
         f"rater budget ({e['judged_queries_per_week']:,.0f} queries a week)",
         f"heaviest queries ({e['shards']} here) and the"
         f" p{math.ceil(e['shard_quantile'] * 1e4) / 100:.2f} each must meet",
-        f"({e['machines']} machines)",
+        f"({e['machines']} machines for the five costed stages)",
         f"({e['ab_users_per_arm']:,} users an arm, {e['ab_days']} days)",
         f"in memory ({size(e['hnsw_pq_bytes'])} per",
-        f"plus {size(e['hnsw_upper_bytes'])} above it",
-        f"(6 of the\n  {e['machines']}, for memory)",
-        f"costs ${e['dollars_per_month']:,.0f} a month",
+        f"plus {size(e['hnsw_upper_bytes'])} above it and"
+        f" {size(e['hnsw_node_bytes'])} of\n  faiss's per-vector offsets and levels:"
+        f" {size(e['memory_bytes: ANN search'])})",
+        f"({e['machines: BM25 retrieval']} of the\n  {e['machines']}, for memory:"
+        f" {e['shards']} whole shards need {e['lexical_machines_per_zone']} machines",
+        f"come to ${e['dollars_per_month']:,.0f} a month",
+        f"(at least {e['not_costed_machines_at_least']} more machines)",
         f"): {e['shards']} shards, set by",
         f"IVF-PQ\n  ({size(e['ivf_pq_bytes'])})",
     )

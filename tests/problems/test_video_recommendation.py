@@ -602,6 +602,7 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{round(200 * vrm.FRESH_SHARE)} of 200 slots",
         f"e^-{vrm.FRESHNESS_DECAY}",
         # candidate sources
+        f"recall@50 {recall['two-tower ANN'][0]} vs {recall['popularity'][0]}",
         recall["popularity"][1],
         recall["two-tower ANN"][1],
         recall["+ fresh uploads"][1],
@@ -641,7 +642,7 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{est['index_shard_fill']:.0%} full",
         f"{vr.INDEX_MEMORY_FILL:.0%}",
         f"{est['headroom_ms']:.0f} ms of it held back as headroom",
-        f"p{est['leaf_percentile']:.2f}",
+        f"p{est['leaf_percentile']:.2f}**, if the leaves' latencies are independent",
         *(human_bytes(est[f"fetch {stage}"]) for stage in vr.FEATURE_BYTES),
         human_bytes(est["feature_fetch_bytes_per_s"]),
         f"{est['feature_lookups_per_s'] / 1e6:.0f}M key lookups/s",
@@ -665,6 +666,13 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"~{est['peak_qps'] / 1_000:.0f}k peak QPS",
         f"{vr.DAILY_ACTIVE_USERS * vr.HOMEPAGE_LOADS_PER_USER / 1e9:.1f}B requests",
     )
+    # "Retrieval beats popularity at both cut-offs": neither interval reaches zero.
+    for cut in (50, 200):
+        diff = printed(
+            rf"^recall@{cut}\s+two-tower ANN vs popularity\s+([+-][\d.]+ ± [\d.]+)$"
+        )
+        mean, half = (float(x) for x in diff.split(" ± "))
+        assert mean - half > 0, f"recall@{cut}: {diff} is no win"
     # The interval verdicts the page states as ties.
     for label in (
         r"\+ trending vs without",
