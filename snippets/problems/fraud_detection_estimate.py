@@ -27,8 +27,11 @@ def estimate_capacity() -> dict[str, float | str]:
     cards, payments_per_card_per_day = 50e6, 2.0  # assumed: a large issuer-processor
     payments_per_day = cards * payments_per_card_per_day
     tps = peak_qps(cards, payments_per_card_per_day, peak_to_average=3.0)
-    reads = 3 * tps  # card, merchant and device: one read each, in parallel
-    # Per card: ~30 window counters and sums, last location, merchant/device sketches.
+    # One record per entity (card, merchant, device) holds its streaming counters
+    # and its batch profile, so a payment costs 3 reads, in parallel.
+    reads = 3 * tps
+    # Per card: ~30 window counters and sums, last location, merchant/device
+    # sketches, and the batch profile written into the same record.
     card_state = storage_bytes(cards, bytes_per_item=1_000, replicas=3)
     # Every log stream, kept a year: (events a day, bytes an event), assumed.
     streams = {

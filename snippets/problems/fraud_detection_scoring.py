@@ -168,8 +168,14 @@ def fit_logistic(X: np.ndarray, y: np.ndarray) -> Pipeline:
     return model.fit(X, y)
 
 
-def fit_gbdt(X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
-    """Production model: a histogram GBDT, unweighted log loss."""
+def fit_gbdt(
+    X: np.ndarray, y: np.ndarray, interactions: bool = True
+) -> HistGradientBoostingClassifier:
+    """Production model: a histogram GBDT, unweighted log loss.
+
+    With ``interactions=False`` each tree splits on one feature only, so the model
+    is a sum of per-feature step functions: the ablation of interactions.
+    """
     model = HistGradientBoostingClassifier(
         max_iter=40,
         learning_rate=0.2,
@@ -177,6 +183,7 @@ def fit_gbdt(X: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
         l2_regularization=1.0,
         early_stopping=False,  # deterministic: no random validation split
         random_state=0,
+        interaction_cst=None if interactions else "no_interactions",
     )
     return model.fit(X, y)
 
@@ -289,8 +296,9 @@ def card_blocks(
     """Fraud stopped because an analyst confirmed an earlier fraud on the same card.
 
     Review happens after authorisation: the reviewed payment itself went through.
-    A confirmed fraud blocks the card `delay_s` later, which stops its later fraud
-    (the cardholder's own later payments move to the replacement card).
+    A confirmed fraud blocks the card `delay_s` later, which stops its fraud made
+    strictly after that moment (the cardholder's own later payments move to the
+    replacement card); with no delay the reviewed payment itself still goes through.
     """
     if delay_s < 0:
         raise ValueError(f"delay_s must be >= 0, got {delay_s}")
@@ -298,5 +306,5 @@ def card_blocks(
     confirmed = reviewed & (is_fraud == 1)
     blocked_from = np.full(card_id.max() + 1, np.inf)
     np.minimum.at(blocked_from, card_id[confirmed], time[confirmed] + delay_s)
-    return (is_fraud == 1) & (time >= blocked_from[card_id])
+    return (is_fraud == 1) & (time > blocked_from[card_id])
     # --8<-- [end:review]

@@ -178,23 +178,61 @@ def test_a_review_blocks_only_the_later_fraud_on_its_card():
     assert not none.any()
 
 
+def test_an_instant_block_never_stops_the_reviewed_payment_itself():
+    # Review is after authorisation: with no delay, the confirmed fraud went
+    # through, a fraud at the same second too, and only strictly later ones stop.
+    card = np.array([1, 1, 1, 2])
+    time = np.array([0, 0, 100, 100])
+    is_fraud = np.array([1, 1, 1, 1])
+    reviewed = np.array([True, False, False, False])
+    blocked = fs.card_blocks(card, time, is_fraud, reviewed, delay_s=0)
+    assert blocked.tolist() == [False, False, True, False]
+    # Two frauds on one card, the first confirmed at once: only the second stops.
+    two = fs.card_blocks(
+        np.array([1, 1]), np.array([0, 100]), np.ones(2, int), np.array([1, 0]) == 1, 0
+    )
+    assert two.tolist() == [False, True]
+
+
 def test_card_blocks_match_a_loop_on_a_simulated_window():
     log = small_log(5)
     rng = np.random.default_rng(0)
     reviewed = rng.random(log.time.size) < 0.5
-    fast = fs.card_blocks(log.card, log.time, log.is_fraud, reviewed, 60)
+    delay_s = 60
+    fast = fs.card_blocks(log.card, log.time, log.is_fraud, reviewed, delay_s)
     slow = [
         bool(log.is_fraud[i])
         and any(
             reviewed[j]
             and log.is_fraud[j]
             and log.card[j] == log.card[i]
-            and log.time[i] >= log.time[j] + 60
+            and log.time[i] > log.time[j] + delay_s
             for j in range(log.time.size)
         )
         for i in range(log.time.size)
     ]
     assert fast.tolist() == slow and any(slow)
+
+
+def test_the_gbdt_without_interactions_is_a_sum_of_one_feature_functions():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2_000, 3))
+    y = ((X[:, 0] > 0) & (X[:, 1] > 0)).astype(int)  # an interaction, on purpose
+    flat = fs.fit_gbdt(X, y, interactions=False)
+    full = fs.fit_gbdt(X, y)
+    # Additive: the mixed difference over any two features is zero.
+    a, b = X[:200], X[200:400]
+    swap0, swap1 = a.copy(), a.copy()
+    swap0[:, 0], swap1[:, 1] = b[:, 0], b[:, 1]
+    both = swap0.copy()
+    both[:, 1] = b[:, 1]
+
+    def mixed(model):
+        f = model.decision_function
+        return f(a) - f(swap0) - f(swap1) + f(both)
+
+    assert np.abs(mixed(flat)).max() < 1e-9
+    assert np.abs(mixed(full)).max() > 1.0, "the full GBDT does learn the interaction"
 
 
 def test_decision_outcome_adds_up_the_money():
