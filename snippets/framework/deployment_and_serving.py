@@ -30,9 +30,14 @@ from snippets.framework.high_level_architecture import (
     CPU_SERVER,
     DIM,
     FETCH_ROWS_PER_NODE,
+    HEAVY_CANDIDATES,
+    HEAVY_FEATURES,
+    LIGHT_CANDIDATES,
+    LIGHT_FEATURES,
     PROBED,
     RAM_PER_SERVER,
     RANKER_FLOPS,
+    REPLICAS,
 )
 
 
@@ -288,8 +293,9 @@ def batch_vs_online(
 # --8<-- [start:assumptions]
 # Stated assumptions, not measurements: change them and re-run. The machines
 # (ACCELERATOR, CPU_SERVER), the corpus, the IVF scan (PROBED vectors of DIM
-# float32 a request), RAM_PER_SERVER for an index and FETCH_ROWS_PER_NODE (row
-# reads a second one feature-store node serves) are the architecture page's.
+# float32 a request), RAM_PER_SERVER for an index, FETCH_ROWS_PER_NODE (row
+# reads a second one feature-store node serves), the candidates and features of
+# each ranker and the index REPLICAS (one a zone) are the architecture page's.
 DAU, REQUESTS_PER_USER, PEAK_RATIO = 100e6, 10, 2.0
 SLO_P99_MS = 100  # server-side p99 of the whole recommendation request
 HEADROOM = 0.25  # share of the SLO that no stage is given
@@ -307,15 +313,20 @@ TOGETHER_SHARES = (0.004, 0.02)  # every stage stalls at once on these shares
 TIMEOUT_SCALE = 1 / (1 - HEADROOM)  # timeouts: budgets scaled to fill the SLO
 UTILISATION, ZONES = 0.6, 3  # target load; survive losing one zone of three
 # Model calls per request and FLOPs per call (the architecture page's funnel).
-MODELS = {"light ranker": (10_000, 2e5), "heavy ranker": (500, RANKER_FLOPS)}
-# Feature rows each model reads per candidate, and their bytes (float32 values).
-FEATURE_ROWS = {
-    "light ranker": {"item, compact": 50 * 4},
-    "heavy ranker": {"item": 100 * 4, "user x item": 50 * 4},
+MODELS = {
+    "light ranker": (LIGHT_CANDIDATES, 2e5),
+    "heavy ranker": (HEAVY_CANDIDATES, RANKER_FLOPS),
 }
+# Feature rows each model reads per candidate, and their bytes (float32 values).
+# The heavy ranker's other features (user and context) come once per request.
+HEAVY_ROWS = {"item": 100, "user x item": 50}  # features in each row
+FEATURE_ROWS = {
+    "light ranker": {"item, compact": 4 * LIGHT_FEATURES},
+    "heavy ranker": {row: 4 * n for row, n in HEAVY_ROWS.items()},
+}
+USER_ROW_FEATURES = HEAVY_FEATURES - sum(HEAVY_ROWS.values())  # once per request
 # ANN index: IVF over float32 vectors is served; the others are alternatives.
 HNSW_M, PQ_BYTES, ID_BYTES = 32, 64, 8
-INDEX_REPLICAS = 3  # one copy of the index a zone
 # Release: a 1% canary; errors per request and conversion per user.
 CANARY_SHARE, ERROR_RATE, CONVERSION_RATE = 0.01, 0.001, 0.02
 # Batch: 30% of accounts open the app on a given day; top 100 kept for each.
@@ -439,6 +450,11 @@ def features_report(qps: float) -> None:
         f"  item rows, the same for every user: {item_rows / all_rows:.0%} of the "
         f"reads, {item_bytes / all_bytes:.0%} of the bytes"
     )
+    print(
+        f"  the heavy ranker's user row ({USER_ROW_FEATURES} user and context "
+        f"features, {4 * USER_ROW_FEATURES} B), once a request:"
+    )
+    print(f"  {qps:,.0f} reads/s, {qps / all_rows:.2%} of the reads, left out above")
 
 
 def cost_report(qps: float) -> list[StageFleet]:
@@ -493,11 +509,11 @@ def index_report(retrieval: StageFleet) -> None:
     )
     print(
         f"{'layout':<21} {'B/item':>6} {'one copy':>9} {'shards':>6} "
-        f"{'x' + str(INDEX_REPLICAS):>9} {'+ old version':>13}"
+        f"{'x' + str(REPLICAS):>9} {'+ old version':>13}"
     )
     for name, per_item in LAYOUTS.items():
         copy = storage_bytes(CORPUS, per_item)
-        served = storage_bytes(CORPUS, per_item, replicas=INDEX_REPLICAS)
+        served = storage_bytes(CORPUS, per_item, replicas=REPLICAS)
         print(
             f"{name:<21} {per_item:>6,} {human_bytes(copy):>9} "
             f"{index_shards(per_item):>6} "
@@ -510,11 +526,26 @@ def index_report(retrieval: StageFleet) -> None:
         f"  served: {shards} shards of {human_bytes(shard_bytes)} a copy; the scan's "
         f"{hosts} hosts"
     )
-    print(f"  hold about {hosts // shards} copies: bandwidth, not memory, sizes them")
+    copies = hosts // shards
+    print(f"  hold about {copies} copies: bandwidth, not memory, sizes them")
+    print(f"  x{REPLICAS} above is the floor, one copy a zone; the served fleet holds")
+    held = copies * storage_bytes(CORPUS, LAYOUTS[SERVED])
+    print(
+        f"  {human_bytes(held)} of its {human_bytes(hosts * RAM_PER_SERVER)} RAM; "
+        f"with the old version, {human_bytes(2 * held)}"
+    )
+    wide = index_shards(2 * LAYOUTS[SERVED])
     print(
         f"  old version kept loaded: {human_bytes(2 * shard_bytes)} a shard, over a "
-        f"host's {human_bytes(RAM_PER_SERVER)}: "
-        f"{index_shards(2 * LAYOUTS[SERVED])} shards a copy"
+        f"host's {human_bytes(RAM_PER_SERVER)}: {wide} shards a copy"
+    )
+    print(
+        f"  in the rollout: {hosts // wide} copies of {wide} shards on the same hosts,"
+    )
+    print(
+        f"  each shard within the budget at its "
+        f"p{100 * leaf_quantile_needed(wide):.2f}, not its "
+        f"p{100 * leaf_quantile_needed(shards):.2f}"
     )
 
 

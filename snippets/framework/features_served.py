@@ -16,6 +16,13 @@ from numpy.typing import ArrayLike
 
 from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.framework.features import check_event_log, simulate_sessions
+from snippets.framework.high_level_architecture import (
+    HEAVY_CANDIDATES,
+    HEAVY_FEATURES,
+    LIGHT_CANDIDATES,
+    LIGHT_FEATURES,
+    SHOWN,
+)
 
 
 def _as_rows(
@@ -119,44 +126,66 @@ def log_bytes_per_day(
     return storage_bytes(rows, bytes_per_row)
 
 
-# Assumptions, not measurements: a large feed or video recommender.
-REQUESTS_PER_DAY = 1e9  # e.g. 100M daily users x 10 ranking requests
-CANDIDATES_RANKED = 500  # scored by the ranker per request
-ITEMS_SHOWN = 20  # of which the user is shown
-FEATURES_PER_CANDIDATE = 250  # float32, 4 bytes each
+# Assumptions, not measurements: the architecture page's recommender, whose
+# heavy ranker scores HEAVY_CANDIDATES with HEAVY_FEATURES float32 features each
+# and returns SHOWN items; its light ranker scores LIGHT_CANDIDATES.
+REQUESTS_PER_DAY = 1e9  # 100M daily users x 10 ranking requests
 CANDIDATE_ROW_BYTES = 8 + 4 + 2  # int64 item id, float32 score, int16 rank
 IMPRESSION_ROW_BYTES = 32  # ids, position, time and outcome of one shown item
-REQUEST_SAMPLE = 0.01  # share of requests whose unshown candidates' features are kept
+REQUEST_SAMPLE = 0.01  # share of requests whose unshown candidates are logged
+# The light ranker's candidates the heavy ranker never sees, in that sample.
+UNRANKED = LIGHT_CANDIDATES - HEAVY_CANDIDATES
 
 
 def log_everything_bytes() -> float:
     """Bytes a day to log the features of every candidate of every request."""
-    feature_row = 4 * FEATURES_PER_CANDIDATE
-    return log_bytes_per_day(REQUESTS_PER_DAY, CANDIDATES_RANKED, feature_row)
+    feature_row = 4 * HEAVY_FEATURES
+    return log_bytes_per_day(REQUESTS_PER_DAY, HEAVY_CANDIDATES, feature_row)
 
 
 def log_plan_bytes() -> dict[str, float]:
     """Bytes a day of each stream of a plan that logs what training needs."""
-    feature_row, unshown = 4 * FEATURES_PER_CANDIDATE, CANDIDATES_RANKED - ITEMS_SHOWN
+    feature_row, unshown = 4 * HEAVY_FEATURES, HEAVY_CANDIDATES - SHOWN
     streams = {  # stream: (rows per request, bytes per row, share of requests)
-        f"features of the {ITEMS_SHOWN} items shown": (ITEMS_SHOWN, feature_row, 1.0),
+        f"features of the {SHOWN} items shown": (SHOWN, feature_row, 1.0),
         # The sample's shown items are in the line above: count only the others.
         f"features of the other {unshown} candidates, {REQUEST_SAMPLE:.0%} of "
         "requests": (unshown, feature_row, REQUEST_SAMPLE),
         f"id, score and rank of every candidate ({CANDIDATE_ROW_BYTES} B)": (
-            CANDIDATES_RANKED,
+            HEAVY_CANDIDATES,
             CANDIDATE_ROW_BYTES,
             1.0,
         ),
         f"impressions and labels of the items shown ({IMPRESSION_ROW_BYTES} B)": (
-            ITEMS_SHOWN,
+            SHOWN,
             IMPRESSION_ROW_BYTES,
             1.0,
+        ),
+        # Same sample: the heavy ranker also scores the light ranker's other
+        # candidates, off the request path; only their ids and scores are kept.
+        f"heavy scores of {UNRANKED:,} more candidates, {REQUEST_SAMPLE:.0%}": (
+            UNRANKED,
+            CANDIDATE_ROW_BYTES,
+            REQUEST_SAMPLE,
         ),
     }
     return {
         stream: log_bytes_per_day(REQUESTS_PER_DAY, rows, size, share)
         for stream, (rows, size, share) in streams.items()
+    }
+
+
+def distillation_sample() -> dict[str, float]:
+    """What scoring the sample's other light-ranker candidates costs, and the
+    bytes a day of the features it would otherwise have to log."""
+    return {
+        "extra heavy-ranker compute": REQUEST_SAMPLE * UNRANKED / HEAVY_CANDIDATES,
+        "their heavy-ranker features": log_bytes_per_day(
+            REQUESTS_PER_DAY, UNRANKED, 4 * HEAVY_FEATURES, REQUEST_SAMPLE
+        ),
+        "their light-ranker features": log_bytes_per_day(
+            REQUESTS_PER_DAY, UNRANKED, 4 * LIGHT_FEATURES, REQUEST_SAMPLE
+        ),
     }
     # --8<-- [end:log-size]
 
@@ -186,8 +215,8 @@ def main() -> None:
     print()
     print(
         f"log and wait: {REQUESTS_PER_DAY / 1e9:.0f}B requests/day, "
-        f"{CANDIDATES_RANKED} candidates, {ITEMS_SHOWN} shown, "
-        f"{FEATURES_PER_CANDIDATE} float32 features"
+        f"{HEAVY_CANDIDATES} candidates, {SHOWN} shown, "
+        f"{HEAVY_FEATURES} float32 features"
     )
     everything = f"{human_bytes(log_everything_bytes())} a day"
     print(f"  {'features of every candidate of every request':<56}{everything:>16}")
@@ -195,6 +224,18 @@ def main() -> None:
     print("  a common plan instead:")
     for stream, size in {**plan, "total": sum(plan.values())}.items():
         print(f"    {stream:<54}{human_bytes(size) + ' a day':>16}")
+    sample = distillation_sample()
+    print(
+        f"\ndistilling, {REQUEST_SAMPLE:.0%} of requests: the heavy ranker also "
+        f"scores the other {UNRANKED:,}"
+    )
+    print(f"  heavy-ranker compute: +{sample['extra heavy-ranker compute']:.0%}")
+    for kind, why in (
+        ("heavy", "to score them offline"),
+        ("light", "rather than rebuilt"),
+    ):
+        size = f"{human_bytes(sample[f'their {kind}-ranker features'])} a day"
+        print(f"  {f'their {kind}-ranker features, logged {why}':<56}{size:>16}")
 
 
 if __name__ == "__main__":

@@ -190,21 +190,33 @@ RAM_PER_SERVER = 512e9  # bytes of RAM a CPU server gives to an index
 ACCELERATOR_MEMORY = 80e9  # bytes of memory on one accelerator
 FETCH_ROWS_PER_NODE = 1e6  # feature rows a second one store node serves ($2/h)
 PROBED = CORPUS * 64 / 65_536  # IVF: 64 of 65,536 lists scanned, ~1M vectors
+# The running example the features and serving pages share: candidates per
+# ranker, float32 features per candidate, items on the page a request returns.
+LIGHT_CANDIDATES, LIGHT_FEATURES = 10_000, 50
+HEAVY_CANDIDATES, HEAVY_FEATURES = 500, 250  # item, user x item, user + context
+SHOWN = 20
 
 # Budgets are per-stage p99 targets and include the stage's own feature fetch.
 FUNNEL = (
     # A float32 dot product: 2 FLOPs and 4 bytes read per dimension.
     Stage("retrieval (ANN)", PROBED, 2 * DIM, 4 * DIM, 15, CPU_SERVER),
-    Stage("light ranker", 10_000, 2e5, 4 * 50, 15, ACCELERATOR),  # 50 features
-    Stage("heavy ranker", 500, RANKER_FLOPS, 4 * 500, 30, ACCELERATOR),  # 500
-    # Diversity re-ranking compares each item with those already picked.
+    Stage("light ranker", LIGHT_CANDIDATES, 2e5, 4 * LIGHT_FEATURES, 15, ACCELERATOR),
+    Stage(
+        "heavy ranker",
+        HEAVY_CANDIDATES,
+        RANKER_FLOPS,
+        4 * HEAVY_FEATURES,
+        30,
+        ACCELERATOR,
+    ),
+    # Diversity re-ranking picks SHOWN of 50, comparing each with those picked.
     Stage("re-ranking", 50, 50 * 2 * DIM, 4 * DIM, 5, CPU_SERVER),
 )
 # The same scan over 64-byte product-quantisation codes (~64 look-ups and adds);
 # its best RESCORED candidates are re-scored with full vectors kept in RAM.
 RETRIEVAL_PQ = Stage("retrieval, PQ", PROBED, 2 * 64, 64, 15, CPU_SERVER)
 RESCORED = 10_000
-REPLICAS = 2  # copies of a vector store held in memory, so that one can fail
+REPLICAS = 3  # copies of a vector store in memory: one a zone, so a zone can fail
 # --8<-- [end:assumptions]
 
 
@@ -244,7 +256,10 @@ def main() -> None:
     funnel_dollars = compute_dollars + node_price * sum(fetch_nodes.values())
 
     single = stage_cost(
-        Stage("rank all", CORPUS, RANKER_FLOPS, 4 * 500, BUDGET_MS, ACCELERATOR), qps
+        Stage(
+            "rank all", CORPUS, RANKER_FLOPS, 4 * HEAVY_FEATURES, BUDGET_MS, ACCELERATOR
+        ),
+        qps,
     )
     print("\nSingle stage: the heavy ranker scores every item")
     print(
@@ -261,7 +276,14 @@ def main() -> None:
     )
     faster = Machine("10x accelerator", 1e14, 1e13, ACCELERATOR.dollars_per_hour)
     kind = stage_cost(
-        Stage("rank all", CORPUS / 10, RANKER_FLOPS / 10, 4 * 500, BUDGET_MS, faster),
+        Stage(
+            "rank all",
+            CORPUS / 10,
+            RANKER_FLOPS / 10,
+            4 * HEAVY_FEATURES,
+            BUDGET_MS,
+            faster,
+        ),
         qps,
     )
     print(

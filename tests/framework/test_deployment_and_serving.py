@@ -119,6 +119,27 @@ def test_one_shard_count_for_retrieval_latency_and_index_memory():
     assert copy / retrieval.calls <= ds.RAM_PER_SERVER  # a shard fits its host
 
 
+def test_the_served_fleet_cannot_hold_two_versions_in_three_shards():
+    out = module_output("snippets.framework.deployment_and_serving")
+    hosts = 579  # the scan's zoned fleet: 23.1 TB/s at 60% load, any 2 of 3 zones
+    retrieval = ds.serving_fleets(QPS, 4 * ds.DIM)[0]
+    assert retrieval.machines(0.6, 3) == hosts
+    # Independent arithmetic: 193 copies of 1e9 x 1,032 B on hosts of 512 GB.
+    copies = hosts // math.ceil(1e9 * 1032 / 512e9)
+    held, ram = copies * 1e9 * 1032, hosts * 512e9
+    assert copies == 193 and held < ram < 2 * held  # the old version does not fit
+    assert f"{held / 1e12:.1f} TB of its {ram / 1e12:.1f} TB RAM" in out
+    assert f"with the old version, {2 * held / 1e12:.1f} TB" in out
+    # Both versions in one copy: 2 x 1,032 GB over 512 GB hosts, 5 shards a copy.
+    wide = math.ceil(2 * 1e9 * 1032 / 512e9)
+    assert wide == 5 and 2 * 1e9 * 1032 / wide <= 512e9
+    assert f"{hosts // wide} copies of {wide} shards" in out
+    # P(max of 5 <= x) = F(x)^5 = 0.99: each shard's 0.99 ** (1/5) quantile.
+    assert (
+        f"its p{100 * 0.99 ** (1 / 5):.2f}, not its p{100 * 0.99 ** (1 / 3):.2f}" in out
+    )
+
+
 def test_feature_reads_count_both_rankers_candidates():
     reads = ds.feature_reads(QPS)
     assert reads["light ranker"] == pytest.approx((QPS * 10_000, QPS * 10_000 * 200))
@@ -399,6 +420,20 @@ def test_page_quotes_the_numbers_the_code_prints():
         r"kept loaded: ([\d.]+ GB) a shard.*host's ([\d.]+ GB): (\d+) shards", out
     )
     quoted += [old[1], old[2], f"{old[3]} shards"]
+    held = re.search(
+        r"holds\n +([\d.]+ TB) of its ([\d.]+ TB) RAM; "
+        r"with the old version, ([\d.]+ TB)",
+        out,
+    )
+    rollout = re.search(
+        r"rollout: (\d+ copies) .*\n.*its (p[\d.]+), not its (p[\d.]+)", out
+    )
+    assert held and rollout
+    quoted += [*held.groups(), *rollout.groups()]
+    user = re.search(
+        r"once a request:\n +([\d,]+ reads/s), ([\d.]+%) of the reads", out
+    )
+    quoted += [*user.groups()]
     shadow_heavy = re.search(
         r"new heavy ranker: +\+(\d+) / \+(\d+) accelerators, \+([\d.]+M) / \+([\d.]+M)",
         out,

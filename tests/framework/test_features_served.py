@@ -91,7 +91,7 @@ def test_log_streams_follow_from_the_assumptions():
     # Independent arithmetic: requests x rows x bytes per row (x the sample share).
     requests_per_day, feature_row = 1e9, 250 * 4
     assert fs.log_everything_bytes() == pytest.approx(1e9 * 500 * feature_row)
-    shown, others, ids, impressions = fs.log_plan_bytes().values()
+    shown, others, ids, impressions, distilled = fs.log_plan_bytes().values()
     assert shown == pytest.approx(requests_per_day * 20 * feature_row)
     # The sample logs the 480 unshown candidates: the 20 shown are not counted twice.
     assert others == pytest.approx(requests_per_day * 0.01 * 480 * feature_row)
@@ -100,6 +100,22 @@ def test_log_streams_follow_from_the_assumptions():
     )
     assert ids == pytest.approx(requests_per_day * 500 * (8 + 4 + 2))
     assert impressions == pytest.approx(requests_per_day * 20 * 32)
+    # The light ranker's other 9,500 candidates, heavy-scored on the 1% sample.
+    assert distilled == pytest.approx(requests_per_day * 0.01 * (10_000 - 500) * 14)
+
+
+def test_distillation_sample_is_scored_online_far_cheaper_than_logged():
+    sample = fs.distillation_sample()
+    # 1% of requests x 9,500 more candidates, against 500 on every request.
+    assert sample["extra heavy-ranker compute"] == pytest.approx(0.01 * 9_500 / 500)
+    assert sample["their heavy-ranker features"] == pytest.approx(
+        1e9 * 0.01 * 9_500 * 250 * 4
+    )
+    assert sample["their light-ranker features"] == pytest.approx(
+        1e9 * 0.01 * 9_500 * 50 * 4
+    )
+    scores = list(fs.log_plan_bytes().values())[-1]
+    assert scores < sample["their heavy-ranker features"] / 50
 
 
 @pytest.mark.parametrize("rate", [0, 1.5, True])
@@ -117,6 +133,12 @@ def test_bad_rows_fail_clearly():
         fs.online_store_reads([0.5], [0.0], [1.0], [1], [2.0])
 
 
+def _number(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, pattern
+    return match[1]
+
+
 def _size(text: str) -> str:
     return re.search(r"(\d+\.\d [kMGT]?B) a day", text).group(1)
 
@@ -127,13 +149,30 @@ def test_pages_quote_the_numbers_the_code_prints():
     assert len(lag_rows) == 2 and lag_rows[1] == "0.0%"
     lines = output.splitlines()
     everything = _size(next(x for x in lines if "every candidate of every" in x))
-    plan = [_size(x) for x in lines[lines.index("  a common plan instead:") + 1 :]]
-    assert len(plan) == 5  # four streams and their total
+    start = lines.index("  a common plan instead:") + 1
+    end = next(i for i, x in enumerate(lines) if x.strip().startswith("total"))
+    plan = [_size(x) for x in lines[start : end + 1]]
+    assert len(plan) == 6  # five streams and their total
     total = sum(fs.log_plan_bytes().values())
     assert plan[-1] == f"{total / 1e12:.1f} TB"
-    assert_page_quotes(PAGE, *lag_rows, everything, *plan)
-    # The architecture page sizes its candidate log from the same program.
-    ids = _size(next(x for x in lines if "id, score and rank" in x))
+    extra = _number(r"heavy-ranker compute: (\+\d+%)", output)
+    unranked = _number(r"also scores the other ([\d,]+)", output)
+    assert unranked == f"{10_000 - 500:,}"
+    offline, light = re.findall(r"features, logged .*?(\d+\.\d [kMGT]?B a day)", output)
     assert_page_quotes(
-        "framework/high-level-architecture.md", f"{ids} a day", f"{everything} a day"
+        PAGE, *lag_rows, everything, *plan, extra, offline, light, f"other {unranked}"
+    )
+    # The architecture page sizes its candidate log and distillation sample from
+    # the same program.
+    ids = _size(next(x for x in lines if "id, score and rank" in x))
+    scores = _size(next(x for x in lines if "heavy scores of" in x))
+    assert_page_quotes(
+        "framework/high-level-architecture.md",
+        f"{ids} a day",
+        f"{everything} a day",
+        f"scores, {scores} a day",
+        f"{extra} of the",
+        f"would take {offline}",
+        light,
+        f"the other {unranked} the light",
     )

@@ -6,7 +6,7 @@ import math
 import re
 
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import assert_page_quotes, module_output, page_text
 
 from snippets.common.estimation import human_bytes, peak_qps
 from snippets.framework import high_level_architecture as hla
@@ -77,16 +77,17 @@ def test_on_accelerators_the_scan_is_sized_by_memory_and_still_the_dearest():
         section,
     ).groups()
     # Independent arithmetic: 1e9 vectors of 1,024 B + an 8 B id in 80 GB devices,
-    # two copies; the bandwidth fleet streams the probed vectors at 1 TB/s each.
+    # three copies (one a zone, as the serving page keeps); the bandwidth fleet
+    # streams the probed vectors at 1 TB/s each.
     copy = math.ceil(1e9 * 1032 / 80e9)
     streamed = math.ceil(1e9 * 64 / 65_536 * 1024 * QPS / 1e12)
     assert (int(per_copy), int(bandwidth)) == (copy, streamed) == (13, 24)
-    assert int(fleet) == max(2 * copy, streamed) == 26
-    assert int(dollars) == 2 * 26
+    assert int(fleet) == max(3 * copy, streamed) == 39
+    assert int(dollars) == 2 * 39
     costs = hla.funnel_costs(hla.FUNNEL, QPS)
     heavy = next(c for c in costs if c.stage.name == "heavy ranker")
     assert int(dollars) > heavy.dollars_per_hour
-    assert float(ratio) == pytest.approx(costs[0].machines / 26, abs=0.05)
+    assert float(ratio) == pytest.approx(costs[0].machines / 39, abs=0.05)
     assert_page_quotes(
         PAGE,
         f"take {per_copy} a copy, {fleet} accelerators and ${dollars} an hour",
@@ -136,7 +137,7 @@ def test_the_light_rankers_feature_fetch_costs_about_as_much_as_retrieval():
 def test_single_stage_costs_orders_of_magnitude_more_than_the_funnel():
     funnel = sum(c.dollars_per_hour for c in hla.funnel_costs(hla.FUNNEL, QPS))
     single = hla.Stage(
-        "all", hla.CORPUS, hla.RANKER_FLOPS, 2000, hla.BUDGET_MS, hla.ACCELERATOR
+        "all", hla.CORPUS, hla.RANKER_FLOPS, 1000, hla.BUDGET_MS, hla.ACCELERATOR
     )
     assert hla.stage_cost(single, QPS).dollars_per_hour > 1e4 * funnel
 
@@ -238,3 +239,25 @@ def test_page_quotes_the_numbers_the_code_prints():
     # The feature rows are one per candidate at the peak.
     assert f"{10_000 * QPS:,.0f}" in quoted
     assert_page_quotes(PAGE, *quoted)
+
+
+def test_the_running_example_is_the_one_the_features_and_serving_pages_use():
+    out = module_output("snippets.framework.high_level_architecture")
+    heavy = next(x for x in out.splitlines() if x.startswith("heavy ranker "))
+    # 500 candidates x 250 float32 features: 500 kB read per request.
+    assert heavy.split()[3:5] == human_bytes(500 * 250 * 4).split()
+    log = module_output("snippets.framework.features_served")
+    assert "500 candidates, 20 shown, 250 float32 features" in log
+    serving = module_output("snippets.framework.deployment_and_serving")
+    # The serving page fetches 100 + 50 features per candidate, the rest per request.
+    assert "500 x 2 (400 B + 200 B)" in serving
+    assert "user row (100 user and context features" in serving
+    assert "x3 above is the floor" in serving  # the same three copies of an index
+    # The diagram's page size and the assumptions box say the same.
+    assert "50 → 20, 5 ms" in page_text(PAGE)
+    assert_page_quotes(
+        PAGE,
+        "50 features per light-ranker candidate and 250 per",
+        "20 items a page",
+        "three copies of an index (one a zone)",
+    )
