@@ -191,6 +191,16 @@ def main() -> None:
         mape(future[0], np.zeros(days))
     except ValueError as error:
         print(f"  MAPE: ValueError: {error}")
+    # sMAPE is 0/0 on a day with no sale and a zero forecast. The metric above
+    # scores such a day 0 (perfect); the other convention drops it.
+    zero_days = np.mean(future == 0)
+    print(f"  sMAPE is 0/0 on the {zero_days:.1%} of days with no sale when the")
+    print("  forecast is 0: '0/0=0' scores them 0 (perfect), 'dropped' skips them")
+
+    def smape_dropped(y: np.ndarray, f: np.ndarray) -> float:
+        defined = (y != 0) | (f != 0)
+        return smape(y[defined], f[defined])  # raises if no day is defined
+
     forecasts = {
         "0 (median)": np.zeros(items),
         "mean": history.mean(axis=1),
@@ -198,25 +208,34 @@ def main() -> None:
     }
     metrics = {
         "WAPE": wape,
-        "sMAPE": smape,
+        "sMAPE 0/0=0": smape,
+        "sMAPE dropped": smape_dropped,
         "RMSE": rmse,
         "pinball 0.9": lambda y, f: pinball_loss(y, f, 0.9),
     }
-    print(f"  {'mean over items':<15} " + " ".join(f"{m:>5}" for m in metrics))
+
+    def mean_over_items(metric, constants: np.ndarray) -> float:
+        scores = []
+        for y, c in zip(future, constants, strict=True):
+            try:  # skip an item where the metric is undefined (WAPE with no sale)
+                scores.append(metric(y, np.full(days, c)))
+            except ValueError:
+                continue
+        return float(np.mean(scores))
+
+    widths = (5, 7, 7, 5, 7)
+    for header in (
+        ("WAPE", "sMAPE", "sMAPE", "RMSE", "pinball"),
+        ("", "0/0=0", "dropped", "", "0.9"),
+    ):
+        label = "mean over items" if header[0] else ""
+        cells = " ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True))
+        print(f"  {label:<15} {cells}")
     for name, value in forecasts.items():
-        scores = [
-            np.mean(
-                [  # an item with no sale in the next 28 days has no WAPE
-                    metric(y, np.full(days, c))
-                    for y, c in zip(future, value, strict=True)
-                    if y.any() or metric is not wape
-                ]
-            )
-            for metric in metrics.values()
-        ]
+        scores = [mean_over_items(metric, value) for metric in metrics.values()]
         print(
-            f"  {name:<15} {scores[0]:>5.3f} {scores[1]:>5.3f} "
-            f"{scores[2]:>5.2f} {scores[3]:>11.3f}"
+            f"  {name:<15} {scores[0]:>5.3f} {scores[1]:>7.3f} {scores[2]:>7.3f} "
+            f"{scores[3]:>5.2f} {scores[4]:>7.3f}"
         )
 
 

@@ -332,9 +332,38 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert_page_quotes(PAGE, hundred[2], hundred[3], hundred[4])
     # The cost curve is flat near the optimum at cost_fn = 100: a factor of two in
     # the threshold costs a few percent, far less than at cost_fn = 10.
-    extra = {name: float(rows[name][5].strip("+%")) for name in ("10", "100")}
+    extra = {name: float(rows[name][6].strip("+%")) for name in ("10", "100")}
     assert 0 < extra["100"] < extra["10"] / 1.5
-    assert_page_quotes(PAGE, *(f"{v.lstrip('+')} more" for v in hundred[5:7]))
+    assert_page_quotes(PAGE, *(f"{v.lstrip('+')} more" for v in hundred[6:8]))
+    # Flatter below the Bayes threshold than above it, at cost_fn = 100.
+    assert float(hundred[7].strip("+%")) < float(hundred[6].strip("+%"))
+    assert_page_quotes(PAGE, "flatter below the Bayes threshold than above it")
+    # The sweep's own threshold: above Bayes at cost_fn = 100, and cheap in
+    # expectation (never below the Bayes cost: the Bayes threshold is optimal).
+    assert float(hundred[2]) > float(hundred[1])
+    chosen = hundred[5]
+    assert chosen.startswith("+") and float(chosen.strip("+%")) < 2
+    assert_page_quotes(
+        PAGE, f"Bayes threshold ({hundred[1]})", f"{chosen[1:]} more than"
+    )
+
+
+def test_page_explains_why_the_sweep_overshoots_at_cost_100():
+    lines = module_output("snippets.concepts.classification_metrics").splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("cost_fn 100:"))
+    band = lines[i].split(": ")[1].split()[0]
+    expected, drawn = lines[i + 1].split()[0], lines[i + 1].split()[-2]
+    n_band, n_drawn, n_expected = (
+        int(band.replace(",", "")),
+        int(drawn),
+        float(expected),
+    )
+    # Flagging the band costs its negatives, passing it 100 per positive: with the
+    # expected positives flagging is cheaper, with the drawn ones passing is.
+    assert 100 * n_expected > n_band - n_expected
+    assert 100 * n_drawn < n_band - n_drawn
+    assert_page_quotes(PAGE, f"lie {band} examples", f"{expected} positives expected")
+    assert_page_quotes(PAGE, f"and {drawn} drawn")
 
 
 def test_interview_tip_threshold_minimises_the_merchants_cost():

@@ -263,21 +263,39 @@ def test_page_quotes_the_numbers_the_code_prints():
     assert_page_quotes(PAGE, "a ratio of 1.00")
 
 
+def test_smape_scores_the_zero_forecast_by_its_zero_zero_convention():
+    # A zero forecast costs 2 on each sale day and 0/0 on each day without one.
+    # Scoring 0/0 as 0 gives 2 * (share of sale days); dropping those days gives 2.
+    y = np.array([0.0, 3.0, 0.0, 0.0, 1.0])
+    assert rg.smape(y, np.zeros_like(y)) == pytest.approx(2 * 2 / 5)
+    assert rg.smape(y[y != 0], np.zeros(2)) == pytest.approx(2.0)
+
+
 def test_page_quotes_the_intermittent_demand_table():
     lines = module_output("snippets.concepts.regression_metrics").splitlines()
     header = next(line for line in lines if line.startswith("Intermittent"))
     items = header.split(": ")[1].split()[0]
     assert_page_quotes(PAGE, f"{items} items that sell on 40% of days")
+    zero_zero = next(line for line in lines if "sMAPE is 0/0" in line)
+    share = zero_zero.split("on the ")[1].split()[0]
+    assert 50 < float(share.rstrip("%")) < 70  # about 60% of days have no sale
+    assert_page_quotes(PAGE, f"every day without a sale ({share} of them)")
     start = next(i for i, line in enumerate(lines) if "mean over items" in line)
-    rows = {}
-    for line in lines[start + 1 : start + 4]:
-        rows[line[:17].strip()] = line[17:].split()  # WAPE, sMAPE, RMSE, pinball
+    rows = {}  # WAPE, sMAPE (0/0 = 0), sMAPE (0/0 dropped), RMSE, pinball
+    for line in lines[start + 2 : start + 5]:
+        rows[line[:17].strip()] = line[17:].split()
     zero, mean, q90 = rows["0 (median)"], rows["mean"], rows["0.9-quantile"]
     assert zero[0] == "1.000"  # zero's errors sum to the demand: WAPE 1 exactly
     assert float(zero[0]) < min(float(mean[0]), float(q90[0]))  # WAPE picks zero
-    assert float(mean[2]) < float(zero[2])  # RMSE picks the mean
-    assert float(q90[3]) < min(float(zero[3]), float(mean[3]))  # pinball: quantile
+    # sMAPE picks zero only when 0/0 counts as perfect; without those days it is
+    # 2 on every remaining day, the worst possible. Positive forecasts have no 0/0.
+    assert float(zero[1]) < min(float(mean[1]), float(q90[1]))
+    assert zero[2] == "2.000" and mean[2] == mean[1] and q90[2] == q90[1]
+    assert float(zero[1]) == pytest.approx(2 * (1 - float(share[:-1]) / 100), abs=0.01)
+    assert float(mean[3]) < float(zero[3])  # RMSE picks the mean
+    assert float(q90[4]) < min(float(zero[4]), float(mean[4]))  # pinball: quantile
     assert_page_quotes(PAGE, f"WAPE {zero[0]}", f"({mean[0]})", f"({q90[0]})")
-    assert_page_quotes(PAGE, f"({zero[1]})", f"RMSE {mean[2]} for the mean")
-    assert_page_quotes(PAGE, f"against {zero[2]} for zero", f"{q90[3]} for the 0.9")
-    assert_page_quotes(PAGE, f"against {zero[3]} for zero")
+    assert_page_quotes(PAGE, f"({zero[1]}), but only under", f"scores {zero[2]}, the")
+    assert_page_quotes(PAGE, f"RMSE {mean[3]} for the mean")
+    assert_page_quotes(PAGE, f"against {zero[3]} for zero", f"{q90[4]} for the 0.9")
+    assert_page_quotes(PAGE, f"against {zero[4]} for zero")

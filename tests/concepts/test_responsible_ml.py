@@ -239,3 +239,12 @@ def test_page_quotes_the_numbers_the_code_prints():
         _, scale, mae, p95, *_ = line.split()
         assert abs(float(mae) - float(scale)) <= 0.02 * float(scale) + 0.005
         assert_page_quotes(PAGE, mae, p95)
+
+
+def test_builds_in_box_states_the_simulated_world():
+    # The box names the two Beta worlds the snippet draws; each mean is a / (a + b).
+    (a_a, b_a), (a_b, b_b) = rm.GROUP_BETAS["A"], rm.GROUP_BETAS["B"]
+    mean_a, mean_b = a_a / (a_a + b_a), a_b / (a_b + b_b)
+    assert_page_quotes(PAGE, f"Beta({a_a}, {b_a}) in group A (mean {mean_a:.1f})")
+    assert_page_quotes(PAGE, f"Beta({a_b}, {b_b}) in group B (mean {mean_b:.1f})")
+    assert_page_quotes(PAGE, f"t = {rm.THRESHOLD} is the optimal threshold")
