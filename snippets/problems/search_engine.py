@@ -27,10 +27,14 @@ from snippets.problems.search_engine_ranking import Experiment, run_experiment
 # --8<-- [start:estimate]
 # Stated assumptions (the interviewer can change any of them).
 DAU, SEARCHES_PER_USER, PEAK_TO_MEAN = 20e6, 5, 3
+WEEKLY_ACTIVE_USERS = 70e6  # searchers in a week: most do not search every day
 PRODUCTS, LANGUAGES = 100e6, 3
 TERMS_PER_PRODUCT, BYTES_PER_POSTING = 150, 4  # distinct terms; compressed postings
 DIM, PQ_BYTES, HNSW_M = 256, 64, 16  # embedding width, PQ code size, HNSW links
 HNSW_NODE_BYTES = 8 + 4  # faiss, per vector: an int64 offset into the links, a level
+# Look-ups: each product's nearest neighbours, computed offline from the ANN
+# index and stored in the feature store, read with one key-value lookup.
+NEIGHBOURS_STORED = 100  # int32 product ids a product
 RATED_PAIRS_PER_WEEK, JUDGED_PER_QUERY = 10_000, 20  # the pooled top 20 is judged
 BENCHMARK_QUERIES = 2_000  # per language
 RESULTS_SHOWN, LOGGED_FEATURE_ROWS, FEATURES_PER_ROW = 48, 50, 100
@@ -39,7 +43,9 @@ BUDGET_MS = 200  # server-side p99: from request in to response out, no client n
 STAGE_MS = {  # allocations, not stage p99s that add up: what is left is headroom
     "front end: parse, result cache, respond": 15,
     "query understanding and query encoder": 15,
-    "retrieval: lexical 30 || dense 20": max(30, 20),  # parallel: pay the slower
+    # Parallel: pay the slower. A look-up reads the lexical hit's stored
+    # neighbours after the lexical search returns: 5 ms in series with it.
+    "retrieval: lexical 30 (+ 5 look-ups) || dense 20": max(30 + 5, 20),
     "RRF fusion": 2,
     "feature fetch, 500 candidates": 15,
     "GBDT ranker, 500 candidates": 40,
@@ -97,6 +103,7 @@ def estimate() -> dict[str, float]:
     # M / (M - 1) links a node above layer 0, 1 / (2(M - 1)) of layer 0's 2M.
     upper_links = links / (2 * (HNSW_M - 1))
     nodes = storage_bytes(PRODUCTS, HNSW_NODE_BYTES)
+    neighbour_lists = storage_bytes(PRODUCTS, NEIGHBOURS_STORED * 4)
     judged_queries_per_week = RATED_PAIRS_PER_WEEK / JUDGED_PER_QUERY
     cores = {
         stage: servers_needed(qps * ms / 1e3, 1.0, utilisation=CPU_UTILISATION)
@@ -115,7 +122,8 @@ def estimate() -> dict[str, float]:
         "query encoder": 0.0,  # tens of MB of weights
         "BM25 retrieval": index_bytes,
         "ANN search": pq + links + upper_links + nodes,  # float vectors on SSD
-        "feature fetch": storage_bytes(PRODUCTS, FEATURES_PER_ROW * 4),
+        "feature fetch": storage_bytes(PRODUCTS, FEATURES_PER_ROW * 4)
+        + neighbour_lists,  # the look-ups' stored neighbours live here too
         "GBDT ranker": 0.0,  # 300 trees
     }
     usable = MACHINE_RAM * RAM_FOR_DATA
@@ -140,10 +148,12 @@ def estimate() -> dict[str, float]:
     searches_per_month = searches_per_day * HOURS_PER_MONTH * 3600 / SECONDS_PER_DAY
     # A/B: a two-proportion test over searches, inflated by the design effect of
     # correlated searches within a user (the delta method measures it after).
-    searches_per_user = SEARCHES_PER_USER * TEST_DAYS
-    design_effect = 1 + (searches_per_user - 1) * INTRA_USER_CORRELATION
+    # m: searches a user makes during the test, averaged over the week's searchers.
+    m = DAU * SEARCHES_PER_USER * TEST_DAYS / WEEKLY_ACTIVE_USERS
+    design_effect = 1 + (m - 1) * INTRA_USER_CORRELATION
     searches_per_arm = sample_size_per_arm(SUCCESS_RATE, RELATIVE_MDE)
-    users_per_arm = math.ceil(searches_per_arm * design_effect / searches_per_user)
+    # n * DE / m = n (1/m + rho (1 - 1/m)) users: m searches each, correlated.
+    users_per_arm = math.ceil(searches_per_arm * design_effect / m)
     return {
         "peak_qps": qps,
         "postings_bytes": postings,
@@ -154,6 +164,7 @@ def estimate() -> dict[str, float]:
         "hnsw_node_bytes": nodes,
         "hnsw_pq_bytes": pq + links,  # layer 0 only; the upper layers come on top
         "ivf_pq_bytes": pq + storage_bytes(PRODUCTS, 8),  # codes + an int64 id each
+        "neighbour_list_bytes": neighbour_lists,
         "impression_log_bytes": storage_bytes(searches_per_day * RESULTS_SHOWN, 32),
         "feature_log_bytes": storage_bytes(
             searches_per_day * LOGGED_FEATURE_ROWS, FEATURES_PER_ROW * 4
@@ -186,6 +197,7 @@ def estimate() -> dict[str, float]:
         * DOLLARS_PER_MACHINE_HOUR
         * HOURS_PER_MONTH,
         "ab_searches_per_arm": searches_per_arm,
+        "ab_searches_per_user": m,
         "ab_design_effect": design_effect,
         "ab_users_per_arm": users_per_arm,
         "ab_enrol_days": math.ceil(2 * users_per_arm / (DAU * TEST_SHARE)),
@@ -210,6 +222,8 @@ def print_estimate() -> None:
         ("HNSW over PQ codes, in all, per replica",
          size["memory_bytes: ANN search"]),
         ("IVF-PQ instead: codes + 8 B ids", size["ivf_pq_bytes"]),
+        (f"look-ups: {NEIGHBOURS_STORED} stored neighbours of 4 B a product",
+         size["neighbour_list_bytes"]),
         ("impression log a day (48 results x 32 B)", size["impression_log_bytes"]),
         ("features-as-served log a day (top 50)", size["feature_log_bytes"]),
         ("judged queries a week (10,000 pairs, 20 each)",
@@ -265,7 +279,7 @@ def print_estimate() -> None:
           f" relative lift, alpha 0.05, power 0.8:")  # fmt: skip
     print(f"    {e['ab_searches_per_arm']:,} searches an arm if independent;"
           f" design effect {e['ab_design_effect']:.2f}"
-          f" ({SEARCHES_PER_USER * TEST_DAYS} a user, rho"
+          f" ({e['ab_searches_per_user']:.0f} a weekly searcher, rho"
           f" {INTRA_USER_CORRELATION})")  # fmt: skip
     print(f"    {e['ab_users_per_arm']:,} users an arm; with {TEST_SHARE:.0%} of"
           f" users, enrolled in {e['ab_enrol_days']} day(s),"

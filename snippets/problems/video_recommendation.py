@@ -18,6 +18,7 @@ from snippets.common.estimation import (
     human_bytes,
     peak_qps,
     remaining_budget_ms,
+    servers_needed,
     storage_bytes,
 )
 from snippets.problems import video_recommendation_eval as vre
@@ -34,12 +35,28 @@ HNSW_M = 16  # graph links per vector on each upper layer, 2·M on the bottom on
 HNSW_NODE_BYTES = 8 + 4  # faiss, per vector: an int64 offset into the links, a level
 INDEX_MACHINE_BYTES = 64e9  # memory of one index-serving machine
 INDEX_MEMORY_FILL = 0.75  # the rest: inserts between rebuilds, the process, the OS
+INDEX_MACHINE_CORES = 16  # of one index-serving machine
 WATCH_MINUTES_MEAN, WATCH_MINUTES_STD = 60.0, 90.0  # per user-day: heavy-tailed
+FUNNEL = {  # items entering each stage per request
+    "corpus": RECOMMENDABLE_VIDEOS,
+    "candidate generation": 2_000,
+    "pre-ranking": 2_000,
+    "ranking": 500,
+    "re-ranking": 100,
+    "shown": TILES_PER_LOAD,
+}
+FEATURE_BYTES = {"pre-ranking": 200, "ranking": 1_000}  # fetched per candidate
+# Features as served, per load: the 24 shown, and a uniform sample of all 2,000
+# candidates, most of them ones the pre-ranker rejected; the sampled ones are
+# scored by the ranker too. Each row holds both stages' features (1.2 kB).
+LOGGED_SAMPLE = 16
 LOG_STREAMS = {  # name: (records per user per day, bytes per record)
     "impressions": (HOMEPAGE_LOADS_PER_USER * TILES_PER_LOAD, 200),
     "playback heartbeats": (WATCH_MINUTES_MEAN * 60 / 10, 100),  # one per 10 s
-    # the ranker's ~250 float32 inputs for the 24 shown + 16 sampled unshown
-    "features as served": (HOMEPAGE_LOADS_PER_USER * 40, 1_000),
+    "features as served": (
+        HOMEPAGE_LOADS_PER_USER * (TILES_PER_LOAD + LOGGED_SAMPLE),
+        sum(FEATURE_BYTES.values()),
+    ),
     "actions": (20, 200),  # clicks, likes, dismissals, searches, surveys
 }
 TOTAL_BUDGET_MS = 200  # server-side p99 for the homepage
@@ -54,15 +71,15 @@ STAGE_ALLOCATION_MS = {  # shares of the budget, not stage p99s that add up to i
     "re-ranking and policy": 10,
 }
 CANDIDATE_SOURCES = 5
-FUNNEL = {  # items entering each stage per request
-    "corpus": RECOMMENDABLE_VIDEOS,
-    "candidate generation": 2_000,
-    "pre-ranking": 2_000,
-    "ranking": 500,
-    "re-ranking": 100,
-    "shown": TILES_PER_LOAD,
-}
-FEATURE_BYTES = {"pre-ranking": 200, "ranking": 1_000}  # fetched per candidate
+# The ANN stage: the two-tower source asks every shard for its whole quota, since
+# one shard may hold most of it, so each shard searches with a beam of >= 800.
+ANN_QUOTA = 800
+ANN_SHARD_K = 200  # the lever: ask each shard for fewer, with a beam to match
+ANN_VECTORS_SCORED_PER_SHARD = 10_000  # at that beam; measure on the real index
+ANN_NS_PER_VECTOR = 250  # one core: random reads of a code and its links, a dot
+ANN_BYTES_PER_VECTOR = EMBEDDING_DIM + 2 * HNSW_M * 4  # int8 code + 32 int32 links
+REGIONS = 3  # each holds replicas of the index; any two carry the peak
+FLEET_UTILISATION = 0.5  # serving fleets run at half their cores: bursts, queues
 PRE_RANKER_US_PER_ITEM = 2.0  # a small two-tower-style scorer, per CPU core
 RANKER_US_PER_ITEM = 60.0  # the multi-task ranker, per CPU core
 USD_PER_CORE_HOUR = 0.05  # an assumed price of one server core for an hour
@@ -107,6 +124,18 @@ def production_estimate() -> dict[str, float]:
     cascade_cores = qps * cascade_ms / 1_000
     single_stage_cores = qps * single_stage_ms / 1_000
     usd_per_core_year = USD_PER_CORE_HOUR * 24 * 365
+    # The ANN fleet. A request searches every shard once; a replica is one machine
+    # per shard, so it serves as many requests a second as one shard machine.
+    ann_shard_ms = ANN_VECTORS_SCORED_PER_SHARD * ANN_NS_PER_VECTOR / 1e6
+    ann_qps_per_replica = INDEX_MACHINE_CORES * FLEET_UTILISATION * 1e3 / ann_shard_ms
+    ann_replicas = servers_needed(qps, ann_qps_per_replica, zones=REGIONS)
+    ann_machines = ann_replicas * shards
+    ann_read_bytes = shards * ANN_VECTORS_SCORED_PER_SHARD * ANN_BYTES_PER_VECTOR
+
+    def provisioned(busy_cores: float) -> int:
+        """Cores bought for a stage: run at FLEET_UTILISATION, a region spare."""
+        return servers_needed(busy_cores, 1, FLEET_UTILISATION, zones=REGIONS)
+
     # Without a pre-ranker, the big ranker gets both stages' wall-clock allocation.
     single_stage_allocation = (
         STAGE_ALLOCATION_MS["pre-ranking"] + STAGE_ALLOCATION_MS["ranking"]
@@ -146,10 +175,47 @@ def production_estimate() -> dict[str, float]:
         "single_stage_cores": single_stage_cores,
         "cascade_usd_per_year": cascade_cores * usd_per_core_year,
         "single_stage_usd_per_year": single_stage_cores * usd_per_core_year,
+        # The ANN stage, and every stage provisioned the same way.
+        "ann_core_ms": shards * ann_shard_ms,
+        "ann_cores": qps * shards * ann_shard_ms / 1_000,
+        "ann_read_bytes_per_request": ann_read_bytes,
+        "ann_read_bytes_per_s": qps * ann_read_bytes,
+        "ann_qps_per_replica": ann_qps_per_replica,
+        "ann_replicas": ann_replicas,
+        "ann_machines": ann_machines,
+        "ann_usd_per_year": ann_machines * INDEX_MACHINE_CORES * usd_per_core_year,
+        "cascade_provisioned_cores": provisioned(cascade_cores),
+        "single_stage_provisioned_cores": provisioned(single_stage_cores),
+        "cascade_provisioned_usd_per_year": provisioned(cascade_cores)
+        * usd_per_core_year,
+        "single_stage_provisioned_usd_per_year": provisioned(single_stage_cores)
+        * usd_per_core_year,
+        # A shard holds Binomial(800, 1/shards) of the exact top 800, so asking
+        # each for its top ANN_SHARD_K rarely loses any: a lever on the beam.
+        "ann_mean_per_shard": ANN_QUOTA / shards,
+        "ann_shard_overflow": shard_overflow(ANN_QUOTA, shards, ANN_SHARD_K),
         # Latency is met by splitting a stage over cores; cost is not.
         "cascade_ranker_workers": math.ceil(ranker_ms / STAGE_ALLOCATION_MS["ranking"]),
         "single_stage_workers": math.ceil(single_stage_ms / single_stage_allocation),
     }
+
+
+def shard_overflow(k_total: int, shards: int, k_shard: int) -> float:
+    """Bound on P(some shard holds more than k_shard of the exact top k_total).
+
+    Videos are spread over the shards uniformly at random, so one shard holds
+    Binomial(k_total, 1 / shards) of the top k_total; the union bound over the
+    shards multiplies its upper tail by their number.
+    """
+    for name, value in (("k_total", k_total), ("shards", shards), ("k_shard", k_shard)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    p = 1 / shards
+    tail = sum(
+        math.comb(k_total, j) * p**j * (1 - p) ** (k_total - j)
+        for j in range(k_shard + 1, k_total + 1)
+    )
+    return min(1.0, shards * tail)
 
 
 def ab_test_plan(alpha: float = 0.05, power: float = 0.8) -> dict[str, float]:
@@ -359,6 +425,12 @@ def main() -> None:
     for name in LOG_STREAMS:
         print(f"{'log: ' + name:<34}{human_bytes(est[f'log {name}']):>10}/day")
     print(f"{'log: all streams':<34}{human_bytes(est['log_bytes_per_day']):>10}/day")
+    rejected = LOGGED_SAMPLE * (1 - FUNNEL["ranking"] / FUNNEL["pre-ranking"])
+    print(
+        f"features as served: {TILES_PER_LOAD} shown + {LOGGED_SAMPLE} sampled from "
+        f"all {FUNNEL['pre-ranking']:,} candidates (~{rejected:.0f} rejected by the "
+        f"pre-ranker), {human_bytes(sum(FEATURE_BYTES.values()))} a row"
+    )
     print(f"{'ANN vectors, float32':<34}{human_bytes(est['index_float32_bytes']):>10}")
     print(
         f"{'ANN vectors, int8 (served)':<34}{human_bytes(est['index_int8_bytes']):>10}"
@@ -407,6 +479,33 @@ def main() -> None:
         f"{est['single_stage_workers']} cores per request"
     )
     print(f"(cores at ${USD_PER_CORE_HOUR:.2f} per core-hour, sized for the peak)")
+    print(
+        f"ANN: {est['index_shards']} shards, each searched at a beam >= {ANN_QUOTA}, "
+        f"~{ANN_VECTORS_SCORED_PER_SHARD:,} vectors scored at {ANN_NS_PER_VECTOR} ns"
+    )
+    print(
+        f"ANN: {est['ann_core_ms']:.0f} core-ms and "
+        f"{human_bytes(est['ann_read_bytes_per_request'])} of random reads a request; "
+        f"{est['ann_cores']:,.0f} busy cores, "
+        f"{human_bytes(est['ann_read_bytes_per_s'])}/s at peak"
+    )
+    print(
+        f"ANN fleet: {est['ann_qps_per_replica']:,.0f} QPS a replica "
+        f"({INDEX_MACHINE_CORES} cores at {FLEET_UTILISATION:.0%}), "
+        f"{est['ann_replicas']} replicas in {REGIONS} regions, "
+        f"{est['ann_machines']} machines, ${est['ann_usd_per_year'] / 1e6:.2f}M/year"
+    )
+    print(
+        f"provisioned alike: cascade {est['cascade_provisioned_cores']:,} cores "
+        f"${est['cascade_provisioned_usd_per_year'] / 1e6:.2f}M/year; big ranker "
+        f"{est['single_stage_provisioned_cores']:,} cores "
+        f"${est['single_stage_provisioned_usd_per_year'] / 1e6:.2f}M/year"
+    )
+    print(
+        f"ANN lever: a shard holds {est['ann_mean_per_shard']:.0f} of the top "
+        f"{ANN_QUOTA} on average; asking each for {ANN_SHARD_K} misses some with "
+        f"probability <= {est['ann_shard_overflow']:.1e}"
+    )
     plan = ab_test_plan()
     print(
         f"A/B test for +{MIN_DETECTABLE_LIFT:.1%} watch time: "

@@ -545,7 +545,12 @@ def test_estimates_follow_from_the_assumptions():
     assert e["feature_log_bytes"] == pytest.approx(100e6 * 50 * 100 * 4)
     assert e["judged_queries_per_week"] * 20 == 10_000
     assert e["benchmark_weeks"] == pytest.approx(2_000 * 3 / 500)
-    assert e["headroom_ms"] == pytest.approx(200 - (15 + 15 + 30 + 2 + 15 + 40 + 10))
+    # Retrieval: a look-up's neighbour read (5) waits for the lexical search (30).
+    assert e["headroom_ms"] == pytest.approx(200 - (15 + 15 + 35 + 2 + 15 + 40 + 10))
+    assert e["neighbour_list_bytes"] == pytest.approx(100e6 * 100 * 4)
+    assert e["memory_bytes: feature fetch"] == pytest.approx(
+        100e6 * (100 * 4 + 100 * 4)
+    )
     assert e["shard_quantile"] ** e["shards"] == pytest.approx(0.99)
     assert e["comparisons_per_candidate"] == 300 * 6
     for stage, ms in se.CPU_MS_PER_SEARCH.items():
@@ -593,10 +598,13 @@ def test_shards_machines_and_dollars_follow_from_the_assumptions():
         # Survive a zone: the two left must carry the peak at 50% utilisation.
         per_zone_cpu = math.ceil(cores / 0.5 / 32 / 2)
         memory = e[f"memory_bytes: {stage}"]
-        pieces = shards if stage == "BM25 retrieval" else [memory] * (memory > 0)
+        # Any other copy is cut into the fewest equal pieces a machine can hold.
+        n = math.ceil(memory / usable)
+        pieces = shards if stage == "BM25 retrieval" else [memory / max(n, 1)] * n
         per_zone_memory = first_fit(pieces, usable)
         assert e[f"machines: {stage}"] == 3 * max(per_zone_cpu, per_zone_memory)
     assert e["machines: BM25 retrieval"] == 9  # the page: memory-bound
+    assert e["machines: feature fetch"] == 6  # features + neighbour lists: 80 GB
     total = sum(e[f"machines: {stage}"] for stage in se.CPU_MS_PER_SEARCH)
     assert e["machines"] == total
     assert e["dollars_per_month"] == pytest.approx(total * 1.5 * 730)
@@ -625,8 +633,11 @@ def test_the_ab_test_size_matches_statsmodels_with_the_design_effect():
     effect = (p2 - p1) / math.sqrt(p_bar * (1 - p_bar))
     n = power.NormalIndPower().solve_power(effect, alpha=0.05, power=0.8)
     assert e["ab_searches_per_arm"] == pytest.approx(n, rel=1e-3)
-    assert e["ab_design_effect"] == pytest.approx(1 + (5 * 7 - 1) * 0.05)
-    users = e["ab_searches_per_arm"] * e["ab_design_effect"] / 35
+    # m: the week's 700M searches shared by its 70M searchers, not 5 a day x 7.
+    m, rho = 20e6 * 5 * 7 / 70e6, 0.05
+    assert e["ab_searches_per_user"] == pytest.approx(m) == pytest.approx(10)
+    assert e["ab_design_effect"] == pytest.approx(1 + (m - 1) * rho)
+    users = e["ab_searches_per_arm"] * (1 / m + rho * (1 - 1 / m))
     assert e["ab_users_per_arm"] == math.ceil(users)
     assert e["ab_enrol_days"] == math.ceil(2 * math.ceil(users) / (20e6 * 0.1))
     assert e["ab_days"] == 7 * math.ceil(e["ab_enrol_days"] / 7)
@@ -639,6 +650,9 @@ def test_the_page_quotes_the_estimate():
     assert max(cores, key=cores.get) != "GBDT ranker"  # the page's point
     upper_share_links = f"{e['hnsw_upper_bytes'] / e['hnsw_link_bytes']:.1%}"
     upper_share_total = f"{e['hnsw_upper_bytes'] / e['hnsw_pq_bytes']:.1%}"
+    retrieval_ms = next(
+        ms for stage, ms in se.STAGE_MS.items() if stage.startswith("retrieval")
+    )
     assert_page_quotes(
         PAGE,
         f"**{e['peak_qps']:,.0f} searches per second**",
@@ -677,6 +691,12 @@ def test_the_page_quotes_the_estimate():
         f"**${e['dollars_per_million_searches']:.2f} per million searches**",
         f"**{e['ab_searches_per_arm']:,} searches**",
         f"**{e['ab_design_effect']:.2f}**",
+        f"*m* = **{e['ab_searches_per_user']:.0f}**",
+        f"take **{size(e['neighbour_list_bytes'])}**",
+        f"**{e['machines: feature fetch']}** for the feature store",
+        f"make {size(e['memory_bytes: feature fetch'])} a copy",
+        f"retrieval {retrieval_ms}, RRF",
+        f"keep headroom ({e['headroom_ms']:.0f} ms here)",
         f"**{e['ab_users_per_arm']:,} users**",
         f"**{e['ab_enrol_days']} day**",
         f"**{e['ab_days']} days**",
@@ -704,6 +724,7 @@ def test_the_page_quotes_the_estimate():
         f" p{math.ceil(e['shard_quantile'] * 1e4) / 100:.2f} each must meet",
         f"({e['machines']} machines for the five costed stages)",
         f"({e['ab_users_per_arm']:,} users an arm, {e['ab_days']} days)",
+        f"allocated 30 + 5 = {retrieval_ms} ms",
         f"in memory ({size(e['hnsw_pq_bytes'])} per",
         f"plus {size(e['hnsw_upper_bytes'])} above it and"
         f" {size(e['hnsw_node_bytes'])} of\n  faiss's per-vector offsets and levels:"

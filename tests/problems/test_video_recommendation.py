@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import faiss
@@ -407,8 +408,9 @@ def test_production_estimate_uses_the_shared_estimation_helpers():
 def test_every_log_stream_is_counted():
     est = vr.production_estimate()
     # Impressions: 5 loads x 24 tiles; heartbeats: 60 minutes at one per 10 s;
-    # features for 40 rows per load; 20 actions. Bytes as in the assumptions.
-    per_user = 5 * 24 * 200 + 60 * 6 * 100 + 5 * 40 * 1_000 + 20 * 200
+    # features for 40 rows per load (24 shown, 16 sampled from all candidates),
+    # each with both stages' inputs, 200 B + 1 kB; 20 actions.
+    per_user = 5 * 24 * 200 + 60 * 6 * 100 + 5 * 40 * 1_200 + 20 * 200
     assert est["log_bytes_per_day"] == pytest.approx(500e6 * per_user)
     assert est["log features as served"] > est["log impressions"]
 
@@ -443,6 +445,61 @@ def test_the_cascade_is_about_cost_not_latency():
     assert est["single_stage_usd_per_year"] == pytest.approx(
         est["single_stage_cores"] * vr.USD_PER_CORE_HOUR * hours
     )
+
+
+def test_the_ann_fleet_follows_from_vectors_scored_per_shard():
+    est = vr.production_estimate()
+    qps, shards = est["peak_qps"], est["index_shards"]
+    shard_ms = 10_000 * 250e-9 * 1e3  # vectors scored x ns each, on one core
+    assert est["ann_core_ms"] == pytest.approx(shards * shard_ms)
+    assert est["ann_cores"] == pytest.approx(qps * shards * shard_ms / 1e3)
+    # Each scored vector: a 128-byte int8 code and 2M = 32 int32 neighbour ids.
+    assert est["ann_read_bytes_per_request"] == shards * 10_000 * (128 + 32 * 4)
+    assert est["ann_read_bytes_per_s"] == pytest.approx(qps * shards * 10_000 * 256)
+    # A 16-core machine at 50% serves 8 busy cores' worth of shard queries.
+    per_replica = 16 * 0.5 / (shard_ms / 1e3)
+    assert est["ann_qps_per_replica"] == pytest.approx(per_replica)
+    # Any two of three regions carry the peak: each region holds half the load.
+    per_region = math.ceil(qps / per_replica / 2)
+    assert est["ann_replicas"] == 3 * per_region
+    assert est["ann_machines"] == est["ann_replicas"] * shards
+    year = vr.USD_PER_CORE_HOUR * 24 * 365
+    assert est["ann_usd_per_year"] == pytest.approx(est["ann_machines"] * 16 * year)
+    # The ranking stages provisioned the same way, for a like-for-like comparison.
+    for stage in ("cascade", "single_stage"):
+        busy = est[f"{stage}_cores"]
+        cores = 3 * math.ceil(busy / 0.5 / 2)
+        assert est[f"{stage}_provisioned_cores"] == cores
+        assert est[f"{stage}_provisioned_usd_per_year"] == pytest.approx(cores * year)
+    # The page's ranking of the levers: the cascade saves over five ANN fleets.
+    saved = (
+        est["single_stage_provisioned_usd_per_year"]
+        - est["cascade_provisioned_usd_per_year"]
+    )
+    assert saved > 5 * est["ann_usd_per_year"]
+    # "About half the cascade's bill".
+    half = est["ann_usd_per_year"] / est["cascade_provisioned_usd_per_year"]
+    assert 0.4 < half < 0.6
+
+
+def test_shard_overflow_is_the_union_bound_of_a_binomial_tail():
+    for k_total, shards, k_shard in ((800, 6, 200), (100, 4, 30), (50, 2, 25)):
+        tail = stats.binom.sf(k_shard, k_total, 1 / shards)
+        assert vr.shard_overflow(k_total, shards, k_shard) == pytest.approx(
+            min(1.0, shards * tail), rel=1e-9
+        )
+    # Asking each shard for everything can never miss; a tiny ask nearly always does.
+    assert vr.shard_overflow(800, 6, 800) == 0.0
+    assert vr.shard_overflow(800, 6, 10) == 1.0
+    est = vr.production_estimate()
+    assert est["ann_shard_overflow"] == pytest.approx(
+        6 * stats.binom.sf(200, 800, 1 / 6), rel=1e-9
+    )
+    assert est["ann_mean_per_shard"] == pytest.approx(800 / 6)
+    for bad in ({"k_total": 0}, {"shards": 1.5}, {"k_shard": True}):
+        args = {"k_total": 800, "shards": 6, "k_shard": 200} | bad
+        with pytest.raises(ValueError, match="positive integer"):
+            vr.shard_overflow(**args)
 
 
 def test_feature_fetch_counts_every_candidate_of_every_stage():
@@ -580,6 +637,7 @@ def test_page_quotes_the_numbers_the_code_prints():
     share, share_min, share_max = re.findall(
         r"[\d.]+", printed(r"uploaded in window 3: (.*) %$")
     )
+    rejected = printed(r"\(~(\d+) rejected by the pre-ranker")
     est = vr.production_estimate()
     ranker_ms = vr.FUNNEL["ranking"] * vr.RANKER_US_PER_ITEM / 1_000
     two_stages = (
@@ -659,6 +717,27 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{est['candidate_leaves']} leaves",
         f"{vr.CANDIDATE_SOURCES - 1} other sources and "
         f"{est['index_shards']} ANN shards",
+        # the ANN fleet and the provisioned comparison
+        f"**{est['ann_core_ms']:.0f} core-ms** and"
+        f" **{human_bytes(est['ann_read_bytes_per_request'])}**",
+        f"**{est['ann_cores']:,.0f}** busy cores",
+        f"**{human_bytes(est['ann_read_bytes_per_s'])}/s** of reads",
+        f"and {est['ann_cores']:,.0f} for the",
+        f"serves **{est['ann_qps_per_replica']:,.0f} QPS**",
+        f"**{est['ann_replicas']} replicas**, **{est['ann_machines']} machines** and"
+        f" **${est['ann_usd_per_year'] / 1e6:.2f}M a year**",
+        f"take **{est['cascade_provisioned_cores']:,} cores**,"
+        f"\n  **${est['cascade_provisioned_usd_per_year'] / 1e6:.2f}M**",
+        f"**{est['single_stage_provisioned_cores']:,} cores**,"
+        f" **${est['single_stage_provisioned_usd_per_year'] / 1e6:.2f}M**",
+        f"holds {est['ann_mean_per_shard']:.0f} of the",
+        f"**{est['ann_shard_overflow']:.1e}**",
+        f"take {est['single_stage_provisioned_cores']:,} cores"
+        f" (${est['single_stage_provisioned_usd_per_year'] / 1e6:.2f}M a year),"
+        f" the cascade {est['cascade_provisioned_cores']:,}"
+        f" (${est['cascade_provisioned_usd_per_year'] / 1e6:.2f}M)",
+        f"{est['ann_machines']} machines, in the estimate",
+        f"{rejected} of which the pre-ranker rejected",
         f"{est['single_stage_core_ms']:.0f} core-ms",
         f"{est['cascade_cores']:,.0f}",
         f"{est['single_stage_cores']:,.0f}",
