@@ -17,8 +17,10 @@ Run it: ``python -m snippets.problems.feed_ranking``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,6 +49,10 @@ def estimate_capacity() -> dict[str, float | str]:
     qps = peak_qps(dau, feed_loads_per_user, peak_to_average=2.0)
     candidates, heavy_ranked, returned = 2_000, 500, 50  # per feed load, assumed
     seen_per_load, unshown_logged_per_load = 20, 10  # assumed
+    # The server cannot know at ranking time which of the 50 returned posts will be
+    # seen: it buffers their vectors until the client's impressions arrive (assumed
+    # to within an hour; later ones are dropped and counted).
+    impression_wait_s = 3_600
     sources = 4  # friends, pages and creators, groups, recommended: in parallel
     post_feature_shards = 20  # assumed; each shard is replicated 3 times
     loads_per_day = dau * feed_loads_per_user
@@ -67,6 +73,12 @@ def estimate_capacity() -> dict[str, float | str]:
     # author per candidate (an upper bound); plus the user's own 2 kB row per load.
     post_bytes, author_bytes, affinity_bytes, user_bytes = 1_000, 300, 100, 2_000
     candidate_bytes = post_bytes + author_bytes + affinity_bytes
+    # The store behind the fetch, assumed: a node serves 1 million keys a second in
+    # batched multi-gets (10x the 100,000 point reads the fraud page assumes: a
+    # batch pays the network and parsing once for many keys; measure it), holds
+    # 256 GB of usable RAM and costs as much to run as 32 CPU cores.
+    keys_per_node, point_reads_per_node = 1e6, 1e5
+    ram_per_node, cores_per_store_node = 256e9, 32
     stages_ms = {  # allocations of the p99, server-side; headroom absorbs the tails
         "request, auth, feed assembly": 20,
         "candidate sources (in parallel)": 40,
@@ -87,6 +99,25 @@ def estimate_capacity() -> dict[str, float | str]:
     first_pass_cores = servers_needed(qps * candidates, 1e6 / first_pass_us_per_score)
     ann_cores = servers_needed(qps, 1e3 / ann_cpu_ms_per_load)
     cheap_cores = first_pass_cores + ann_cores
+    # Key reads: a post, an author and an affinity key per candidate, and the user's
+    # row. Posts and authors share 20 shards, each load touching all of them; users
+    # and affinity are sharded by user. Reads add replicas, not shards, so the
+    # fan-out stays 21; a table's fleet is its shards x max(3, replicas for reads).
+    post_author_keys, user_keys = qps * 2 * candidates, qps * (candidates + 1)
+    post_author_bytes = eligible_posts * post_bytes + 1e9 * author_bytes
+    user_affinity_bytes = 1e9 * user_bytes + 1e9 * 100 * affinity_bytes  # one copy
+    user_shards = math.ceil(user_affinity_bytes / ram_per_node)
+
+    def store_nodes(keys_per_s_per_node: float) -> tuple[int, int, int]:
+        per_post_replica = post_feature_shards * keys_per_s_per_node
+        post_replicas = max(3, servers_needed(post_author_keys, per_post_replica))
+        per_user_replica = user_shards * keys_per_s_per_node
+        user_replicas = max(3, servers_needed(user_keys, per_user_replica))
+        nodes = post_feature_shards * post_replicas + user_shards * user_replicas
+        return nodes, post_replicas, user_replicas
+
+    nodes, post_replicas, user_replicas = store_nodes(keys_per_node)
+    heavy_cores = accelerators * cores_per_a100
     return {
         "peak_feed_qps": qps,
         "first_pass_per_s": qps * candidates,
@@ -101,6 +132,26 @@ def estimate_capacity() -> dict[str, float | str]:
         "fetch_hosts": servers_needed(
             fetch_bytes_per_s * 8, nic_bits_per_s, nic_utilisation
         ),
+        "store_keys_per_s": post_author_keys + user_keys,
+        "store_keys_per_node": keys_per_node,
+        "post_shard_bytes": human_bytes(post_author_bytes / post_feature_shards),
+        "post_replicas": post_replicas,
+        "user_shards": user_shards,
+        "user_replicas": user_replicas,
+        "store_nodes": nodes,
+        "cores_per_store_node": cores_per_store_node,
+        "store_core_equivalents": nodes * cores_per_store_node,
+        "store_over_heavy": nodes * cores_per_store_node / heavy_cores,
+        "point_reads_per_node": point_reads_per_node,
+        "store_nodes_point_reads": store_nodes(point_reads_per_node)[0],
+        "store_over_heavy_point_reads": store_nodes(point_reads_per_node)[0]
+        * cores_per_store_node
+        / heavy_cores,
+        # Keys a second a node at which the store, bound by reads, costs what the
+        # heavy ranker costs (continuous: no rounding of replicas).
+        "break_even_keys_per_node": (post_author_keys + user_keys)
+        * cores_per_store_node
+        / heavy_cores,
         "heavy_flops_per_post": heavy_flops_per_post,
         "accelerator_utilisation": accelerator_utilisation,
         "heavy_flops_per_s": heavy_flops_per_s,
@@ -115,8 +166,8 @@ def estimate_capacity() -> dict[str, float | str]:
         "first_pass_cores": first_pass_cores,
         "ann_cores": ann_cores,
         "cores_per_a100": cores_per_a100,
-        "heavy_core_equivalents": accelerators * cores_per_a100,
-        "heavy_over_cheap": accelerators * cores_per_a100 / cheap_cores,
+        "heavy_core_equivalents": heavy_cores,
+        "heavy_over_cheap": heavy_cores / cheap_cores,
         # FLOPs per post at which the heavy ranker would cost what the first
         # pass and the two-tower source cost together.
         "break_even_flops_per_post": cheap_cores
@@ -140,14 +191,27 @@ def estimate_capacity() -> dict[str, float | str]:
         "impression_log_per_day": human_bytes(
             storage_bytes(loads_per_day * seen_per_load, 300)
         ),
-        # Features-as-served: the ~1.4 kB candidate vector (post, author, affinity)
-        # of every post seen, plus a sample of scored-but-not-shown candidates.
+        # Features-as-served, the ~1.4 kB candidate vector (post, author, affinity).
+        # Either log, at ranking time, all 50 returned posts plus 10 scored but not
+        # returned: nothing waits, but 30 of the 50 are never seen. Or write the 50
+        # to a buffer, join them to the impressions, and keep the 20 seen plus the
+        # 10 unshown. Either way, the user's 2 kB row once per load.
+        "feature_log_returned_per_day": human_bytes(
+            storage_bytes(
+                loads_per_day * (returned + unshown_logged_per_load), candidate_bytes
+            )
+        ),
         "feature_log_per_day": human_bytes(
             storage_bytes(
                 loads_per_day * (seen_per_load + unshown_logged_per_load),
                 candidate_bytes,
             )
         ),
+        "feature_buffer": human_bytes(
+            qps * returned * candidate_bytes * impression_wait_s
+        ),
+        "impression_wait_s": impression_wait_s,
+        "user_rows_per_day": human_bytes(storage_bytes(loads_per_day, user_bytes)),
         # The sources stage waits for the slowest source: for the stage to meet its
         # p99, each of the parallel sources must meet it at a higher percentile.
         "source_percentile": 100 * 0.99 ** (1 / sources),
@@ -159,12 +223,68 @@ def estimate_capacity() -> dict[str, float | str]:
         "shard_percentile": 100 * 0.99 ** (1 / (post_feature_shards + 1)),
         "shards": post_feature_shards,
         "fetch_fan_out": post_feature_shards + 1,
-        "shard_bytes": human_bytes(eligible_posts * 1_000 / post_feature_shards),
         "budget_ms": budget_ms,
         "headroom_ms": remaining_budget_ms(budget_ms, stages_ms),
         **{f"stage:{name}": float(ms) for name, ms in stages_ms.items()},
     }
     # --8<-- [end:estimate]
+
+
+# --8<-- [start:abtest]
+def clusters_per_arm(
+    relative_mde: float,
+    cv: float,
+    icc: float,
+    cluster_size: int,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> dict[str, float]:
+    """Clusters per arm to detect a relative change in a per-user mean (two-sided).
+
+    Randomised one by one, each arm needs 2 (z_alpha/2 + z_beta)^2 (CV / MDE)^2
+    users. Randomising clusters of m users multiplies that by the design effect
+    1 + (m - 1) ICC (equal-sized clusters; unequal sizes raise it).
+    """
+    if not 0 < relative_mde < 1 or cv <= 0:
+        raise ValueError("relative_mde must be in (0, 1) and cv positive")
+    if not 0 <= icc <= 1:
+        raise ValueError(f"icc must be in [0, 1], got {icc}")
+    if isinstance(cluster_size, bool) or not isinstance(cluster_size, int):
+        raise TypeError("cluster_size must be an integer")
+    if cluster_size < 1 or not 0 < alpha < 1 or not 0 < power < 1:
+        raise ValueError("cluster_size must be >= 1; alpha and power in (0, 1)")
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    independent = 2 * (z * cv / relative_mde) ** 2
+    design_effect = 1 + (cluster_size - 1) * icc
+    clusters = math.ceil(independent * design_effect / cluster_size)
+    return {
+        "users_if_independent": independent,
+        "design_effect": design_effect,
+        "clusters": clusters,
+        "users": clusters * cluster_size,
+    }
+
+
+def online_test_size() -> dict:
+    """A ranker change, cluster-randomised, read on sessions per user."""
+    dau = 500e6  # from the clarifying questions
+    # Assumed: detect a 1% change in sessions per user over a 14-day window (two
+    # weekly cycles, past the novelty effect), whose coefficient of variation
+    # across users is 1.0, with graph clusters of 1,000 users. Measure the CV and
+    # the intra-cluster correlation on a past window; two ICCs bracket it here.
+    mde, cv, days, cluster_size, iccs = 0.01, 1.0, 14, 1_000, (0.01, 0.05)
+    sizes = {icc: clusters_per_arm(mde, cv, icc, cluster_size) for icc in iccs}
+    return {
+        "mde": mde,
+        "cv": cv,
+        "days": days,
+        "cluster_size": cluster_size,
+        "users_if_independent": sizes[iccs[0]]["users_if_independent"],
+        "by_icc": sizes,
+        # Both arms, as a share of the users active on a day.
+        "dau_share": {icc: 2 * size["users"] / dau for icc, size in sizes.items()},
+    }
+    # --8<-- [end:abtest]
 
 
 # --8<-- [start:world]
@@ -624,6 +744,27 @@ def print_estimate() -> None:
     rows = {
         "  as network traffic": f"{est['feature_fetch_tbit_per_s']:.2f} Tb/s",
         "  hosts' 100 Gb/s NICs at 50%": f"{est['fetch_hosts']:,}",
+        "key reads per second, store side": f"{est['store_keys_per_s']:,.0f}",
+        f"  store nodes at {est['store_keys_per_node']:,.0f} keys/s": (
+            f"{est['store_nodes']:,}"
+        ),
+        "  post+author shards x replicas": (
+            f"{est['shards']} x {est['post_replicas']}"
+        ),
+        "  user+affinity shards x replicas": (
+            f"{est['user_shards']} x {est['user_replicas']}"
+        ),
+        f"  as cores, {est['cores_per_store_node']} per node": (
+            f"{est['store_core_equivalents']:,}"
+        ),
+        "  over the heavy ranker": f"{est['store_over_heavy']:.2f}x",
+        f"  at {est['point_reads_per_node']:,.0f} keys/s: nodes": (
+            f"{est['store_nodes_point_reads']:,}"
+        ),
+        "    over the heavy ranker": f"{est['store_over_heavy_point_reads']:.1f}x",
+        "  break-even keys/s a node": (
+            f"{round(est['break_even_keys_per_node'], -3):,.0f}"
+        ),
         "alt.: full vectors, 500 posts only": est["heavy_only_fetch_per_s"],
         f"heavy ranker, {est['heavy_flops_per_post'] / 1e9:.0f} GFLOP a post": (
             f"{est['heavy_flops_per_s']:.1e} FLOP/s"
@@ -651,7 +792,13 @@ def print_estimate() -> None:
     print(f"  user-author affinity, 3 replicas  {est['affinity_store']:>14}")
     print(f"  impressions logged per day        {est['impressions_per_day']:>14,.0f}")
     print(f"  impression log per day            {est['impression_log_per_day']:>14}")
-    print(f"  features-as-served log per day    {est['feature_log_per_day']:>14}")
+    print("  features-as-served log per day:")
+    returned = est["feature_log_returned_per_day"]
+    print(f"    all 50 returned + 10 unshown    {returned:>14}")
+    print(f"    or buffered: 20 seen + 10       {est['feature_log_per_day']:>14}")
+    wait = f"{est['impression_wait_s'] / 3600:.0f} h"
+    print(f"    buffer, 50 a load, {wait} at peak   {est['feature_buffer']:>14}")
+    print(f"    user rows, 2 kB a load          {est['user_rows_per_day']:>14}")
     print(f"  latency budget {est['budget_ms']:.0f} ms (server-side p99), allocated:")
     stages = {k[6:]: v for k, v in est.items() if k.startswith("stage:")}
     stages["headroom for tail latency"] = est["headroom_ms"]
@@ -663,9 +810,23 @@ def print_estimate() -> None:
     )
     print(
         f"  feature fetch: {est['shards']} post and author shards ("
-        f"{est['shard_bytes']} of posts each)\n  and 1 user shard; each of the "
+        f"{est['post_shard_bytes']} each)\n  and 1 user shard; each of the "
         f"{est['fetch_fan_out']} must meet its 30 ms at p{est['shard_percentile']:.2f}"
     )
+    test = online_test_size()
+    print(
+        f"Cluster-randomised A/B test: a {test['mde']:.0%} change in sessions per "
+        f"user over {test['days']} days\n  (CV {test['cv']:.1f} across users, "
+        f"clusters of {test['cluster_size']:,} users, 5% two-sided, 80% power)"
+    )
+    independent = f"{test['users_if_independent']:,.0f}"
+    print(f"  users per arm if randomised one by one {independent:>11}")
+    for icc, size in test["by_icc"].items():
+        print(
+            f"  ICC {icc:.2f}: design effect {size['design_effect']:.2f}, "
+            f"{size['clusters']:,} clusters per arm, "
+            f"{test['dau_share'][icc]:.2%} of DAU"
+        )
 
 
 def main() -> None:

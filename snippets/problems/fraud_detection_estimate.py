@@ -51,7 +51,7 @@ def estimate_capacity() -> dict[str, float | str]:
         "feature fetch (3 reads in parallel)": 10,
         "rules": 2,
         "GBDT scoring": 5,
-        "decision and logging": 3,
+        "decision, post-model rules, logging": 3,
     }
     budget_ms = 50.0  # assumed: what the processor gives the fraud check
     return {

@@ -168,7 +168,8 @@ def _singles(rng, cards, days, popularity, first_device) -> dict[str, np.ndarray
 
 def _account_takeover(rng, cards, days, start_day, first_device):
     """From `start_day`, a ring logs into stolen accounts from a few shared devices
-    and buys at the card's usual merchants, near home, about twice the usual basket."""
+    and buys at the card's usual merchants, near home, about twice the card's median
+    basket."""
     n_cards = cards["home"].shape[0]
     n = rng.poisson(n_cards * max(days - start_day, 0) / 500)
     card = rng.integers(0, n_cards, n)

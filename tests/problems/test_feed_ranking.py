@@ -11,6 +11,7 @@ import pytest
 from guide import ROOT, assert_page_quotes, module_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from statsmodels.stats.power import NormalIndPower
 
 from snippets.common import estimation
 from snippets.problems import feed_ranking as fr
@@ -210,7 +211,14 @@ def test_estimates_come_from_the_shared_estimation_functions():
     fetched = qps * (2_000 * (1_000 + 300 + 100) + 2_000)
     assert est["feature_fetch_per_s"] == estimation.human_bytes(fetched)
     loads = 500e6 * 8
+    # Seen posts are known only when the impressions arrive: logged at ranking time,
+    # every returned post (50) plus 10 unshown; behind the buffer, 20 seen + 10.
+    assert est["feature_log_returned_per_day"] == estimation.human_bytes(
+        loads * 60 * 1_400
+    )
     assert est["feature_log_per_day"] == estimation.human_bytes(loads * 30 * 1_400)
+    assert est["feature_buffer"] == estimation.human_bytes(qps * 50 * 1_400 * 3_600)
+    assert est["user_rows_per_day"] == estimation.human_bytes(loads * 2_000)
     assert est["author_store"] == estimation.human_bytes(1e9 * 300 * 3)
     assert est["affinity_store"] == estimation.human_bytes(1e9 * 100 * 100 * 3)
     # The slowest of 4 parallel sources meets the bound with probability q^4 = 0.99.
@@ -221,7 +229,9 @@ def test_estimates_come_from_the_shared_estimation_functions():
     assert (1 - 1 / est["shards"]) ** 2_000 < 1e-40
     assert est["fetch_fan_out"] == 21
     assert (est["shard_percentile"] / 100) ** 21 == pytest.approx(0.99)
-    assert est["shard_bytes"] == estimation.human_bytes(300e6 * 7 * 1_000 / 20)
+    assert est["post_shard_bytes"] == estimation.human_bytes(
+        (300e6 * 7 * 1_000 + 1e9 * 300) / 20
+    )
     # Accelerators: FLOP/s over an A100's 312 TFLOPS at 30%, rounded up.
     flops = qps * 500 * 1e9
     assert est["accelerators"] == math.ceil(flops / (312e12 * 0.3)) == 495
@@ -241,6 +251,79 @@ def test_estimates_come_from_the_shared_estimation_functions():
     assert qps * 500 * even / (312e12 * 0.3) * 50 == pytest.approx(first + ann)
     assert est["heavy_over_cheap"] > 1 and even < 1e9
     assert est["heavy_only_fetch_per_s"] == estimation.human_bytes(qps * 500 * 1_000)
+
+
+def brute_force_store_nodes(keys_per_node: float) -> int:
+    """The store fleet, replica by replica: add a replica to a table's shards until
+    they serve its key reads, never fewer than 3."""
+    qps = estimation.peak_qps(500e6, 8, 2)
+    nodes = 0
+    # (shards, key reads a second): posts + authors on 20 shards; users + affinity
+    # (12 TB once) on 256 GB shards, read once per candidate plus the user's row.
+    user_shards = 1
+    while user_shards * 256e9 < 1e9 * 2_000 + 1e11 * 100:
+        user_shards += 1
+    for shards, keys in ((20, qps * 4_000), (user_shards, qps * 2_001)):
+        replicas = 3
+        while shards * replicas * keys_per_node < keys:
+            replicas += 1
+        nodes += shards * replicas
+    return nodes
+
+
+def test_the_store_is_sized_by_key_reads_and_compared_with_the_heavy_ranker():
+    est = fr.estimate_capacity()
+    qps = estimation.peak_qps(500e6, 8, 2)
+    assert est["store_keys_per_s"] == pytest.approx(qps * (3 * 2_000 + 1))
+    assert est["store_nodes"] == brute_force_store_nodes(1e6)
+    assert est["store_nodes_point_reads"] == brute_force_store_nodes(1e5)
+    # Every shard's data fits a node's memory: posts + authors, users + affinity.
+    assert (300e6 * 7 * 1_000 + 1e9 * 300) / 20 <= 256e9
+    assert (1e9 * 2_000 + 1e11 * 100) / est["user_shards"] <= 256e9
+    heavy = est["heavy_core_equivalents"]
+    assert est["store_over_heavy"] == pytest.approx(est["store_nodes"] * 32 / heavy)
+    assert est["store_over_heavy"] < 1 < est["store_over_heavy_point_reads"]
+    # At the break-even rate a reads-bound store costs what the heavy ranker costs.
+    even = est["break_even_keys_per_node"]
+    assert est["store_keys_per_s"] / even * 32 == pytest.approx(heavy)
+    assert 1e5 < even < 1e6
+
+
+@pytest.mark.parametrize(("icc", "size"), [(0.01, 1_000), (0.05, 1_000), (0.2, 50)])
+def test_cluster_test_size_matches_statsmodels_times_the_design_effect(icc, size):
+    got = fr.clusters_per_arm(0.01, 1.0, icc, size)
+    # Users per arm for a standardised effect of MDE / CV, from statsmodels.
+    users = NormalIndPower().solve_power(
+        effect_size=0.01 / 1.0, alpha=0.05, power=0.8, ratio=1.0
+    )
+    assert got["users_if_independent"] == pytest.approx(users, rel=1e-3)
+    assert got["design_effect"] == pytest.approx(1 + (size - 1) * icc)
+    # Rounded up to whole clusters (statsmodels' n differs in the 6th digit: it
+    # also counts the far tail's tiny share of the power).
+    needed = users * (1 + (size - 1) * icc) / size
+    low, high = math.ceil(needed * (1 - 1e-5)), math.ceil(needed * (1 + 1e-5))
+    assert low <= got["clusters"] <= high
+
+
+def test_the_design_effect_is_the_variance_inflation_of_a_cluster_mean():
+    """Simulated: users share a cluster effect (variance ICC), so the mean of k
+    clusters of m users has variance (1 + (m - 1) ICC) / (k m), not 1 / (k m)."""
+    rng = np.random.default_rng(6)
+    icc, m, k, reps = 0.05, 40, 10, 20_000
+    cluster = rng.normal(0, math.sqrt(icc), (reps, k, 1))
+    users = cluster + rng.normal(0, math.sqrt(1 - icc), (reps, k, m))
+    inflation = users.mean(axis=(1, 2)).var() * k * m
+    expected = fr.clusters_per_arm(0.01, 1.0, icc, m)["design_effect"]
+    assert inflation == pytest.approx(expected, rel=0.05)
+
+
+def test_cluster_test_size_rejects_bad_input():
+    with pytest.raises(ValueError, match="relative_mde"):
+        fr.clusters_per_arm(0.0, 1.0, 0.01, 1_000)
+    with pytest.raises(ValueError, match="icc"):
+        fr.clusters_per_arm(0.01, 1.0, 1.5, 1_000)
+    with pytest.raises(TypeError, match="cluster_size"):
+        fr.clusters_per_arm(0.01, 1.0, 0.01, 10.5)
 
 
 def test_the_diagram_carries_the_budget_table():
@@ -468,6 +551,40 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{est['accelerators']} A100s",
         f"{est['heavy_flops_per_s']:.1e} FLOP/s",
         f"take {est['heavy_ms_per_load']:.1f} ms",
-        f"({est['shard_bytes']} of posts each",
+        f"({est['post_shard_bytes']} of posts and authors each",
+        est["feature_log_returned_per_day"],
+        est["feature_buffer"],
+        est["user_rows_per_day"],
     ]
+    # The store and the online test, parsed from the printed estimate.
+    out = output()
+    keys = re.search(r"key reads per second, store side\s+([\d,]+)", out)[1]
+    nodes = re.search(r"store nodes at [\d,]+ keys/s\s+([\d,]+)", out)[1]
+    posts = re.search(r"post\+author shards x replicas\s+(\d+) x (\d+)", out)
+    users = re.search(r"user\+affinity shards x replicas\s+(\d+) x (\d+)", out)
+    cores = re.search(r"as cores, 32 per node\s+([\d,]+)", out)[1]
+    over = re.findall(r"over the heavy ranker\s+(\S+)x", out)
+    point = re.search(r"at 100,000 keys/s: nodes\s+([\d,]+)", out)[1]
+    even = re.search(r"break-even keys/s a node\s+([\d,]+)", out)[1]
+    quoted += [
+        f"**{keys} key reads",
+        f"**{nodes} nodes**",
+        f"{nodes} key-value nodes",
+        f"20 post-and-author shards need {posts[2]} replicas each and the",
+        f"{users[1]} user shards {users[2]}",
+        f"**{cores} cores' worth**",
+        f"**{over[0]}x** as much",
+        f"{over[0]}x the",
+        f"**{over[1]}x** as much",
+        f"{point} nodes",
+        f"**{even}** keys",
+        f"or {even} keys",
+    ]
+    test = re.search(r"randomised one by one\s+([\d,]+)", out)[1]
+    quoted += [f"**{test}** users"]
+    for effect, clusters, share in re.findall(
+        r"ICC \d\.\d+: design effect (\S+), ([\d,]+) clusters per arm, (\S+) of DAU",
+        out,
+    ):
+        quoted += [effect, f"{clusters} clusters per arm", share]
     assert_page_quotes(PAGE, *quoted)

@@ -50,6 +50,21 @@ def test_the_ring_starts_on_its_day_and_shares_a_few_devices():
     assert not np.isin(log.device[~ring], log.device[ring]).any()
 
 
+def test_the_ring_spends_twice_the_median_basket_and_1_66_times_the_mean():
+    """The page's reading of amount_vs_usual: log-normal amounts put the mean above the
+    median (e^(0.8^2 / 2) = 1.38), so twice the median is 2.0 / 1.38 x e^(0.5^2 / 2)."""
+    log = fl.simulate_payments(n_cards=400, days=200, seed=4, attack_start_day=100)
+    legit, ring = log.fraud_kind == fl.LEGIT, log.fraud_kind == fl.ATTACK
+    cards = np.unique(log.card[ring])
+    median = np.array([np.median(log.amount[legit & (log.card == c)]) for c in cards])
+    mean = np.array([log.amount[legit & (log.card == c)].mean() for c in cards])
+    per_card = {c: i for i, c in enumerate(cards)}
+    index = np.array([per_card[c] for c in log.card[ring]])
+    assert np.median(mean / median) == pytest.approx(np.exp(0.32), rel=0.08)
+    assert np.median(log.amount[ring] / median[index]) == pytest.approx(2.0, rel=0.1)
+    assert np.mean(log.amount[ring] / mean[index]) == pytest.approx(1.66, rel=0.1)
+
+
 def test_same_seed_same_stream_other_seed_other_stream():
     a, b, c = small_log(7), small_log(7), small_log(8)
     np.testing.assert_array_equal(a.amount, b.amount)
