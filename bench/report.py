@@ -122,14 +122,15 @@ def _lighthouse_intro(section: dict, cores) -> str:
 
 
 def _lighthouse_row(name: str, s: dict) -> str:
+    page = name.removesuffix(".md")  # short enough for the printed page's width
     if not succeeded(s):
-        return f"| {name} | not measured | | | | | |"
+        return f"| {page} | not measured | | | |"
     runs = ", ".join(map(str, s.get("performance_runs", [])))
     tbt = f"{s['tbt_ms']:,.0f}" if "tbt_ms" in s else "–"
     dom = f"{s['dom_size']:,.0f}" if "dom_size" in s else "–"
     return (
-        f"| {name} | {s['performance']} ({runs}) | {s['accessibility']} | "
-        f"{s['best-practices']} | {s['seo']} | {tbt} | {dom} |"
+        f"| {page} | {s['performance']} ({runs}) | "
+        f"{s['accessibility']} / {s['best-practices']} / {s['seo']} | {tbt} | {dom} |"
     )
 
 
@@ -148,9 +149,9 @@ def lighthouse_section(results: dict) -> list[str]:
     cores = results.get("machine", {}).get("cores")
     out = ["### Lighthouse 12", "", _lighthouse_intro(results["lighthouse"], cores), ""]
     out += [
-        "| page | performance (runs) | accessibility | best practices | SEO "
+        "| page | performance (runs) | accessibility / best practices / SEO "
         "| TBT ms | DOM |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|",
     ]
     out += [_lighthouse_row(name, s) for name, s in pages.items()]
     return [*out, "", _lowest(pages)]

@@ -151,8 +151,8 @@ def test_markdown_has_every_table_and_no_not_measured(results):
     text = report.markdown(results)
     for heading in ("Budgets", "Build", "Page weight", "Search", "Lighthouse 12"):
         assert f"### {heading}" in text
-    assert "| page | performance (runs) | accessibility | best practices | SEO" in text
-    assert "| concepts/serving.md | 95 (95) | 100 | 100 | 95 | 420 | 3,456 |" in text
+    assert "| page | performance (runs) | accessibility / best practices / SEO" in text
+    assert "| concepts/serving | 95 (95) | 100 / 100 / 95 | 420 | 3,456 |" in text
     assert "below 98 runs 2 more times and shows the median of 3" in text
     assert "Lowest per category: performance 95 (concepts/serving.md)" in text
     assert "| `make test` | " in text and "912 passed in 190.1s (0:03:10)" in text
@@ -189,7 +189,7 @@ def test_old_results_shape_still_renders(results):
     results["lighthouse"] = {"home": scores(83), "problem": scores(99)}
     results["tests"] = {"snippets": 24.5, "total": 24.5}
     text = report.markdown(results)
-    assert "| home | 83 (83) | 100 | 100 | 100 | – | – |" in text
+    assert "| home | 83 (83) | 100 / 100 / 100 | – | – |" in text
     assert "83 on home (budget ≥ 95)" in text
     assert "- `make test`: not run" in text
 
