@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
+from snippets.common.stats import paired_interval
 from snippets.concepts.classification_metrics import (
     check_binary_inputs,
     log_loss,
@@ -310,16 +310,14 @@ def main() -> None:
     platt = np.array([r["Platt"] for r in runs])
     isotonic = np.array([r["isotonic"] for r in runs])
     difference = platt - isotonic
-    half = stats.t.ppf(0.975, len(seeds) - 1) * difference.std(axis=0, ddof=1)
-    half /= np.sqrt(len(seeds))
     print(f"\nOver {len(seeds)} seeds (both splits redrawn), Platt vs isotonic:")
     print("metric     Platt isotonic Platt lower  Platt - isotonic (95% CI)")
     for j, name in enumerate(("ECE", "Brier", "log loss")):
-        d = difference[:, j].mean()
+        d, low, high = paired_interval(difference[:, j])
         print(
             f"{name:<8} {platt[:, j].mean():>7.4f} {isotonic[:, j].mean():>8.4f} "
             f"{np.sum(difference[:, j] < 0):>5} of {len(seeds)}  "
-            f"{d:+.4f} ({d - half[j]:+.4f} to {d + half[j]:+.4f})"
+            f"{d:+.4f} ({low:+.4f} to {high:+.4f})"
         )
 
     w = 0.05

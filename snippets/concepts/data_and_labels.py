@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
+from snippets.common.stats import paired_interval
 from snippets.concepts.classification_metrics import (
     average_precision,
     check_binary_inputs,
@@ -466,9 +467,7 @@ def main() -> None:
             for a, r in zip(runs["uncertainty"], runs["random"], strict=True)
         ]
     )
-    half_width = stats.t.ppf(0.975, gain.size - 1) * gain.std(ddof=1)
-    half_width /= np.sqrt(gain.size)
-    low, high = gain.mean() - half_width, gain.mean() + half_width
+    _, low, high = paired_interval(gain)
     print(f"  uncertainty - random, same seed: {gain.mean():+.3f} PR-AUC ", end="")
     print(f"(95% CI {low:+.3f} to {high:+.3f});")
     print(f"  min-max {gain.min():+.3f} to {gain.max():+.3f} over the seeds.")
