@@ -69,6 +69,34 @@ def brute_force_features(log: fl.Payments) -> dict[str, np.ndarray]:
     return {name: np.array([row[name] for row in rows]) for name in rows[0]}
 
 
+def random_log(
+    rng: np.random.Generator,
+    card: np.ndarray,
+    time: np.ndarray,
+    merchants: int,
+    devices: int = 3,
+) -> fl.Payments:
+    """Legitimate payments at the given cards and times, the rest drawn at random."""
+    n = len(card)
+    return fl.Payments(
+        card=card,
+        time=time,
+        amount=rng.uniform(1, 50, n).round(2),
+        merchant=rng.integers(0, merchants, n),
+        device=rng.integers(0, devices, n),
+        x_km=rng.uniform(0, 100, n),
+        y_km=rng.uniform(0, 100, n),
+        fraud_kind=np.zeros(n, dtype=int),
+        report_delay_days=np.full(n, np.inf),
+    )
+
+
+def assert_features_match_the_replay(log: fl.Payments) -> None:
+    fast, slow = features_of(log), brute_force_features(log)
+    for name in fast:
+        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, err_msg=name)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_vectorised_features_match_a_brute_force_replay(seed):
     log = small_log(seed)
@@ -273,20 +301,7 @@ def test_huge_time_spans_take_the_stable_sort_and_agree_with_the_replay():
     time[5:8] = time[5]  # ties at one second, on one card
     card = rng.integers(0, 3, n)
     card[5:8] = 1
-    log = fl.Payments(
-        card=card,
-        time=time,
-        amount=rng.uniform(1, 50, n).round(2),
-        merchant=rng.integers(0, 4, n),
-        device=rng.integers(0, 3, n),
-        x_km=rng.uniform(0, 100, n),
-        y_km=rng.uniform(0, 100, n),
-        fraud_kind=np.zeros(n, dtype=int),
-        report_delay_days=np.full(n, np.inf),
-    )
-    fast, slow = features_of(log), brute_force_features(log)
-    for name in fast:
-        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, err_msg=name)
+    assert_features_match_the_replay(random_log(rng, card, time, merchants=4))
 
 
 class _FixedModel:
@@ -339,17 +354,7 @@ def test_many_ties_keep_the_replay_order():
     # equal times must be the later row, whatever the sort does with ties.
     rng = np.random.default_rng(11)
     n = 400
-    log = fl.Payments(
-        card=rng.integers(0, 3, n),
-        time=np.sort(rng.integers(0, 6, n)) * 100,
-        amount=rng.uniform(1, 50, n).round(2),
-        merchant=rng.integers(0, 5, n),
-        device=rng.integers(0, 4, n),
-        x_km=rng.uniform(0, 100, n),
-        y_km=rng.uniform(0, 100, n),
-        fraud_kind=np.zeros(n, dtype=int),
-        report_delay_days=np.full(n, np.inf),
+    card, time = rng.integers(0, 3, n), np.sort(rng.integers(0, 6, n)) * 100
+    assert_features_match_the_replay(
+        random_log(rng, card, time, merchants=5, devices=4)
     )
-    fast, slow = features_of(log), brute_force_features(log)
-    for name in fast:
-        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-9, err_msg=name)
