@@ -144,6 +144,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A browser that navigates away mid-response closes the socket: not an error."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve(site_dir: Path, prefix: str = "/", gzip: bool = False) -> Iterator[str]:
     """Serve site_dir from 127.0.0.1 on a free port; yield the base URL."""
@@ -151,7 +159,7 @@ def serve(site_dir: Path, prefix: str = "/", gzip: bool = False) -> Iterator[str
         raise ValueError(f"prefix must start and end with '/', got {prefix!r}")
     handler_class = type("Handler", (_Handler,), {"prefix": prefix, "gzip": gzip})
     handler = functools.partial(handler_class, directory=str(site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

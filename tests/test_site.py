@@ -1,0 +1,67 @@
+"""The one static server tests, bench and the PDF printer share."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from mlsd_docs.site import serve
+
+
+@pytest.fixture
+def site(tmp_path):
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "index.html").write_text("<p>hello</p>" * 20_000  # larger than a socket buffer)
+    return tmp_path
+
+
+def fetch(url: str, **headers: str):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as r:
+        return r.headers, r.read()
+
+
+def test_serves_under_the_prefix(site):
+    with serve(site, "/mlsd-guide/") as base:
+        assert base.endswith("/mlsd-guide/")
+        _, body = fetch(base + "page/")
+        assert body.startswith(b"<p>hello</p>")
+
+
+def test_gzip_only_when_asked_and_enabled(site):
+    with serve(site, gzip=True) as base:
+        headers, body = fetch(base + "page/", **{"Accept-Encoding": "gzip"})
+        assert headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(body).startswith(b"<p>hello</p>")
+        headers, body = fetch(base + "page/")
+        assert headers["Content-Encoding"] is None and body.startswith(b"<p>")
+    with serve(site) as base:
+        headers, _ = fetch(base + "page/", **{"Accept-Encoding": "gzip"})
+        assert headers["Content-Encoding"] is None
+
+
+def test_missing_files_are_404(site):
+    with serve(site) as base, pytest.raises(urllib.error.HTTPError, match="404"):
+        fetch(base + "nothing/")
+
+
+def test_a_client_that_hangs_up_is_not_reported(site, capfd):
+    with serve(site) as base:
+        host, port = base.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port))) as conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            conn.sendall(b"GET /page/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_prefix_must_be_a_path():
+    with (
+        pytest.raises(ValueError, match="prefix must start and end"),
+        serve(".", "mlsd-guide"),
+    ):
+        pass
