@@ -16,7 +16,8 @@ from mlsd_docs.site import serve
 @pytest.fixture
 def site(tmp_path):
     (tmp_path / "page").mkdir()
-    (tmp_path / "page" / "index.html").write_text("<p>hello</p>" * 20_000  # larger than a socket buffer)
+    # Larger than a socket buffer, so a hang-up lands mid-response.
+    (tmp_path / "page" / "index.html").write_text("<p>hello</p>" * 20_000)
     return tmp_path
 
 
