@@ -242,3 +242,34 @@ def test_pages_read_from_disk_show_their_content(browser, built_site: Path):
     assert page.locator("article h1").first.inner_text().startswith("Classification")
     assert page.locator(".diagram__light svg").first.is_visible()
     context.close()
+
+
+def test_a_folded_listing_arrives_when_opened_and_copies(browser, site_url):
+    """Folded code is an inert template (lazy-details.js) until the reader opens it."""
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(site_url + DEMO, wait_until="networkidle")
+    index = page.evaluate(
+        "[...document.querySelectorAll('details.example')].findIndex(d => !d.open)"
+    )
+    folded = page.locator("details.example").nth(index)
+    assert folded.locator("pre").count() == 0
+    assert folded.locator("template[data-mlsd-lazy]").count() == 1
+    folded.locator("summary").click()
+    code = folded.locator("pre > code").first
+    code.wait_for()
+    assert folded.locator("template").count() == 0
+    assert "def " in code.inner_text()
+    folded.locator("pre button.md-code__button[data-md-type='copy']").first.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.strip() == code.inner_text().strip()
+    context.close()
+
+
+def test_printing_brings_every_folded_listing_in(visit):
+    page = visit("problems/fraud-detection/")
+    deferred = page.locator("template[data-mlsd-lazy]").count()
+    assert deferred >= 3
+    page.evaluate("window.mlsdPrepareForPrint()")
+    assert page.locator("template[data-mlsd-lazy]").count() == 0
+    assert page.locator("details.example pre").count() >= deferred

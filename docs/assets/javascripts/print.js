@@ -3,6 +3,8 @@
 (function () {
   var opened = [];
   function prepare() {
+    // Folded listings are inert templates until opened (lazy-details.js): bring them in.
+    if (window.mlsdExpandLazyDetails) window.mlsdExpandLazyDetails();
     document.querySelectorAll("details:not([open])").forEach(function (el) {
       el.setAttribute("open", "");
       opened.push(el);
