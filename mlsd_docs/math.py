@@ -1,0 +1,120 @@
+"""Formulas as MathML, made at build time: no script, nothing fetched, sharp in print.
+
+``pymdownx.arithmatex`` (generic mode) finds the formulas: ``\\( ... \\)`` inline, and
+``$$ ... $$`` or ``\\[ ... \\]`` on lines of their own for display. This extension turns
+each one it marked into MathML with ``latex2mathml``. Browsers draw MathML natively
+(Chromium since 109, Firefox and Safari long before), in the text colour, so dark mode
+and print need nothing more. A formula the converter cannot read fails the build.
+
+In ``mkdocs.yml``, after ``pymdownx.arithmatex``::
+
+    - pymdownx.arithmatex: {generic: true, inline_syntax: [round]}
+    - mlsd_docs.math
+"""
+
+from __future__ import annotations
+
+import html
+from xml.etree import ElementTree
+
+from latex2mathml.converter import convert
+from markdown import Extension
+from markdown.treeprocessors import Treeprocessor
+
+ARITHMATEX_CLASS = "arithmatex"
+DELIMITERS = {"span": ("\\(", "\\)", "inline"), "div": ("\\[", "\\]", "block")}
+# MathML elements and how many children each must have (latex2mathml is lenient: it
+# turns \frac{a} into a one-child fraction instead of failing).
+ARITY = {
+    "mfrac": 2,
+    "msub": 2,
+    "msup": 2,
+    "msubsup": 3,
+    "munder": 2,
+    "mover": 2,
+    "munderover": 3,
+    "mroot": 2,
+}
+
+
+def _braces_balance(latex: str) -> bool:
+    depth = 0
+    for i, char in enumerate(latex):
+        escaped = i > 0 and latex[i - 1] == "\\"
+        if char == "{" and not escaped:
+            depth += 1
+        elif char == "}" and not escaped:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _check(latex: str, mathml: str) -> None:
+    """Refuse what the converter let through: unknown commands, bad arity, braces."""
+    if not _braces_balance(latex):
+        raise ValueError(f"unbalanced braces in formula {latex!r}")
+    for element in ElementTree.fromstring(mathml).iter():
+        if (element.text or "").startswith("\\"):
+            raise ValueError(f"unknown command {element.text!r} in formula {latex!r}")
+        if element.tag in ARITY and len(element) != ARITY[element.tag]:
+            raise ValueError(f"incomplete {element.tag} in formula {latex!r}")
+
+
+def to_mathml(latex: str, display: str = "inline") -> str:
+    """MathML for one LaTeX formula; a ValueError naming it if it is malformed."""
+    if not isinstance(latex, str):
+        raise TypeError(f"latex must be a string, got {type(latex).__name__}")
+    if display not in ("inline", "block"):
+        raise ValueError(f"display must be 'inline' or 'block', got {display!r}")
+    if not latex.strip():
+        raise ValueError("empty formula")
+    try:
+        mathml = convert(latex.strip(), display=display)
+    except Exception as error:  # the converter raises its own exception types
+        raise ValueError(f"cannot convert formula {latex!r}: {error}") from error
+    mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
+    _check(latex, mathml)
+    return mathml
+
+
+def _latex(element: ElementTree.Element) -> tuple[str, str]:
+    """The formula arithmatex wrapped in this element, and how to display it."""
+    opening, closing, display = DELIMITERS[element.tag]
+    text = element.text or ""
+    if not (text.startswith(opening) and text.endswith(closing)):
+        raise ValueError(f"unexpected arithmatex output: {text!r}")
+    body = text[len(opening) : -len(closing)]
+    # Display formulas arrive HTML-escaped (arithmatex escapes them), inline ones raw.
+    return (html.unescape(body) if display == "block" else body), display
+
+
+class MathMLTreeprocessor(Treeprocessor):
+    """Replace each arithmatex element's TeX with its MathML (stashed as raw HTML)."""
+
+    def run(self, root: ElementTree.Element) -> None:
+        for element in root.iter():
+            if (
+                element.get("class") != ARITHMATEX_CLASS
+                or element.tag not in DELIMITERS
+            ):
+                continue
+            latex, display = _latex(element)
+            element.set("class", f"math math--{display}")
+            element.text = self.md.htmlStash.store(to_mathml(latex, display))
+
+
+class MathMLExtension(Extension):
+    """Python-Markdown extension: ``mlsd_docs.math`` in ``mkdocs.yml``."""
+
+    def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
+        if "arithmatex-inline" not in md.inlinePatterns:
+            raise ValueError(
+                "mlsd_docs.math needs pymdownx.arithmatex listed before it"
+            )
+        # After inline processing (priority 20), which is where arithmatex marks them.
+        md.treeprocessors.register(MathMLTreeprocessor(md), "mlsd_mathml", 6)
+
+
+def makeExtension(**kwargs) -> MathMLExtension:  # noqa: N802 (Markdown's entry point)
+    return MathMLExtension(**kwargs)

@@ -1,0 +1,74 @@
+"""Formulas become MathML at build time; prose dollars and bad TeX are handled."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import markdown
+import pytest
+
+from mlsd_docs.math import to_mathml
+
+CONFIG = {"pymdownx.arithmatex": {"generic": True, "inline_syntax": ["round"]}}
+
+
+def render(text: str) -> str:
+    return markdown.markdown(
+        text,
+        extensions=["pymdownx.arithmatex", "mlsd_docs.math"],
+        extension_configs=CONFIG,
+    )
+
+
+def test_a_fraction_becomes_a_mathml_fraction():
+    tree = ElementTree.fromstring(to_mathml(r"\frac{a}{b^2}"))
+    assert tree.tag == "math" and tree.get("display") == "inline"
+    fraction = tree.find(".//mfrac")
+    assert fraction is not None and len(fraction) == 2
+    assert fraction[1].find(".//msup") is not None
+
+
+def test_inline_and_display_formulas_in_a_page():
+    html = render("Cost \\(c_{i} < 2\\) here.\n\n$$\n\\sqrt{n}\n$$\n")
+    assert '<span class="math math--inline"><math display="inline">' in html
+    assert '<div class="math math--block"><math display="block">' in html
+    assert "<msqrt>" in html and "<msub>" in html
+    assert "\\(" not in html and "$$" not in html
+
+
+def test_less_than_survives_both_kinds():
+    for source in ("\\(a < b\\)", "$$\na < b\n$$"):
+        assert "<mo>&#x0003C;</mo>" in render(source), source
+
+
+def test_dollar_amounts_in_prose_are_not_math():
+    html = render("It costs $5 per hour and $3 per GB.")
+    assert "<math" not in html
+    assert "$5 per hour and $3 per GB" in html
+
+
+@pytest.mark.parametrize(
+    ("latex", "display", "error"),
+    [
+        ("", "inline", ValueError),
+        ("x", "centered", ValueError),
+        (3, "inline", TypeError),
+        ("a_", "inline", ValueError),
+        ("\\frac{a}", "inline", ValueError),
+        ("x^{2", "inline", ValueError),
+        ("x}", "inline", ValueError),
+        ("\\unknowncmd{x}", "block", ValueError),
+    ],
+)
+def test_bad_input_is_refused(latex, display, error):
+    with pytest.raises(error):
+        to_mathml(latex, display)
+
+
+def test_escaped_braces_are_not_counted():
+    assert "&#x0007B;</mo>" in to_mathml("\\{ x \\}")
+
+
+def test_the_extension_needs_arithmatex_first():
+    with pytest.raises(ValueError, match="arithmatex"):
+        markdown.markdown("x", extensions=["mlsd_docs.math"])
