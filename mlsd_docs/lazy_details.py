@@ -14,6 +14,11 @@ contract tests see the code as before.
 
 Only collapsed ``example`` blocks are deferred: answers (``??? success``) and summaries
 stay in the DOM so that find-in-page reaches them.
+
+Folded answers (closed ``question`` and ``success`` blocks) stay in the page but out of
+the search index (``data-search-exclude`` on their body, which Material's search plugin
+honours): a search for a question finds its page without the preview giving the answer
+away. Their summaries, the questions themselves, stay searchable.
 """
 
 from __future__ import annotations
@@ -22,19 +27,45 @@ from xml.etree import ElementTree
 
 from markdown import Extension
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import ETX, STX
 
 DEFERRED_CLASS = "example"
+ANSWER_CLASSES = frozenset({"question", "success"})
 TEMPLATE_ATTRIBUTE = "data-mlsd-lazy"
+SEARCH_EXCLUDE = "data-search-exclude"
 
 
-def is_deferred(element: ElementTree.Element) -> bool:
-    """A closed details block of the "example" kind with a summary."""
+def _closed_fold(element: ElementTree.Element, classes: frozenset[str]) -> bool:
+    """A closed details block with a summary, of one of these kinds."""
     return (
         element.tag == "details"
-        and DEFERRED_CLASS in (element.get("class") or "").split()
+        and bool(classes & set((element.get("class") or "").split()))
         and element.get("open") is None
         and len(element) > 1
         and element[0].tag == "summary"
+    )
+
+
+def is_deferred(element: ElementTree.Element) -> bool:
+    """A closed details block of the "example" kind: a folded listing."""
+    return _closed_fold(element, frozenset({DEFERRED_CLASS}))
+
+
+def is_folded_answer(element: ElementTree.Element) -> bool:
+    """A closed question or answer block: its body must not reach the search index."""
+    return _closed_fold(element, ANSWER_CLASSES)
+
+
+def _holds_only_raw_html(element: ElementTree.Element) -> bool:
+    """A paragraph that is one stashed block (a listing): Markdown swaps the whole
+    ``<p>placeholder</p>`` for the block only when the tag has no attributes."""
+    text = (element.text or "").strip()
+    return (
+        element.tag == "p"
+        and len(element) == 0
+        and text.startswith(STX)
+        and text.endswith(ETX)
+        and text.count(STX) == 1
     )
 
 
@@ -43,6 +74,10 @@ class LazyDetailsTreeprocessor(Treeprocessor):
 
     def run(self, root: ElementTree.Element) -> None:
         for details in list(root.iter("details")):
+            if is_folded_answer(details):
+                for child in list(details)[1:]:
+                    if not _holds_only_raw_html(child):
+                        child.set(SEARCH_EXCLUDE, "")
             if not is_deferred(details):
                 continue
             body = list(details)[1:]

@@ -53,3 +53,20 @@ def test_nested_blocks_are_deferred_with_their_parent_once():
     html = render(outer)
     assert html.count("<template") == 2  # the inner one sits inside the outer one
     assert html.index("Outer") < html.index("<template") < html.index("Show the code")
+
+
+def test_folded_answers_stay_out_of_the_search_index_but_their_question_does_not():
+    html = render(
+        '??? question "Why log loss?"\n\n    Because it is proper.\n\n'
+        + "\n".join("    " + line for line in LISTING.splitlines())
+        + "\n"
+    )
+    assert "<summary>Why log loss?</summary>" in html  # the question stays searchable
+    assert '<p data-search-exclude="">Because it is proper.</p>' in html
+    # A listing inside an answer stays a bare block (no <p> with attributes around it).
+    assert '<p data-search-exclude=""><div' not in html and "<pre" in html
+
+
+def test_open_answers_and_other_blocks_are_indexed():
+    for source in ('???+ question "Q"\n\n    A.\n', '!!! note "N"\n\n    A.\n'):
+        assert "data-search-exclude" not in render(source), source

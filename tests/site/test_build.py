@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from urllib.parse import urlparse
@@ -103,3 +104,25 @@ def test_mermaid_fences_become_inline_svg(built_site, page):
     outside_svg = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
     assert "language-mermaid" not in html
     assert "--&gt;" not in outside_svg, "raw Mermaid source leaked into the page"
+
+
+def _words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_search_finds_questions_but_not_their_folded_answers(built_site):
+    """The index holds each self-check question; previews never show a folded answer."""
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
+    indexed = _words(" ".join(d["title"] + " " + d["text"] for d in index["docs"]))
+    page = built_site / "concepts" / "classification-metrics" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    answers = re.findall(r'<p data-search-exclude="">(.*?)</p>', html, re.S)
+    questions = re.findall(
+        r'<details class="question">\s*<summary>(.*?)</summary>', html, re.S
+    )
+    assert len(answers) >= 5 and len(questions) >= 3, (len(answers), len(questions))
+    for answer in answers:
+        opening = " ".join(_words(answer).split()[:8])
+        assert opening not in indexed, opening
+    for question in questions:
+        assert _words(question) in indexed, question
