@@ -71,15 +71,31 @@ def _label(source: str) -> str:
     return f"Diagram ({kind}): {match.group(1)}" if match else f"Diagram ({kind})"
 
 
+_NATURAL_WIDTH = re.compile(r'<svg[^>]*style="[^"]*max-width:\s*([\d.]+)px')
+
+
+def natural_width(svg: str) -> float:
+    """The width in px mermaid laid the diagram out at (its SVG's max-width)."""
+    match = _NATURAL_WIDTH.match(svg)
+    if not match:
+        raise ValueError("the SVG states no max-width: not a mermaid diagram?")
+    return float(match[1])
+
+
 def fence_mermaid(source, language, css_class, options, md, **kwargs):
-    """pymdownx.superfences formatter: two themed inline SVGs in one figure."""
+    """pymdownx.superfences formatter: two themed inline SVGs in one figure.
+
+    The figure carries the diagram's natural width as ``--mlsd-diagram-width``: on a
+    phone, CSS keeps a wide diagram at three quarters of it (labels stay readable) and
+    lets it scroll sideways, instead of shrinking it to the screen.
+    """
     parts = []
     for scheme in THEMES:
         svg = render_svg(source, scheme)
         parts.append(f'<div class="diagram__{scheme}">{svg}</div>')
     label = html.escape(_label(source), quote=True)
+    width = natural_width(render_svg(source, "light"))
     return (
-        f'<div class="diagram" role="img" aria-label="{label}">'
-        + "".join(parts)
-        + "</div>"
+        f'<div class="diagram" role="img" aria-label="{label}" '
+        f'style="--mlsd-diagram-width: {width:g}px">' + "".join(parts) + "</div>"
     )

@@ -18,6 +18,9 @@ def private_cache(tmp_path, monkeypatch):
 def test_fence_emits_a_light_and_a_dark_svg():
     html = mermaid_fence.fence_mermaid(SOURCE, "mermaid", "diagram", {}, None)
     assert html.startswith('<div class="diagram" role="img"')
+    width = mermaid_fence.natural_width(mermaid_fence.render_svg(SOURCE, "light"))
+    assert f'style="--mlsd-diagram-width: {width:g}px"' in html
+    assert 50 < width < 1000
     assert html.count("<svg") == 2
     assert '<div class="diagram__light"><svg' in html
     assert '<div class="diagram__dark"><svg' in html
@@ -58,3 +61,12 @@ def test_unknown_scheme_is_rejected():
 
 def test_label_names_the_first_node():
     assert mermaid_fence._label(SOURCE) == "Diagram (flowchart): Request"
+
+
+def test_natural_width_reads_the_svg_max_width_or_refuses():
+    assert (
+        mermaid_fence.natural_width('<svg id="x" style="max-width: 722.625px;">')
+        == 722.625
+    )
+    with pytest.raises(ValueError, match="max-width"):
+        mermaid_fence.natural_width("<svg width='10'>")

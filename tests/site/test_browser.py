@@ -76,14 +76,23 @@ def axe_violations(page, rules: list[str] | None = None, skip_chrome: bool = Fal
     ]
 
 
+# The dark tab is also a phone: dark mode and the narrow layout, checked in one visit.
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2}
+
+
 @pytest.fixture(scope="module")
 def tab(browser, site_url):
-    """One tab per colour scheme for the whole module: visiting a page is a goto."""
+    """One tab per colour scheme for the whole module: visiting a page is a goto.
+
+    The light tab is a 1280 px desktop, the dark one a 390 px phone.
+    """
     pages = {}
 
     def _open(path: str, scheme: str):
         if scheme not in pages:
-            pages[scheme] = new_page(browser, scheme)
+            pages[scheme] = new_page(
+                browser, scheme, **(PHONE if scheme == "dark" else {})
+            )
         page = pages[scheme]
         page.errors.clear()
         page.foreign.clear()
@@ -131,12 +140,44 @@ def test_every_page_is_clean_offline_and_accessible(tab, path):
     assert not violations, f"/{path} (light):\n" + "\n".join(violations)
 
 
+# Text blocks that reach past the right edge of a phone screen. Blocks inside something
+# that scrolls sideways on purpose (code, wide tables, diagrams, formulas) are fine.
+OFF_THE_RIGHT_EDGE = """
+() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  if (document.documentElement.scrollWidth > width + 1) {
+    found.push(`the page scrolls sideways (${document.documentElement.scrollWidth}px)`);
+  }
+  const header = document.querySelector('.md-header__inner');
+  if (header && header.scrollWidth > header.clientWidth + 1) found.push('the header');
+  const scrollers =
+    'pre, .md-typeset__scrollwrap, .diagram, .math--block, .tabbed-labels';
+  const blocks = document.querySelectorAll('article :is(p, li, h1, h2, h3, h4, dt, ' +
+    'dd, blockquote, .admonition, details, .tabbed-set, .md-typeset__scrollwrap, ' +
+    '.highlight, .diagram, .math--block, .grid, table)');
+  for (const block of blocks) {
+    const scroller = block.parentElement && block.parentElement.closest(scrollers);
+    if (scroller) continue;
+    const box = block.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1) {
+      found.push(`${block.tagName.toLowerCase()}.${block.className || ''} ends at ` +
+        `${Math.round(box.right)}px: ${block.textContent.trim().slice(0, 50)}`);
+    }
+  }
+  return found;
+}
+"""
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_is_readable_in_dark_mode(tab, path):
-    """Only colours change with the scheme, so dark mode re-runs the contrast rule."""
+def test_every_page_reads_on_a_phone_in_dark_mode(tab, path):
+    """At 390 px, in the dark scheme: contrast holds and no text runs off the screen."""
     page = tab(path, "dark")
     assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
     assert page.errors == [], f"console errors on /{path}: {page.errors}"
+    cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
+    assert not cut_off, f"/{path} at 390 px, cut off at the right: {cut_off}"
     violations = axe_violations(page, rules=["color-contrast"], skip_chrome=path != "")
     assert not violations, f"/{path} (dark):\n" + "\n".join(violations)
 
@@ -171,6 +212,32 @@ def test_search_finds_the_demo_page(visit):
         "links => links.map(a => a.getAttribute('href'))"
     )
     assert any("classification-metrics" in href for href in hrefs), hrefs
+
+
+def search_hrefs(page, query: str) -> list[str]:
+    page.locator("input.md-search__input").first.click(force=True)
+    page.locator("input.md-search__input").first.fill("")
+    page.keyboard.type(query)
+    page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
+    return page.locator(".md-search-result__item a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "teaching_page"),
+    [
+        ("position bias", "retrieval-and-ranking"),
+        ("CUPED", "experimentation"),  # the glossary ranked third before its boost
+        ("hashing trick", "features"),  # and third here too
+        ("label delay", "/data"),  # framework/data or concepts/data-and-labels
+    ],
+)
+def test_search_ranks_the_teaching_page_above_reference(visit, query, teaching_page):
+    """Reference pages carry a low search boost: the page that teaches comes first."""
+    hrefs = search_hrefs(visit(""), query)
+    assert teaching_page in hrefs[0], hrefs[:4]
+    assert not any("reference/" in href for href in hrefs[:4]), hrefs[:4]
 
 
 def test_search_works_from_the_keyboard_alone(visit):
@@ -228,8 +295,13 @@ def test_dark_mode_toggle_switches_scheme(visit):
 
 def test_home_page_links_to_the_pdf(visit):
     page = visit("")
-    link = page.locator("a.mlsd-pdf-button")
-    assert link.get_attribute("href").endswith("mlsd-guide.pdf")
+    hrefs = page.locator("a.mlsd-pdf-button").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert [h.rsplit("/", 1)[-1] for h in hrefs] == [
+        "mlsd-guide.pdf",
+        "mlsd-interview-edition.pdf",
+    ]
 
 
 def test_pages_read_from_disk_show_their_content(browser, built_site: Path):
