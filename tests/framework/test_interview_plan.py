@@ -1,0 +1,187 @@
+"""The interview plan is one source: its data, the plan page, the template and the
+Senior vs Staff phases all agree, and the data itself keeps the plan's promises."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import replace
+
+import pytest
+from guide import DOCS, assert_page_quotes, fences, page_text
+
+from snippets.framework import interview_plan as ip
+
+PAGE = "framework/45-minute-plan.md"
+LOW, HIGH = ip.DEEP_DIVE_MINUTES
+CLOCK = re.compile(r"^(?P<start>\d+)–(?P<end>\d+): (?P<phase>.+)$")
+
+
+def page_table_rows(page: str) -> list[str]:
+    """The rows of the page's plan table, as written in the Markdown."""
+    lines = page_text(page).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Minutes"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_the_phases_fill_the_usable_minutes_and_leave_the_rest_to_the_intros():
+    plan = ip.phases()
+    assert ip.total_minutes() == ip.USABLE_MINUTES == sum(p.minutes for p in plan)
+    assert ip.clock()[-1][1] == ip.USABLE_MINUTES
+    # Introductions plus the candidate's questions: between 6 and 10 minutes.
+    assert 6 <= ip.ROUND_MINUTES - ip.USABLE_MINUTES <= 10
+
+
+@pytest.mark.parametrize(
+    "usable", range(ip.USABLE_MINUTES - (HIGH - LOW), ip.USABLE_MINUTES + 1)
+)
+def test_a_late_start_takes_minutes_from_the_deep_dive_only(usable):
+    plan = ip.phases(usable)
+    assert ip.total_minutes(plan) == usable
+    dive = [p for p in plan if p.name == ip.DEEP_DIVE]
+    assert len(dive) == 1 and LOW <= dive[0].minutes <= HIGH
+    assert dive[0].minutes == HIGH - (ip.USABLE_MINUTES - usable)
+    others = [(p.name, p.minutes) for p in plan if p.name != ip.DEEP_DIVE]
+    default = [(p.name, p.minutes) for p in ip.phases() if p.name != ip.DEEP_DIVE]
+    assert others == default
+
+
+def test_the_clock_is_contiguous_and_starts_at_zero():
+    rows = ip.clock()
+    assert rows[0][0] == 0
+    for (_, end, _), (start, _, _) in itertools.pairwise(rows):
+        assert start == end
+    assert all(end - start == phase.minutes for start, end, phase in rows)
+
+
+def test_every_step_page_exists_and_every_step_of_the_framework_is_planned():
+    for page in ip.STEP_PAGES:
+        assert (DOCS / "framework" / page).is_file(), page
+    planned = {page for phase in ip.phases() for page in phase.pages}
+    # Independent list: the step table of the framework's index page.
+    index_steps = set(
+        re.findall(
+            r"^\| \d\. \[[^\]]+\]\(([\w-]+\.md)\)",
+            page_text("framework/index.md"),
+            re.M,
+        )
+    )
+    assert len(index_steps) == 8
+    assert planned == set(ip.STEP_PAGES) == index_steps
+
+
+def test_the_page_table_is_the_data():
+    rows = page_table_rows(PAGE)
+    assert "\n".join(rows) == ip.plan_table(), "regenerate the table from plan_table()"
+    # Read the page on its own terms too: each row's clock, board and cue.
+    body = rows[2:]
+    assert len(body) == len(ip.phases())
+    end_before = 0
+    for row, phase in zip(body, ip.phases(), strict=True):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        clock = CLOCK.match(cells[0])
+        assert clock, cells[0]
+        start, end = int(clock["start"]), int(clock["end"])
+        assert start == end_before and end - start == phase.minutes
+        assert (
+            re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", clock["phase"])
+            .lower()
+            .startswith(phase.name.lower().split()[0])
+        )
+        board, cue = cells[1].rsplit(" — ", 1)
+        assert board == phase.board and cue == f"*{phase.prompt}*"
+        end_before = end
+    assert end_before == ip.USABLE_MINUTES
+
+
+def test_the_prose_quotes_the_plan():
+    after_dive = ip.USABLE_MINUTES - next(
+        end for _, end, phase in ip.clock() if phase.name == ip.DEEP_DIVE
+    )
+    assert_page_quotes(
+        PAGE,
+        f"{ip.USABLE_MINUTES} usable minutes, not {ip.ROUND_MINUTES}",
+        f"the other {ip.ROUND_MINUTES - ip.USABLE_MINUTES}.",
+        f"{LOW}–{HIGH} minute deep dive",
+        f"last {after_dive} minutes",
+        f"down to {LOW}",
+    )
+    assert_page_quotes("framework/index.md", f"last {after_dive} minutes")
+
+
+def test_the_whiteboard_has_a_deep_dive_box_sized_by_the_plan():
+    (board,) = [
+        f for f in fences("framework/whiteboard-template.md") if f.language == "text"
+    ]
+    assert f"DEEP DIVE ({LOW}-{HIGH} min)" in board.body
+    widths = {len(line) for line in board.body.splitlines()}
+    assert widths == {67}, "every line of the template is the same width"
+
+
+def test_senior_vs_staff_phases_sit_on_the_plan_clock():
+    headings = re.findall(
+        r"^### (?P<name>.+) \(minutes (\d+)–(\d+)\)$",
+        page_text("framework/senior-vs-staff.md"),
+        re.M,
+    )
+    assert len(headings) == 4
+    starts = {start: phase for start, _, phase in ip.clock()}
+    ends = {end for _, end, _ in ip.clock()}
+    for name, start, end in headings:
+        assert int(start) in starts and int(end) in ends and int(start) < int(end)
+        first_word = starts[int(start)].name.split()[0].rstrip(":").lower()
+        assert name.lower().startswith(first_word), (name, starts[int(start)].name)
+
+
+@pytest.mark.parametrize(
+    ("usable", "error", "message"),
+    [
+        (ip.USABLE_MINUTES - (HIGH - LOW) - 1, ValueError, "re-plan every phase"),
+        (ip.USABLE_MINUTES + 1, ValueError, "re-plan every phase"),
+        (36.0, TypeError, "must be an integer"),
+        (True, TypeError, "must be an integer"),
+        ("36", TypeError, "must be an integer"),
+    ],
+)
+def test_bad_usable_minutes_raise(usable, error, message):
+    with pytest.raises(error, match=message):
+        ip.phases(usable)
+
+
+def test_a_bad_phase_raises():
+    phase = ip.phases()[0]
+    with pytest.raises(ValueError, match="must be positive"):
+        replace(phase, minutes=0)
+    with pytest.raises(TypeError, match="minutes must be an integer"):
+        replace(phase, minutes=2.5)
+    with pytest.raises(ValueError, match="not framework step pages"):
+        replace(phase, pages=("modeling.md",))
+    with pytest.raises(TypeError, match="pages must be a tuple"):
+        replace(phase, pages="data.md")
+    with pytest.raises(TypeError, match="non-empty string"):
+        replace(phase, prompt=" ")
+
+
+def test_a_plan_that_breaks_its_promises_is_rejected():
+    plan = ip.phases()
+    dive = next(i for i, p in enumerate(plan) if p.name == ip.DEEP_DIVE)
+    longer = (*plan[:dive], replace(plan[dive], minutes=HIGH + 1), *plan[dive + 1 :])
+    with pytest.raises(ValueError, match="deep dive takes"):
+        ip.check_plan(longer, ip.USABLE_MINUTES + 1)
+    with pytest.raises(ValueError, match="not the 40 usable"):
+        ip.check_plan(plan, 40)
+    with pytest.raises(ValueError, match="exactly one"):
+        ip.check_plan(plan[:dive] + plan[dive + 1 :], ip.USABLE_MINUTES - HIGH)
+    with pytest.raises(ValueError, match="names repeat"):
+        ip.check_plan((*plan, plan[0]), ip.USABLE_MINUTES + plan[0].minutes)
+    with pytest.raises(TypeError, match="tuple of Phase"):
+        ip.check_plan(list(plan), ip.USABLE_MINUTES)
+    with pytest.raises(TypeError, match="tuple of Phase"):
+        ip.total_minutes([1, 2])
+    with pytest.raises(TypeError, match="tuple of Phase"):
+        ip.check_plan(None, ip.USABLE_MINUTES)
