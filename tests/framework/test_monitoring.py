@@ -148,7 +148,7 @@ def test_psi_noise_level_matches_the_chi_square_approximation():
     assert np.mean(values) == pytest.approx((bins - 1) * (1 / n + 1 / m), rel=0.15)
     false_alarms = np.mean(np.array(values) > 0.1)  # noise alone crosses 0.1
     assert 0.02 <= false_alarms < 0.06, false_alarms
-    assert_page_quotes(PAGE, "(bins − 1) · (1/n + 1/m)", "about 0.05")
+    assert_page_quotes(PAGE, "\\((b - 1)(1/n + 1/m)\\)", "about 0.05")
 
 
 def test_printed_psi_noise_agrees_with_an_independent_simulator():
@@ -176,12 +176,12 @@ def test_page_states_the_effective_sample_size_the_code_prints():
     n, m = mon.REFERENCE_ROWS, 20 * mon.REFERENCE_ROWS
     effective = f"{n * m / (n + m):,.0f}"
     assert f"nm/(n+m): {effective}" in output
-    assert_page_quotes(PAGE, f"nm/(n+m) of {effective}")
+    assert_page_quotes(PAGE, f"\\(nm/(n+m)\\) of {effective}")
 
 
 def test_page_gives_monitoring_the_minutes_the_45_minute_plan_does():
     plan = page_text("framework/45-minute-plan.md")
-    minutes = re.search(r"\| (\d+)–(\d+): \[monitoring\]", plan)
+    minutes = re.search(r"^\| (\d+)–(\d+): [^|]*\[monitoring\]", plan, re.M)
     assert minutes, "the 45-minute plan has no monitoring row"
     length = int(minutes[2]) - int(minutes[1])
     words = {3: "three", 4: "four", 5: "five", 6: "six"}
