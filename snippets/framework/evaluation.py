@@ -218,7 +218,7 @@ def replay_verdicts(
 # --8<-- [start:raters]
 def cohen_kappa(rater_a: np.ndarray, rater_b: np.ndarray) -> float:
     """Agreement beyond chance, (p_o - p_e) / (1 - p_e), where p_e is the
-    agreement two raters with these label shares would reach by luck."""
+    agreement the two would reach by luck, each keeping its own label shares."""
     a, b = np.asarray(rater_a), np.asarray(rater_b)
     if a.ndim != 1 or a.shape != b.shape or a.size == 0:
         raise ValueError("two non-empty 1-D label arrays of the same length")
@@ -303,8 +303,14 @@ def main() -> None:
 
     print("\nWould the new policy beat production? SNIPS lift from epsilon-greedy logs")
     runs = {eps: replay_verdicts(eps) for eps in EPSILONS}
-    print(f"true lift in click rate {runs[EPSILONS[0]]['true_lift']:+.4f}; 40 logs")
-    print("of 100,000 events each; 95% interval, delta method (ESS, interval: medians)")
+    world = policy_world(0)
+    changed = int(np.sum(world["new"] != world["old"]))
+    print(
+        f"true lift in click rate {world['true_lift']:+.4f}; the new policy changes "
+        f"the pick in {changed} of {world['old'].size} segments"
+    )
+    print("40 logs of 100,000 events each; 95% interval, delta method")
+    print("(ESS, interval: medians)")
     print(
         f"{'epsilon':>7} {'ESS':>6} {'interval':>9} {'covers':>6} {'wins':>5} "
         f"{'lift when it wins':>17}"

@@ -7,7 +7,9 @@ exact McNemar test, Connor's (1987) sample size and the test's exact power.
 
 Part 2: the cost of one task from token counts, assumed prices, a prefix-cache
 hit rate and the number of calls; a small-to-large model cascade; and the cost
-per token of self-hosting, from the roofline of the concept page.
+of the same task self-hosted, from the roofline of the concept page (prefill
+included, the batch capped by the KV cache that fits), with the utilisation at
+which it breaks even against an API.
 
 Run it: ``python -m snippets.framework.generative_ai``.
 """
@@ -22,7 +24,15 @@ import numpy as np
 from scipy import stats
 
 from snippets.concepts.experimentation import sample_size_per_arm
-from snippets.concepts.generative_ai import A100_80GB, LLAMA_3_8B, forward_time
+from snippets.concepts.generative_ai import (
+    A100_80GB,
+    LLAMA_3_8B,
+    Accelerator,
+    ModelConfig,
+    forward_time,
+    kv_cache_bytes,
+    kv_room_bytes,
+)
 
 STANDARD_NORMAL = NormalDist()
 
@@ -201,21 +211,62 @@ def cost_per_task(
     # --8<-- [end:cost]
 
 
-def cascade_cost(small: float, large: float, escalated: float) -> float:
-    """Every task tries the small model; the share it fails pays for the large too."""
-    _check_share("escalated", escalated)
-    if small < 0 or large < 0:
-        raise ValueError("costs must be non-negative")
-    return small + escalated * large
-
-
-def dollars_per_million_tokens(
-    dollars_per_hour: float, tokens_per_second: float
+def cascade_cost(
+    small: float, large: float, escalated: float, check: float = 0.0
 ) -> float:
-    """What one million generated tokens cost on a machine rented by the hour."""
-    if dollars_per_hour < 0 or tokens_per_second <= 0:
-        raise ValueError("need dollars_per_hour >= 0 and tokens_per_second > 0")
-    return dollars_per_hour / (tokens_per_second * 3600) * 1e6
+    """Every task tries the small model and its check; the share that fails the
+    check pays for the large model too. Costs are dollars per task."""
+    _check_share("escalated", escalated)
+    if min(small, large, check) < 0:
+        raise ValueError("costs must be non-negative")
+    return small + check + escalated * large
+
+
+def max_batch(config: ModelConfig, accelerator: Accelerator, context: int) -> int:
+    """Sequences whose fp16 KV cache at `context` tokens fits beside fp16 weights.
+
+    Each sequence holds its own cache (no blocks shared between sequences), and
+    activations and the runtime are ignored: an upper bound on one accelerator.
+    """
+    _check_count("context", context, minimum=1)
+    room = kv_room_bytes(config, accelerator, 1, 2)
+    return max(0, int(room // kv_cache_bytes(config, context)))
+
+
+def self_hosted_task_seconds(
+    config: ModelConfig,
+    accelerator: Accelerator,
+    prompt_tokens: int,
+    output_tokens: int,
+    batch: int,
+    prefix_tokens: int = 0,
+    cache_hit_rate: float = 0.0,
+) -> tuple[float, float]:
+    """GPU-seconds of one task, (prefill, decode share), from the roofline bound
+    of each step, with prefill and decode run as separate steps.
+
+    Prefill runs the prompt once and yields the first output token; with a hit
+    in the server's prefix cache only the tokens after the prefix are run. Each
+    of the other output_tokens - 1 tokens is one decode step over the growing
+    context, shared by the `batch` sequences decoding together.
+    """
+    _check_count("prompt_tokens", prompt_tokens, minimum=1)
+    _check_count("output_tokens", output_tokens, minimum=1)
+    _check_count("batch", batch, minimum=1)
+    _check_count("prefix_tokens", prefix_tokens)
+    _check_share("cache_hit_rate", cache_hit_rate)
+    if prefix_tokens >= prompt_tokens:
+        raise ValueError("prefix_tokens must be below prompt_tokens")
+    full = forward_time(config, accelerator, prompt_tokens, 0).seconds
+    rest = forward_time(
+        config, accelerator, prompt_tokens - prefix_tokens, prefix_tokens
+    ).seconds
+    prefill = cache_hit_rate * rest + (1 - cache_hit_rate) * full
+    steps = sum(
+        forward_time(config, accelerator, 1, prompt_tokens + i, batch).seconds
+        for i in range(output_tokens - 1)
+    )
+    return prefill, steps / batch
 
 
 # The two worlds of the demonstration: the same gain of 3 points, discordance
@@ -268,6 +319,12 @@ def _evaluation_size() -> None:
         f"  gain {100 * (wins - losses) / golden:+.1f} points,"
         f" exact McNemar p = {mcnemar_exact_p(wins, losses):.2f}"
     )
+    share = (wins + losses) / golden
+    smallest = smallest_detectable_gain(golden, share)
+    print(
+        f"  at its discordant share {share:.2f}, the smallest gain detected with"
+        f" power 0.8 is {100 * smallest:.1f} points"
+    )
     shares = (0.05, 0.10, 0.20, 0.30)
     print("Smallest gain (points) detected with power 0.8 at alpha 0.05")
     print("examples  " + "".join(f"  disc {s:.2f}" for s in shares))
@@ -304,7 +361,8 @@ def _cost() -> None:
         f"Cascade: a small model ({SMALL_PRICE_RATIO:.0%} of the price per token)"
         " tries every task;"
     )
-    print("the share it fails escalates to the large one (prefix cache as above)")
+    print("the share that fails its check (taken as free) escalates to the large one")
+    print("(prefix cache as above)")
     small = SMALL_PRICE_RATIO * cached
     for escalated in (0.1, 0.3, 0.6, 0.9):
         cost = cascade_cost(small, cached, escalated)
@@ -312,19 +370,50 @@ def _cost() -> None:
             f"  escalated {escalated:.0%}: ${cost:.4f} per task,"
             f" {cost / cached:.0%} of the large model alone"
         )
+    _self_hosted(prompt, output, prefix, api=small)
+
+
+def _self_hosted(prompt: int, output: int, prefix: int, api: float) -> None:
+    model, gpu, hit = LLAMA_3_8B, A100_80GB, 0.9
     print(
-        f"Self-hosted {LLAMA_3_8B.name} on one {A100_80GB.name}"
-        f" at ${GPU_DOLLARS_PER_HOUR:.2f}/hour (assumed)"
+        f"Self-hosted {model.name} on one {gpu.name} at ${GPU_DOLLARS_PER_HOUR:.2f}"
+        "/hour (assumed):"
     )
-    print("decode only, context 512, the roofline's upper bound on tokens/s")
-    for batch in (1, 16, 256):
-        step = forward_time(LLAMA_3_8B, A100_80GB, 1, 512, batch).seconds
-        rate = batch / step
-        dollars = dollars_per_million_tokens(GPU_DOLLARS_PER_HOUR, rate)
-        print(
-            f"  batch {batch:3d}: {rate:7,.0f} tokens/s, ${dollars:.3f} per million"
-            " output tokens"
+    print("the RAG answer above, prefix cache as above; roofline bound per step,")
+    print("prefill and decode run as separate steps")
+    context = prompt + output
+    cap = max_batch(model, gpu, context)
+    print(
+        f"KV cache of one sequence at {context:,} tokens:"
+        f" {kv_cache_bytes(model, context) / 1e9:.2f} GB; at most {cap} fit"
+        " beside the weights"
+    )
+    rows = []
+    for batch in (1, 16, cap):
+        prefill, decode = self_hosted_task_seconds(
+            model, gpu, prompt, output, batch, prefix, hit
         )
+        rows.append((batch, prefill, decode))
+    print(f"prefill {prefill:.3f} s per task at any batch; then decoding:")
+    print("  batch  decode tokens/s  decode s per task  GPU s per task  $ per task")
+    for batch, prefill, decode in rows:
+        dollars = (prefill + decode) * GPU_DOLLARS_PER_HOUR / 3600
+        print(
+            f"  {batch:5d} {(output - 1) / decode:16,.0f} {decode:18.3f}"
+            f" {prefill + decode:15.3f}  ${dollars:.5f}"
+        )
+    day = 24 * GPU_DOLLARS_PER_HOUR
+    _, prefill, decode = rows[-1]  # the largest batch that fits
+    capacity = 86_400 / (prefill + decode)
+    print(
+        f"Break-even at batch {cap} against the small model's API price"
+        f" (${api:.4f} per task):"
+    )
+    print(
+        f"  the GPU bills ${day:.0f} a day, the API price of {day / api:,.0f} tasks;"
+        f" it can serve {capacity:,.0f} a day,"
+    )
+    print(f"  so self-hosting costs less above {day / api / capacity:.0%} utilisation")
 
 
 def main() -> None:

@@ -2,9 +2,11 @@
 
 A real round loses time to introductions and to the candidate's questions at the end,
 so the plan spends the usable minutes only, and keeps a slot for the deep dive the
-interviewer steers. This module is the single source of the plan: the 45-minute plan
-page shows ``plan_table()`` (a test checks that the page and the data agree), and a
-practice timer can read ``phases()``.
+interviewer steers. Minutes are counted from the end of the introductions. This module
+is the single source of the plan: the 45-minute plan page shows ``plan_table()`` (a test
+checks that the page and the data agree), and a practice timer can read ``phases()``.
+
+Run it: ``python -m snippets.framework.interview_plan`` prints the plan's table.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from numbers import Integral
 ROUND_MINUTES = 45
 USABLE_MINUTES = 36  # assumed: introductions and your questions take the rest
 DEEP_DIVE = "Deep dive"
-DEEP_DIVE_MINUTES = (12, 15)  # the slot flexes inside this range, never outside
+# The planned slot. A late start shrinks it, never below 12. When the interviewer opens
+# the dive earlier, it starts then and still ends on the plan's minute, taking over the
+# minutes of the phases it skipped; the phases after it keep theirs.
+DEEP_DIVE_MINUTES = (12, 15)
 
 # The framework's step pages (docs/framework/), with the short name a table links.
 STEP_PAGES = {
@@ -69,15 +74,17 @@ _PLAN = (
     Phase(
         "High-level design",
         5,
-        "funnel with counts; p99 budgets, stages + hops ≈ 75% of SLO; offline, "
-        "online paths",
+        "funnel with counts; per stage: inferences/s, feature reads/s, $/month; p99 "
+        "budgets, stages + hops ≈ 75% of SLO (our rule); offline, online paths; a "
+        "line each: data, features, model",
         "then ask where to go deep",
         ("high-level-architecture.md",),
     ),
     Phase(
         DEEP_DIVE,
         15,
-        "the part they pick, or the riskiest: options, numbers, a choice, how it fails",
+        "the part they pick (any step: a later one then shrinks to its decisions in "
+        "its slot), or the riskiest: options, numbers, a choice, how it fails",
         "say why this part is the hard one",
         ("data.md", "features.md", "model-development.md"),
     ),
@@ -91,8 +98,8 @@ _PLAN = (
     Phase(
         "Serving and monitoring",
         4,
-        "online or batch, fallbacks, cost; shadow → canary → A/B, rollback; "
-        "drift, label delay",
+        "online or batch, fallbacks; shadow → canary → A/B, rollback; drift, label "
+        "delay",
         "how it fails, how we see it",
         ("deployment-and-serving.md", "monitoring.md"),
     ),
@@ -203,3 +210,7 @@ def plan_table(plan: tuple[Phase, ...] | None = None) -> str:
         cell = _phase_cell(start, end, phase)
         lines.append(f"| {cell} | {phase.board} — *{phase.prompt}* |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(plan_table())

@@ -3,9 +3,10 @@
 Synthetic users click items with probabilities that mix item popularity with personal
 taste. Each world sets how personal taste is; in each, most users have a history of 20
 clicks and some are new, with 2. The rule recommends the most-clicked items; the model
-is EASE, an item-to-item linear model (Steck, 2019), its penalty picked on held-out
-clicks. Both are scored on the true probability that the user's next new click lands
-in their 10-item list, which only the simulation knows, over several seeds.
+is EASE, an item-to-item linear model (Steck, 2019), its penalty tuned per segment on
+clicks hidden from the fit. Both are scored on the true probability that the user's
+next new click lands in their 10-item list, which only the simulation knows, over
+several seeds. An ablation scores new users with the established users' penalty.
 
 Run it: ``python -m snippets.framework.problem_clarification_baseline``.
 """
@@ -24,7 +25,8 @@ N_ESTABLISHED, N_NEW = 1_200, 300
 HISTORY, NEW_HISTORY = 20, 2  # clicks per established and per new user
 L2_GRID = (10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
 TASTES = {"weak": 0.5, "medium": 1.0, "strong": 2.0}  # sd of the personal logit
-SEEDS = range(5)
+SEEDS = range(10)
+SEGMENTS = ("new", "established")
 
 
 def _check_clicked(clicked: np.ndarray) -> np.ndarray:
@@ -89,10 +91,12 @@ class World:
     order: np.ndarray  # each user's first HISTORY clicks, in the order made
     is_new: np.ndarray  # new users keep only their first NEW_HISTORY clicks
 
-    def clicked(self, drop_last: bool = False) -> np.ndarray:
-        """Who clicked what; drop_last hides each established user's last click."""
-        length = np.where(self.is_new, NEW_HISTORY, HISTORY - drop_last)
+    def clicked(self, hide: int | None = None) -> np.ndarray:
+        """Who clicked what; hide drops each established user's click at that place."""
+        length = np.where(self.is_new, NEW_HISTORY, HISTORY)
         shown = np.arange(self.order.shape[1]) < length[:, None]
+        if hide is not None:
+            shown[~self.is_new, hide] = False
         clicked = np.zeros(self.logits.shape, dtype=bool)
         np.put_along_axis(clicked, self.order, shown, axis=1)
         return clicked
@@ -121,40 +125,77 @@ def make_world(taste: float, seed: int, dims: int = 4) -> World:
     # --8<-- [end:world]
 
 
+def _check_segment(segment: str) -> str:
+    if segment not in SEGMENTS:
+        raise ValueError(f"segment must be one of {SEGMENTS}, got {segment!r}")
+    return segment
+
+
 # --8<-- [start:compare]
-def pick_l2(world: World, grid: tuple[float, ...] = L2_GRID) -> float:
-    """The penalty whose model best predicts established users' held-out last click."""
-    train = world.clicked(drop_last=True)
+def validation_hits(world: World, segment: str, l2: float) -> float:
+    """Share of established users whose click hidden from the fit lands in the list.
+
+    Established users stand in for both segments: the hidden click is their last,
+    predicted from the 19 before it, or their third, predicted from their first two
+    (all that a new user has).
+    """
+    place = HISTORY - 1 if _check_segment(segment) == "established" else NEW_HISTORY
     old = ~world.is_new
-    held_out = world.order[old, HISTORY - 1][:, None]
+    fit = world.clicked(hide=place)  # the hidden click never reaches the fit
+    query = np.zeros((int(old.sum()), N_ITEMS), dtype=bool)
+    np.put_along_axis(query, world.order[old, :place], True, axis=1)
+    scores = np.where(query, -np.inf, query @ ease_weights(fit, l2))
+    target = np.take_along_axis(scores, world.order[old, place][:, None], axis=1)
+    # In the list when fewer than LIST_SIZE unseen items score higher.
+    return float(((scores > target).sum(axis=1) < LIST_SIZE).mean())
 
-    def hits(l2: float) -> float:
-        scores = train[old] @ ease_weights(train, l2)
-        return float((top_unseen(scores, train[old]) == held_out).any(axis=1).mean())
 
-    return max(grid, key=hits)
+def pick_l2(world: World, segment: str, grid: tuple[float, ...] = L2_GRID) -> float:
+    """The penalty from the grid with the most validation hits for the segment."""
+    return max(grid, key=lambda l2: validation_hits(world, segment, l2))
 
 
-def compare(taste: float, seed: int) -> tuple[dict[str, dict[str, float]], float]:
-    """Mean hit rate of the rule, the model and the best list per group; the l2 used."""
+def compare(taste: float, seed: int) -> tuple[dict, dict[str, float]]:
+    """Mean hit rate per segment of the rule, the model and the best list, and of the
+    model with the established users' penalty (the ablation); the penalties tuned."""
     world = make_world(taste, seed)
     clicked, truth = world.clicked(), world.next_click()
-    l2 = pick_l2(world)
-    weights = ease_weights(clicked, l2)
-    hit = {
-        "rule": expected_hit_rate(
-            truth, top_unseen(popularity_scores(clicked), clicked)
-        ),
-        "model": expected_hit_rate(truth, top_unseen(clicked @ weights, clicked)),
-        "best": expected_hit_rate(truth, top_unseen(truth, clicked)),
-    }
-    groups = {"new": world.is_new, "established": ~world.is_new}
-    rates = {
-        group: {name: float(rate[mask].mean()) for name, rate in hit.items()}
-        for group, mask in groups.items()
-    }
+    l2 = {segment: pick_l2(world, segment) for segment in SEGMENTS}
+    weights = {value: ease_weights(clicked, value) for value in set(l2.values())}
+    rates = {}
+    for segment in SEGMENTS:
+        mask = world.is_new if segment == "new" else ~world.is_new
+        seen, true = clicked[mask], truth[mask]
+        lists = {
+            "rule": top_unseen(popularity_scores(clicked)[mask], seen),
+            "model": top_unseen(seen @ weights[l2[segment]], seen),
+            "best": top_unseen(true, seen),
+            "one penalty": top_unseen(seen @ weights[l2["established"]], seen),
+        }
+        rates[segment] = {
+            name: float(expected_hit_rate(true, items).mean())
+            for name, items in lists.items()
+        }
     return rates, l2
     # --8<-- [end:compare]
+
+
+def popularity_share(taste: float) -> float:
+    """Popularity's share of the click logits' variance: 1 / (1 + taste^2)."""
+    return 1.0 / (1.0 + taste**2)
+
+
+def _interval(differences: np.ndarray) -> str:
+    gain, low, high = paired_interval(differences)
+    verdict = "tie" if is_tie(low, high) else ("model" if gain > 0 else "rule")
+    return f"{gain:+.3f} ({low:+.3f} to {high:+.3f})     {verdict}"
+
+
+def _penalties(l2s: list[float]) -> str:
+    low, high = f"{min(l2s):,.0f}", f"{max(l2s):,.0f}"
+    largest = sum(l2 == max(L2_GRID) for l2 in l2s)
+    span = low if low == high else f"{low}-{high}"
+    return f"{span} ({largest} of {len(l2s)})"
 
 
 def main() -> None:
@@ -166,35 +207,40 @@ def main() -> None:
         f"{N_ESTABLISHED:,} users with {HISTORY} clicks, {N_NEW} new users with"
         f" {NEW_HISTORY}; {N_ITEMS} items; popularity sd 1.0"
     )
+    shares = ", ".join(f"{n} {popularity_share(t):.0%}" for n, t in TASTES.items())
+    print(f"Popularity share of the logit variance, 1/(1+sd^2): {shares}")
     print(
         f"{'taste sd':<11} {'users':<11} {'rule':>5} {'model':>5} {'best':>5} "
         f"{'rule/best':>9}  model - rule, 95% interval  verdict"
     )
-    picked = {}
+    results = {}
     for name, taste in TASTES.items():
-        runs, picked[name] = zip(*(compare(taste, seed) for seed in SEEDS), strict=True)
-        for group in ("new", "established"):
+        results[name] = [compare(taste, seed) for seed in SEEDS]
+        for segment in SEGMENTS:
             rate = {
-                key: np.array([run[group][key] for run in runs])
+                key: np.array([run[segment][key] for run, _ in results[name]])
                 for key in ("rule", "model", "best")
             }
-            gain, low, high = paired_interval(rate["model"] - rate["rule"])
-            verdict = "tie" if is_tie(low, high) else ("model" if gain > 0 else "rule")
             print(
-                f"{name + f' {taste}':<11} {group:<11} {rate['rule'].mean():>5.3f} "
+                f"{name + f' {taste}':<11} {segment:<11} {rate['rule'].mean():>5.3f} "
                 f"{rate['model'].mean():>5.3f} {rate['best'].mean():>5.3f} "
                 f"{rate['rule'].mean() / rate['best'].mean():>9.0%}  "
-                f"{gain:+.3f} ({low:+.3f} to {high:+.3f})     {verdict}"
+                + _interval(rate["model"] - rate["rule"])
             )
     grid = f"{min(L2_GRID):,.0f}-{max(L2_GRID):,.0f}"
-    print(f"Penalty picked on held-out clicks from a grid of {grid}, over seeds:")
-    for name, l2s in picked.items():
-        low, high = f"{min(l2s):,.0f}", f"{max(l2s):,.0f}"
-        largest = sum(l2 == max(L2_GRID) for l2 in l2s)
-        print(
-            f"  {name:<6} {low if low == high else f'{low}-{high}'}, "
-            f"the largest on {largest} of {len(l2s)}"
+    print(f"Penalty tuned per segment on a click hidden from the fit, grid {grid};")
+    print("range over seeds (how often the largest was picked):")
+    for name, runs in results.items():
+        new, old = ([l2[s] for _, l2 in runs] for s in SEGMENTS)
+        print(f"  {name:<6} established {_penalties(old):<22} new {_penalties(new)}")
+    print("Ablation: new users get the penalty tuned on established users")
+    print(f"{'taste sd':<11} {'users':<11} model - rule, 95% interval  verdict")
+    for name, runs in results.items():
+        new = np.array(
+            [[run["new"][k] for k in ("one penalty", "rule")] for run, _ in runs]
         )
+        label = f"{name} {TASTES[name]}"
+        print(f"{label:<11} {'new':<11} " + _interval(new[:, 0] - new[:, 1]))
 
 
 if __name__ == "__main__":

@@ -241,8 +241,20 @@ def test_page_quotes_the_replay_and_rater_numbers():
         output,
     ).groups()
     assert set(rows) == {"20%", "5%", "1%"}
+    changed, segments = re.search(r"pick in (\d+) of (\d+) segments", output).groups()
+    world = ev.policy_world(0)  # the replay's world, counted here by hand
+    picks = zip(world["new"], world["old"], strict=True)
+    assert int(changed) == sum(new != old for new, old in picks)
+    winners = round(40 * float(rows["1%"][3].strip("%")) / 100)
+    ess_share = {eps: int(rows[eps][0].replace(",", "")) / 100_000 for eps in rows}
     assert_page_quotes(
         PAGE,
+        f"pick in {changed} of {segments} segments",
+        f"the {winners} winning logs",
+        f"{ess_share['20%']:.1%} of the events at ε = 20%",
+        f"{ess_share['1%']:.2%} at ε = 1%",
+        f"score {raters[0][1]} on one task and {raters[1][1]} on the other",
+        f"do not divide the {cost[1]} by three",
         f"by {true_lift}",
         f"sample size of {rows['20%'][0]} of the 100,000",
         f"the interval is {rows['20%'][1]}",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
+from snippets.concepts.generative_ai import A100_80GB, LLAMA_3_8B, fits_in_memory
 from snippets.framework import generative_ai as ga
 
 PAGE = "framework/generative-ai.md"
@@ -148,11 +149,71 @@ def test_cascade_breaks_even_at_one_minus_the_price_ratio():
         < large
         < ga.cascade_cost(small, large, 0.91)
     )
+    # A check costing 0.05 per task moves the break-even to 1 - 0.15 = 0.85.
+    assert (
+        ga.cascade_cost(small, large, 0.84, check=0.05)
+        < large
+        < ga.cascade_cost(small, large, 0.86, check=0.05)
+    )
 
 
-def test_dollars_per_million_tokens_by_hand():
-    # $2 an hour at 1,000 tokens/s: 3.6M tokens an hour, so $0.5556 per million.
-    assert ga.dollars_per_million_tokens(2.0, 1000) == pytest.approx(2 / 3.6)
+# -- self-hosting ---------------------------------------------------------------------
+
+# Llama 3 8B: 32 layers, 8 KV heads of width 128, fp16: K and V per token in bytes.
+KV_BYTES_PER_TOKEN = 2 * 32 * 8 * 128 * 2
+
+
+def test_max_batch_is_where_the_caches_stop_fitting():
+    for context in (512, 4096, 6400, 32_768):
+        cap = ga.max_batch(LLAMA_3_8B, A100_80GB, context)
+        assert fits_in_memory(LLAMA_3_8B, A100_80GB, context, cap)
+        assert not fits_in_memory(LLAMA_3_8B, A100_80GB, context, cap + 1)
+    # By hand: 80 GB less 16.06 GB of fp16 weights, over 6,400 x 128 KiB per sequence.
+    weights = 8.030e9 * 2
+    by_hand = (80e9 - weights) // (6400 * KV_BYTES_PER_TOKEN)
+    assert ga.max_batch(LLAMA_3_8B, A100_80GB, 6400) == by_hand == 76
+
+
+@pytest.mark.parametrize("batch", [1, 16, 76])
+def test_decode_share_is_the_memory_bound_written_out(batch):
+    """Decode at a 6k context is memory-bound: bytes read per step over bandwidth."""
+    prompt, output = 6100, 300
+    _, decode = ga.self_hosted_task_seconds(
+        LLAMA_3_8B, A100_80GB, prompt, output, batch
+    )
+    hidden, vocab = 4096, 128_256
+    blocks_and_head = LLAMA_3_8B.layer_parameters + vocab * hidden
+    # Each step reads the blocks and the output head, one embedding row per
+    # sequence, and every sequence's cache including the token being added.
+    by_hand = sum(
+        (
+            (blocks_and_head + batch * hidden) * 2
+            + batch * (prompt + i + 1) * KV_BYTES_PER_TOKEN
+        )
+        / A100_80GB.bandwidth
+        for i in range(output - 1)
+    )
+    assert decode == pytest.approx(by_hand / batch, rel=1e-9)
+
+
+def test_prefill_is_compute_bound_and_the_cache_skips_the_prefix():
+    prompt, prefix = 6100, 2000
+    full, _ = ga.self_hosted_task_seconds(LLAMA_3_8B, A100_80GB, prompt, 2, 1)
+    # About 2 FLOPs per block weight per token, plus attention over the prompt.
+    layer_flops = 2 * LLAMA_3_8B.layer_parameters
+    attention = 4 * 32 * 4096 * (prompt + 1) / 2
+    rough = prompt * (layer_flops + attention) / A100_80GB.peak_flops
+    assert full == pytest.approx(rough, rel=0.01)
+    hit, _ = ga.self_hosted_task_seconds(
+        LLAMA_3_8B, A100_80GB, prompt, 2, 1, prefix, cache_hit_rate=1.0
+    )
+    assert hit < full * (prompt - prefix) / prompt * 1.1  # about a third less
+    half, _ = ga.self_hosted_task_seconds(
+        LLAMA_3_8B, A100_80GB, prompt, 2, 1, prefix, cache_hit_rate=0.5
+    )
+    assert half == pytest.approx((full + hit) / 2)
+    # One output token is the prefill's own: no decode step.
+    assert ga.self_hosted_task_seconds(LLAMA_3_8B, A100_80GB, prompt, 1, 4)[1] == 0
 
 
 # -- bad input ----------------------------------------------------------------------
@@ -184,8 +245,14 @@ def test_bad_input_fails_clearly():
         ga.cost_per_task(prices, 100, 10, calls=0)
     with pytest.raises(ValueError, match="escalated"):
         ga.cascade_cost(0.1, 1.0, 1.2)
-    with pytest.raises(ValueError, match="tokens_per_second"):
-        ga.dollars_per_million_tokens(2.0, 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        ga.cascade_cost(0.1, 1.0, 0.5, check=-0.01)
+    with pytest.raises(ValueError, match="prefix_tokens"):
+        ga.self_hosted_task_seconds(LLAMA_3_8B, A100_80GB, 100, 10, 1, 100)
+    with pytest.raises(ValueError, match="batch"):
+        ga.self_hosted_task_seconds(LLAMA_3_8B, A100_80GB, 100, 10, 0)
+    with pytest.raises(TypeError, match="context"):
+        ga.max_batch(LLAMA_3_8B, A100_80GB, 6400.0)
 
 
 # -- the page quotes the program ----------------------------------------------------
@@ -214,10 +281,17 @@ def test_page_quotes_the_evaluation_size_numbers():
         assert_page_quotes(PAGE, significant, line.split()[-1])
     golden = re.search(r"gain (\+[\d.]+) points, exact McNemar p = ([\d.]+)", out)
     assert_page_quotes(PAGE, golden[1], f"p = {golden[2]}")
-    # The 200-example set at discordance 0.10, and 1,000 examples.
-    row_200 = _line(out, "200 ").split()
+    # The 200-example set at its own discordance, and 1,000 examples at 0.10.
+    own = re.search(
+        r"discordant share (\d\.\d+), the smallest .* is ([\d.]+) points", out
+    )
+    assert own[1] == f"{22 / 200:.2f}"
+    assert_page_quotes(
+        PAGE, f"discordant share of {own[1]}", f"{own[2]} points or more"
+    )
+    assert_page_quotes(PAGE, f"discordance ({own[1]})", f"about {own[2]} points")
     row_1000 = _line(out, "1,000").split()
-    assert_page_quotes(PAGE, f"{row_200[2]} points", f"{row_1000[2]} points")
+    assert_page_quotes(PAGE, f"{row_1000[2]} points")
 
 
 def test_page_quotes_the_cost_numbers():
@@ -239,8 +313,22 @@ def test_page_quotes_the_cost_numbers():
         f"{share['30%']} of the large model alone when 30% escalate",
         f"{share['90%']} when 90% do",
     )
-    for batch in ("1", "16", "256"):
-        line = re.search(rf"batch +{batch}: +([\d,]+) tokens/s, (\$[\d.]+)", out)
-        assert_page_quotes(PAGE, line[2])
-        if batch != "16":
-            assert_page_quotes(PAGE, f"({line[1]} tokens/s)")
+    kv = re.search(r"at ([\d,]+) tokens: ([\d.]+ GB); at most (\d+) fit", out)
+    assert_page_quotes(PAGE, f"At {kv[1]} tokens", kv[2], f"at most {kv[3]} fit")
+    prefill = re.search(r"prefill ([\d.]+ s) per task", out)[1]
+    assert_page_quotes(PAGE, f"takes {prefill}")
+    rows = re.findall(r"^ +(\d+) +([\d,]+) +([\d.]+) +([\d.]+) +(\$[\d.]+)$", out, re.M)
+    by_batch = {batch: rest for batch, *rest in rows}
+    tokens, decode, _, dollars = by_batch[kv[3]]
+    assert_page_quotes(
+        PAGE, f"batch of {kv[3]}", f"({decode} s,", f"at {tokens} tokens/s"
+    )
+    assert_page_quotes(PAGE, dollars)
+    assert_page_quotes(PAGE, f"{by_batch['1'][3]} at batch 1")
+    even = re.search(
+        r"API price \((\$[\d.]+) per task\):\n.*bills (\$\d+) a day, the API price of"
+        r" ([\d,]+) tasks; it can serve ([\d,]+) a day,\n.*above (\d+%) utilisation",
+        out,
+    )
+    assert_page_quotes(PAGE, f"({even[1]} per task)", f"{even[2]} a day", even[3])
+    assert_page_quotes(PAGE, even[4], f"above {even[5]} utilisation")

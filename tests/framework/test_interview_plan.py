@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from guide import DOCS, assert_page_quotes, fences, page_text
+from guide import DOCS, assert_page_quotes, module_output, page_text
 
 from snippets.framework import interview_plan as ip
 
@@ -78,6 +78,8 @@ def test_every_step_page_exists_and_every_step_of_the_framework_is_planned():
 def test_the_page_table_is_the_data():
     rows = page_table_rows(PAGE)
     assert "\n".join(rows) == ip.plan_table(), "regenerate the table from plan_table()"
+    # The program prints the same table.
+    assert module_output("snippets.framework.interview_plan") == ip.plan_table() + "\n"
     # Read the page on its own terms too: each row's clock, board and cue.
     body = rows[2:]
     assert len(body) == len(ip.phases())
@@ -106,21 +108,86 @@ def test_the_prose_quotes_the_plan():
     assert_page_quotes(
         PAGE,
         f"{ip.USABLE_MINUTES} usable minutes, not {ip.ROUND_MINUTES}",
-        f"the other {ip.ROUND_MINUTES - ip.USABLE_MINUTES}.",
+        f"other {ip.ROUND_MINUTES - ip.USABLE_MINUTES}; the clock starts after them",
         f"{LOW}–{HIGH} minute deep dive",
         f"last {after_dive} minutes",
         f"down to {LOW}",
+        f"still ends at minute {ip.USABLE_MINUTES - after_dive}, taking over",
     )
-    assert_page_quotes("framework/index.md", f"last {after_dive} minutes")
+    assert_page_quotes(
+        "framework/index.md",
+        f"last {after_dive} minutes",
+        f"ends at minute {ip.USABLE_MINUTES - after_dive}",
+    )
 
 
-def test_the_whiteboard_has_a_deep_dive_box_sized_by_the_plan():
-    (board,) = [
-        f for f in fences("framework/whiteboard-template.md") if f.language == "text"
-    ]
-    assert f"DEEP DIVE ({LOW}-{HIGH} min)" in board.body
-    widths = {len(line) for line in board.body.splitlines()}
-    assert widths == {67}, "every line of the template is the same width"
+def test_the_step_pages_quote_the_plan_clock():
+    """Every step page that names its minutes names the plan's."""
+    window = {phase.name: f"{start}–{end}" for start, end, phase in ip.clock()}
+    assert_page_quotes(
+        "framework/problem-clarification.md",
+        f"minutes {window['Clarify and metrics']} of the",
+    )
+    for page in ("data.md", "features.md"):
+        assert_page_quotes(
+            f"framework/{page}",
+            f"part of the deep dive (minutes {window[ip.DEEP_DIVE]})",
+        )
+    assert_page_quotes(
+        "framework/monitoring.md",
+        f"(minutes {window['Serving and monitoring']} of",
+    )
+    serving = next(p for p in ip.phases() if p.name == "Serving and monitoring")
+    assert (
+        "four minutes" in page_text("framework/monitoring.md") and serving.minutes == 4
+    )
+
+
+def test_the_whiteboard_has_a_box_per_step_and_a_deep_dive_box_sized_by_the_plan():
+    text = page_text("framework/whiteboard-template.md")
+    titles = re.findall(
+        r'^<div class="mlsd-board__\w+" markdown>\n\*\*(.+?)\*\*', text, re.M
+    )
+    assert len(titles) == 11, titles
+    numbered = [int(t.split()[0]) for t in titles if t[0].isdigit()]
+    assert sorted(numbered) == list(
+        range(1, 9)
+    )  # the framework's eight steps, once each
+    assert f"Deep dive ({LOW}–{HIGH} min)" in titles
+    # Each box names its grid area, and the stylesheet places every area.
+    css = (DOCS / "assets/stylesheets/extra.css").read_text(encoding="utf-8")
+    for area in re.findall(r'^<div class="mlsd-board__(\w+)"', text, re.M):
+        assert f".mlsd-board__{area} {{\n  grid-area: {area};" in css, area
+        assert f'"{area} ' in css or f' {area}"' in css, area
+
+
+def test_senior_vs_staff_sizes_the_feature_fetch_from_the_architecture_estimate():
+    out = module_output("snippets.framework.high_level_architecture")
+    qps = re.search(r"([\d,]+) peak QPS", out)[1]
+    budget = re.search(r"(\d+) ms server-side budget", out)[1]
+    fetch = out.split("Feature fetch at peak")[1].split("\n\n")[0]
+    rows = {
+        line[:15].strip(): line.split()[2:4]
+        for line in fetch.splitlines()
+        if line.startswith(("light ranker", "heavy ranker"))
+    }
+    (light_rows, light_nodes), (_, heavy_nodes) = (
+        rows["light ranker"],
+        rows["heavy ranker"],
+    )
+    # The saving per 1,000 light-ranker candidates, from the printed node count.
+    per_thousand = round(int(light_nodes) / 10)
+    assert_page_quotes(
+        "framework/senior-vs-staff.md",
+        "times 10k light-ranker rows",
+        "times 500 heavy-ranker rows",
+        f"at {qps} peak QPS",
+        f"reads {light_rows} rows a second, {light_nodes} store nodes",
+        f"against {heavy_nodes} for the heavy ranker",
+        f"saves about {per_thousand} store nodes",
+        f"{budget} ms at p99, server-side",
+        f"three quarters of the {budget} ms",
+    )
 
 
 def test_senior_vs_staff_phases_sit_on_the_plan_clock():

@@ -167,4 +167,7 @@ def test_page_quotes_the_numbers_the_code_prints():
     true_wins, seeds, guess_wins = wins.groups()
     quoted += [f"in {true_wins} of {seeds} seeds", f"in {guess_wins} of {seeds} seeds"]
     quoted += re.findall(r"\d+\.\d%", out.splitlines()[-1])
+    # The self-check rounds the ladder's two ends to two decimals.
+    plain_pr, gbdt_pr = (float(row["pr"][0]) for row in (plain, gbdt))
+    quoted += [f"rose from {plain_pr:.2f} for", f"to {gbdt_pr:.2f} for the GBDT"]
     assert_page_quotes(PAGE, *quoted)

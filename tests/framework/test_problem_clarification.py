@@ -217,5 +217,5 @@ def test_page_quotes_the_numbers_the_code_prints():
         *screen[4:9],
         *spreads,
         *recall_line[:3],
-        recall_line[3].split()[0] + " to 1",
+        "as " + recall_line[3],
     )
