@@ -252,3 +252,36 @@ def page_url(name: str) -> str:
     if stem == "index" or stem.endswith("/index"):
         return stem.removesuffix("index")
     return stem + "/"
+
+
+# One line of the checklist (docs/concepts/index.md): "12. [Question?](page.md#anchor)",
+# where the page is a concept family or, for the round itself, ../framework/<page>.md.
+CHECKLIST_ITEM = re.compile(
+    r"^(?P<n>\d+)\. \[(?P<question>[^\]]+)\]"
+    r"\((?:\.\./(?P<folder>framework)/)?(?P<page>[\w-]+\.md)#(?P<id>[\w-]+)\)$"
+)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    number: int
+    question: str
+    page: str  # docs-relative: "concepts/x.md" or "framework/y.md"
+    anchor: str
+
+
+def checklist() -> list[ChecklistItem]:
+    """Every numbered question of the checklist, in order."""
+    items = []
+    for line in page_text("concepts/index.md").splitlines():
+        if match := CHECKLIST_ITEM.match(line):
+            folder = match["folder"] or "concepts"
+            items.append(
+                ChecklistItem(
+                    int(match["n"]),
+                    match["question"],
+                    f"{folder}/{match['page']}",
+                    match["id"],
+                )
+            )
+    return items

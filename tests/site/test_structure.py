@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from guide import DOCS, page_text
+from guide import DOCS, checklist, page_text
 
 PROBLEM_SECTIONS = [
     "The prompt",
@@ -117,18 +117,95 @@ def test_every_page_has_a_description_for_search_engines(path):
     assert re.match(r"---\ndescription: .{40,}\n", text), "front matter description"
 
 
-CHECKLIST_ITEM = re.compile(
-    r"^(?P<n>\d+)\. \[(?P<question>[^\]]+)\]\((?P<page>[\w-]+\.md)#(?P<id>[\w-]+)\)$"
-)
-
-
-def test_checklist_has_sixty_questions_linked_to_every_family():
-    lines = page_text("concepts/index.md").splitlines()
-    items = [m for line in lines if (m := CHECKLIST_ITEM.match(line))]
-    assert len(items) >= 60
-    assert [int(m["n"]) for m in items] == list(range(1, len(items) + 1))
-    assert all(m["question"].rstrip().endswith(("?", ".")) for m in items)
-    assert {m["page"] for m in items} == set(FAMILIES)
+def test_checklist_has_130_questions_linked_to_every_family():
+    items = checklist()
+    assert len(items) >= 130
+    assert [item.number for item in items] == list(range(1, len(items) + 1))
+    assert all(item.question.rstrip().endswith(("?", ".")) for item in items)
+    concept_pages = {
+        i.page.split("/")[1] for i in items if i.page.startswith("concepts/")
+    }
+    assert concept_pages == set(FAMILIES)
     # Each link lands on an explicit heading id or a heading of the family page; the
     # strict build checks the anchors, this checks they are not all the same one.
-    assert len({(m["page"], m["id"]) for m in items}) == len(items)
+    assert len({(item.page, item.anchor) for item in items}) == len(items)
+
+
+# What a candidate says in the room never points at this guide's test suite or code.
+CITES_OUR_TESTS = re.compile(
+    r"\btest_\w+|\bpytest\b|\btests?/\w|\bthe tests? (?:check|assert|compare|fail)"
+    r"|\bour (?:test suite|tests|snippet|code)\b",
+    re.I,
+)
+ANSWER_OPENER = re.compile(r"^(?P<indent>\s*)(?:\?\?\?\+?|!!!) (?:question|success)\b")
+
+
+def answer_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of every line inside a question or answer block."""
+    found, indent = [], None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if opener := ANSWER_OPENER.match(line):
+            indent = len(opener["indent"])
+            continue
+        if indent is not None and line.strip():
+            if len(line) - len(line.lstrip()) <= indent:
+                indent = None
+            else:
+                found.append((number, line))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.rglob("*.md")), ids=lambda p: p.name)
+def test_interview_answers_never_cite_the_test_suite(path):
+    text = path.read_text(encoding="utf-8")
+    citing = [
+        (n, ln.strip()) for n, ln in answer_lines(text) if CITES_OUR_TESTS.search(ln)
+    ]
+    assert not citing, f"answers that cite our tests or code: {citing[:5]}"
+
+
+def test_the_answer_scanner_finds_what_it_must():
+    text = '??? question "Q"\n\n    The test_x_y checks this.\n\nOutside test_z.\n'
+    assert answer_lines(text) == [(3, "    The test_x_y checks this.")]
+    assert CITES_OUR_TESTS.search("the tests check it")
+    assert not CITES_OUR_TESTS.search("an A/B test checks it")
+
+
+# Formulas are written for MathML (\( \) inline, $$ display): a sum, root, chi-square,
+# TeX sub/superscript or a ~subscript~ in an equation left in plain prose is a formula
+# the reader sees as code-like text.
+FORMULA_IN_PROSE = re.compile(r"[√Σ∑]|χ²|_\{|\^\{|~[a-z]{1,3}~ *[=·]")
+
+
+def prose_outside_math(text: str) -> list[tuple[int, str]]:
+    """(line number, text) of prose lines, with code, inline code and math removed."""
+    out, fenced, display = [], False, False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if stripped == "$$":
+            display = not display
+            continue
+        if fenced or display:
+            continue
+        line = re.sub(r"\\\(.+?\\\)", " ", line)
+        out.append((number, re.sub(r"`[^`]*`", " ", line)))
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.rglob("*.md")), ids=lambda p: p.name)
+def test_formulas_are_written_as_math(path):
+    text = path.read_text(encoding="utf-8")
+    plain = [
+        (n, ln.strip())
+        for n, ln in prose_outside_math(text)
+        if FORMULA_IN_PROSE.search(ln)
+    ]
+    assert not plain, f"formulas outside \\( \\) or $$: {plain[:5]}"
+
+
+def test_the_problems_index_lists_the_sections_every_problem_has():
+    rows = re.findall(r"^\| \d+ \| ([^|]+?) \|", page_text("problems/index.md"), re.M)
+    assert rows == PROBLEM_SECTIONS
