@@ -52,12 +52,15 @@ def durations_by_file(output: str) -> dict[str, float]:
     return {path: round(s, 2) for path, s in sorted(per_file.items())}
 
 
+_BROWSER_MARK = re.compile(r"^pytestmark = .*pytest\.mark\.browser\b", re.M)
+
+
 def browser_test_files(tests_dir: Path = ROOT / "tests") -> set[str]:
     """Test files marked ``browser`` as a whole (``pytestmark = ...browser``)."""
     return {
         path.relative_to(tests_dir.parent).as_posix()
         for path in tests_dir.rglob("test_*.py")
-        if "pytestmark = pytest.mark.browser" in path.read_text(encoding="utf-8")
+        if _BROWSER_MARK.search(path.read_text(encoding="utf-8"))
     }
 
 

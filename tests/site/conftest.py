@@ -8,6 +8,7 @@ $MLSD_BUILD_DIR when set, so that CI can publish exactly the site it tested.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,24 +31,52 @@ def _run_dir(tmp_path_factory, worker_id: str) -> Path:
     return base if worker_id == "master" else base.parent
 
 
+def once_per_run(tmp_path_factory, worker_id: str, run_id: str, name: str, make):
+    """Call make() once per test run, whichever worker asks first, under a file lock.
+
+    make() returns something JSON can hold; every worker gets that same value. A
+    failure is recorded and fails every later caller of this run the same way.
+    """
+    run_dir = _run_dir(tmp_path_factory, worker_id)
+    done, failed = run_dir / f"{name}.done", run_dir / f"{name}.failed"
+    with FileLock(str(run_dir / f"{name}.lock")):
+        if failed.is_file():
+            failed_run, _, message = failed.read_text(encoding="utf-8").partition("\n")
+            if failed_run == run_id:
+                pytest.fail(message)
+        if done.is_file():
+            record = json.loads(done.read_text(encoding="utf-8"))
+            if record["run"] == run_id:
+                return record["value"]
+        try:
+            value = make(run_dir)
+        except (RuntimeError, ValueError, OSError) as error:
+            failed.write_text(f"{run_id}\n{error}", encoding="utf-8")
+            pytest.fail(str(error))
+        done.write_text(json.dumps({"run": run_id, "value": value}), encoding="utf-8")
+        return value
+
+
 def shared_build(
     tmp_path_factory, worker_id: str, run_id: str, name: str, pdf: bool
 ) -> Path:
     """Build once per run under a lock; a failed build fails every test needing it."""
-    run_dir = _run_dir(tmp_path_factory, worker_id)
-    site_dir, done = run_dir / name, run_dir / f"{name}.done"
-    failed = run_dir / f"{name}.failed"
-    with FileLock(str(run_dir / f"{name}.lock")):
-        if failed.is_file():
-            pytest.fail(failed.read_text(encoding="utf-8"))
-        if not done.is_file() or done.read_text() != run_id:
-            try:
-                build(site_dir, pdf=pdf)
-            except RuntimeError as error:
-                failed.write_text(str(error), encoding="utf-8")
-                pytest.fail(str(error))
-            done.write_text(run_id)
-    return site_dir
+
+    def make(run_dir: Path) -> str:
+        build(run_dir / name, pdf=pdf)
+        return str(run_dir / name)
+
+    return Path(once_per_run(tmp_path_factory, worker_id, run_id, name, make))
+
+
+@pytest.fixture(scope="session")
+def run_once(tmp_path_factory, worker_id, testrun_uid):
+    """``run_once(name, make)``: once_per_run for this run (make gets the run's dir)."""
+
+    def _run_once(name: str, make):
+        return once_per_run(tmp_path_factory, worker_id, testrun_uid, name, make)
+
+    return _run_once
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -34,9 +35,14 @@ def h1(markdown: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def book(print_site, browser):
-    """Print the book once per session, next to the print build it comes from."""
-    return print_site, pdf.build_pdf(print_site, print_site / "mlsd-guide.pdf", browser)
+def book(print_site, browser, run_once):
+    """Print the book once per run (any worker), next to its print build."""
+
+    def make(run_dir):
+        return str(pdf.build_pdf(print_site, print_site / "mlsd-guide.pdf", browser))
+
+    path = run_once("book", make)
+    return print_site, Path(path)
 
 
 @pytest.fixture(scope="session")
@@ -100,8 +106,14 @@ def test_page_count_is_within_bounds(reader):
 
 
 def test_bookmarks_list_every_chapter_in_nav_order(reader):
-    top_level = [item.title for item in reader.outline if not isinstance(item, list)]
-    titles = [h1(page_text(name)) for name in printed_pages()]
+    # Bookmark titles lose the space at a line break ("diversityand"): compare letters.
+    def squeeze(title: str) -> str:
+        return re.sub(r"\W+", "", title)
+
+    top_level = [
+        squeeze(item.title) for item in reader.outline if not isinstance(item, list)
+    ]
+    titles = [squeeze(h1(page_text(name))) for name in printed_pages()]
     positions, start = [], 0
     for title in titles:
         assert title in top_level[start:], f"chapter {title!r} missing or out of order"
@@ -163,3 +175,137 @@ def test_cheat_sheets_print_on_one_page_with_room_to_spare(
     lowest = max(y_max for *_, y_max in words.words)
     fill = (lowest - top) / printable
     assert fill <= ONE_PAGE_MAX_FILL, f"/{path} fills {fill:.0%} of its page"
+
+
+# ── Contents with page numbers, nothing left alone at a page end ─────────────
+CONTENTS_LINE = re.compile(
+    r"^\s*(?:\d+\.\s+)?(?P<title>\S.*?\S)\s{2,}(?P<page>\d+)\s*$"
+)
+
+
+def contents_entries(pages_text: list[str], first: int, last: int) -> list[tuple]:
+    """(title, page) for every 'Title ..... N' line on pages first..last (1-based)."""
+    entries = []
+    for text in pages_text[first - 1 : last]:
+        for line in text.splitlines():
+            if (match := CONTENTS_LINE.match(line)) and not line.strip().startswith(
+                "Page "
+            ):
+                entries.append((match["title"], int(match["page"])))
+    return entries
+
+
+def starts_on(pages_text: list[str], title: str, page: int) -> bool:
+    """The title is printed on that page (whitespace and hyphenation aside)."""
+    squeeze = lambda s: re.sub(r"\W+", "", s).lower()  # noqa: E731
+    return squeeze(title) in squeeze(pages_text[page - 1])
+
+
+def nav_items(nav: list) -> list[dict]:
+    """Every {label: target} of a nav tree, sections included, depth first."""
+    found = []
+    for item in nav:
+        if isinstance(item, dict):
+            found.append(item)
+            for value in item.values():
+                if isinstance(value, list):
+                    found += nav_items(value)
+    return found
+
+
+@pytest.fixture(scope="session")
+def book_pages(book) -> list[str]:
+    return pdf.pdf_pages_text(book[1])
+
+
+def test_contents_give_the_page_each_chapter_starts_on(book_pages):
+    entries = contents_entries(book_pages, 2, 3)
+    # One line per printed page, plus one per nav section.
+    assert len(entries) >= len(printed_pages()), entries
+    # The contents use nav labels; a page may print another title ("Home" is the
+    # page "mlsd-guide").
+    printed_as = {
+        label: h1(page_text(target))
+        for item in nav_items(mkdocs_config()["nav"])
+        for label, target in item.items()
+        if isinstance(target, str)
+    }
+    wrong = [
+        (t, p)
+        for t, p in entries
+        if not starts_on(book_pages, t, p)
+        and not starts_on(book_pages, printed_as.get(t, t), p)
+    ]
+    assert not wrong, f"contents entries not on their page: {wrong[:5]}"
+    pages = [p for _, p in entries]
+    assert pages == sorted(pages)
+
+
+def last_lines(pages_text: list[str]) -> list[tuple[int, str]]:
+    """The last line of text above the footer on every page."""
+    out = []
+    for number, text in enumerate(pages_text, start=1):
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        lines = [ln for ln in lines if not re.fullmatch(r"(Page )?\d+", ln)]
+        if lines:
+            out.append((number, lines[-1]))
+    return out
+
+
+def test_no_code_caption_or_tab_label_ends_a_page(book, book_pages):
+    html = (book[0] / "print_page" / "index.html").read_text(encoding="utf-8")
+    captions = set(re.findall(r'<span class="filename">([^<]+)</span>', html))
+    tab_labels = {
+        label.strip()
+        for label in re.findall(r"<label[^>]*>([^<]+)</label>", html)
+        if label.strip()
+    }
+    assert captions and tab_labels
+    alone = [
+        (page, line)
+        for page, line in last_lines(book_pages)
+        if line in captions or line in tab_labels
+    ]
+    assert not alone, f"left alone at the end of a page: {alone}"
+
+
+# ── The interview edition ────────────────────────────────────────────────────
+@pytest.fixture(scope="session")
+def edition(built_site, browser, run_once):
+    """Print the interview edition once per run, next to its build (CI publishes it)."""
+    out = built_site.parent / "mlsd-interview-edition.pdf"
+
+    def make(run_dir):
+        return pdf.build_interview_edition(built_site, out, browser)
+
+    made = run_once("edition", make)
+    return made, pdf.pdf_pages_text(out), out
+
+
+def test_edition_holds_plan_template_problems_and_every_answer(edition):
+    from guide import checklist
+
+    made, pages_text, _ = edition
+    problems = [
+        n for n in nav_pages() if n.startswith("problems/") and "index" not in n
+    ]
+    assert made == {"problems": len(problems), "answers": len(checklist())}
+    text = re.sub(r"\s+", " ", " ".join(pages_text))
+    for name in ["framework/45-minute-plan.md", "framework/whiteboard-template.md"]:
+        assert h1(page_text(name)) in text
+    for name in problems:
+        assert h1(page_text(name)) in text
+    assert text.count("How an interviewer scores it") == len(problems)
+    assert text.count("The design on one page") == len(problems)
+    # Questions first, answers at the back: the last question comes before "Answers".
+    last = checklist()[-1].question
+    assert text.index(last[:40]) < text.rindex("Answers") < text.rindex(last[:40])
+
+
+def test_edition_contents_give_the_right_pages(edition):
+    _, pages_text, out = edition
+    entries = contents_entries(pages_text, 1, 1)
+    assert [t for t, _ in entries][-2:] == ["The checklist", "Answers"], entries
+    wrong = [(t, p) for t, p in entries if not starts_on(pages_text, t, p)]
+    assert not wrong, wrong
+    assert len(pypdf.PdfReader(out).pages) == len(pages_text) - 1  # \f-terminated
