@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import os
 import re
 import runpy
 import warnings
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -155,15 +157,37 @@ def snippet_modules() -> list[str]:
     return names
 
 
-@functools.cache
-def module_output(module: str) -> str:
-    """What ``python -m <module>`` prints (in-process with runpy, once a session)."""
+def _run_module(module: str) -> str:
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), warnings.catch_warnings():
         # The test process imported the module already; -m semantics are unaffected.
         warnings.filterwarnings("ignore", ".*found in sys.modules", RuntimeWarning)
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     return buffer.getvalue()
+
+
+@functools.cache
+def module_output(module: str) -> str:
+    """What ``python -m <module>`` prints (in-process with runpy), once per test run.
+
+    Several test files read the same program's output (its own tests, and the page's
+    output check), often on different pytest-xdist workers: the first worker to ask
+    runs the program under a file lock and leaves the output for the others, in a
+    directory private to this run (``MLSD_SHARED_OUTPUTS``, set for each worker by
+    tests/conftest.py inside pytest's own temporary directory of the run, which pytest
+    cleans up). Without xdist, once per process.
+    """
+    if not os.environ.get("MLSD_SHARED_OUTPUTS"):
+        return _run_module(module)
+    shared = Path(os.environ["MLSD_SHARED_OUTPUTS"])
+    shared.mkdir(parents=True, exist_ok=True)
+    saved = shared / f"{module}.txt"
+    with FileLock(str(shared / f"{module}.lock")):
+        if saved.is_file():
+            return saved.read_text(encoding="utf-8")
+        output = _run_module(module)
+        saved.write_text(output, encoding="utf-8")
+        return output
 
 
 @functools.cache
