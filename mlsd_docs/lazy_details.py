@@ -15,6 +15,10 @@ contract tests see the code as before.
 Only collapsed ``example`` blocks are deferred: answers (``??? success``) and summaries
 stay in the DOM so that find-in-page reaches them.
 
+Code listings stay out of the search index too (a postprocessor marks every
+highlighted block): they were 45% of the index's text, and a reader searching "position
+bias" wants the page that explains it, not a variable name.
+
 Folded answers (closed ``question`` and ``success`` blocks) stay in the page but out of
 the search index (``data-search-exclude`` on their body, which Material's search plugin
 honours): a search for a question finds its page without the preview giving the answer
@@ -23,9 +27,11 @@ away. Their summaries, the questions themselves, stay searchable.
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from markdown import Extension
+from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import ETX, STX
 
@@ -90,12 +96,28 @@ class LazyDetailsTreeprocessor(Treeprocessor):
             details.append(template)
 
 
+_HIGHLIGHT_BLOCK = re.compile(r'<div class="(language-[\w-]+ )?highlight">')
+
+
+class CodeOutOfSearchPostprocessor(Postprocessor):
+    """Add data-search-exclude to every highlighted code block of the page."""
+
+    def run(self, text: str) -> str:
+        return _HIGHLIGHT_BLOCK.sub(
+            lambda m: f'<div class="{m[1] or ""}highlight" {SEARCH_EXCLUDE}>', text
+        )
+
+
 class LazyDetailsExtension(Extension):
     """Python-Markdown extension: ``mlsd_docs.lazy_details`` in ``mkdocs.yml``."""
 
     def extendMarkdown(self, md) -> None:  # noqa: N802 (Python-Markdown's name)
         # After inline processing (priority 20), so the body is complete when moved.
         md.treeprocessors.register(LazyDetailsTreeprocessor(md), "mlsd_lazy_details", 5)
+        # After raw HTML (the stashed listings) is back in place (priority 30).
+        md.postprocessors.register(
+            CodeOutOfSearchPostprocessor(md), "mlsd_code_out_of_search", 5
+        )
 
 
 def makeExtension(**kwargs) -> LazyDetailsExtension:  # noqa: N802 (Markdown's entry point)

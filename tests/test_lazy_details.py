@@ -34,7 +34,7 @@ def test_a_closed_example_keeps_its_summary_outside_and_its_body_inside():
 
 def test_without_the_template_the_markup_is_the_same():
     lazy, eager = render(block("example")), render(block("example"), lazy=False)
-    unwrapped = re.sub(r"</?template[^>]*>", "", lazy)
+    unwrapped = re.sub(r"</?template[^>]*>| data-search-exclude", "", lazy)
     assert re.sub(r"\s+", "", unwrapped) == re.sub(r"\s+", "", eager)
 
 
@@ -70,3 +70,9 @@ def test_folded_answers_stay_out_of_the_search_index_but_their_question_does_not
 def test_open_answers_and_other_blocks_are_indexed():
     for source in ('???+ question "Q"\n\n    A.\n', '!!! note "N"\n\n    A.\n'):
         assert "data-search-exclude" not in render(source), source
+
+
+def test_code_listings_stay_out_of_the_search_index():
+    html = render("Prose.\n\n" + LISTING + "\n")
+    assert '<div class="highlight" data-search-exclude><pre>' in html
+    assert "<p>Prose.</p>" in html  # prose is indexed as before

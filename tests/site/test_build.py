@@ -126,3 +126,5 @@ def test_search_finds_questions_but_not_their_folded_answers(built_site):
         assert opening not in indexed, opening
     for question in questions:
         assert _words(question) in indexed, question
+    # Code listings are not indexed either: they were almost half of its text.
+    assert not any("<pre>" in d["text"] for d in index["docs"])
