@@ -139,6 +139,14 @@ def print_url(browser, url: str, out: Path, contents: str | None = None) -> Path
         context.close()
 
 
+def _in_browser(browser, work):
+    """work(browser): in the given browser, or in one of our own for the call."""
+    if browser is not None:
+        return work(browser)
+    with chromium() as own_browser:
+        return work(own_browser)
+
+
 def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
     """Print the book (the print page of an MLSD_PDF build) to out."""
     if not (print_site / "print_page" / "index.html").is_file():
@@ -148,10 +156,7 @@ def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with serve(print_site, site_path_prefix()) as base:
         url = base + "print_page/"
-        if browser is not None:
-            return print_url(browser, url, out, BOOK_CONTENTS)
-        with chromium() as own_browser:
-            return print_url(own_browser, url, out, BOOK_CONTENTS)
+        return _in_browser(browser, lambda b: print_url(b, url, out, BOOK_CONTENTS))
 
 
 # ── The interview edition ────────────────────────────────────────────────────
@@ -181,10 +186,7 @@ def build_interview_edition(site: Path, out: Path, browser=None) -> dict:
             context.close()
 
     with serve(site) as base:
-        if browser is not None:
-            return run(browser)
-        with chromium() as own_browser:
-            return run(own_browser)
+        return _in_browser(browser, run)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -214,6 +214,33 @@ def assert_page_quotes(page: str, *numbers: str) -> None:
     )
 
 
+_NUMBER = re.compile(r"[\u2212+-]?\d[\d,]*(?:\.\d+)?")
+
+
+def assert_page_says(page: str, *fragments: str) -> None:
+    """The page's prose states each fragment (whitespace-insensitive), and each
+    number in it, as assert_page_quotes checks them."""
+    assert_page_quotes(page, *(n for f in fragments for n in _NUMBER.findall(f)))
+    text = " ".join(prose(page).split())
+    missing = [f for f in fragments if " ".join(f.split()) not in text]
+    assert not missing, f"{page} does not say {missing} in its prose"
+
+
+def typographic_minus(text: str) -> str:
+    """Pages write negative numbers with a typographic minus (U+2212)."""
+    return text.replace("-", "\u2212")
+
+
+def output_rows(lines: list[str]) -> dict[str, list[str]]:
+    """Table rows of a program's output, keyed by their first field."""
+    return {line.split()[0]: line.split() for line in lines if line.strip()}
+
+
+def line_starting(lines: list[str], start: str) -> str:
+    """The first output line that starts with start."""
+    return next(line for line in lines if line.startswith(start))
+
+
 def replace_fence_body(page: str, fence: Fence, new_body: str) -> None:
     """Rewrite one fence's body on disk, keeping the fence's indentation.
 

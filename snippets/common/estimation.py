@@ -11,19 +11,23 @@ from collections.abc import Mapping
 SECONDS_PER_DAY = 86_400
 
 
-def _positive(name: str, value: float) -> float:
+def positive(name: str, value: float) -> float:
+    """value as a float; TypeError if not a number, ValueError unless finite and > 0.
+
+    The input check every estimate shares (name says which argument was wrong).
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {value}")
     return float(value)
 
 
 # --8<-- [start:traffic]
 def average_qps(daily_active_users: float, requests_per_user_per_day: float) -> float:
     """Mean requests per second over a day."""
-    dau = _positive("daily_active_users", daily_active_users)
-    per_user = _positive("requests_per_user_per_day", requests_per_user_per_day)
+    dau = positive("daily_active_users", daily_active_users)
+    per_user = positive("requests_per_user_per_day", requests_per_user_per_day)
     return dau * per_user / SECONDS_PER_DAY
 
 
@@ -33,7 +37,7 @@ def peak_qps(
     peak_to_average: float = 2.0,
 ) -> float:
     """Requests per second at the daily peak; size serving for this, not the mean."""
-    ratio = _positive("peak_to_average", peak_to_average)
+    ratio = positive("peak_to_average", peak_to_average)
     if ratio < 1:
         raise ValueError(f"peak_to_average must be >= 1, got {ratio}")
     return average_qps(daily_active_users, requests_per_user_per_day) * ratio
@@ -41,8 +45,8 @@ def peak_qps(
 
 def storage_bytes(count: float, bytes_per_item: float, replicas: int = 1) -> float:
     """Bytes to store count items of bytes_per_item each, times replicas."""
-    _positive("count", count)
-    _positive("bytes_per_item", bytes_per_item)
+    positive("count", count)
+    positive("bytes_per_item", bytes_per_item)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
         raise ValueError(f"replicas must be a positive integer, got {replicas!r}")
     return float(count) * float(bytes_per_item) * replicas
@@ -60,10 +64,10 @@ def servers_needed(
     Below 1, utilisation leaves room for bursts and keeps queues short. With
     zones >= 2 the fleet is split evenly so that any zones - 1 carry the demand.
     """
-    load = _positive("demand", demand) / _positive(
+    load = positive("demand", demand) / positive(
         "capacity_per_server", capacity_per_server
     )
-    if not 0 < _positive("utilisation", utilisation) <= 1:
+    if not 0 < positive("utilisation", utilisation) <= 1:
         raise ValueError(f"utilisation must be in (0, 1], got {utilisation}")
     if not math.isfinite(load):
         raise ValueError("demand and capacity_per_server must be finite")
@@ -85,13 +89,13 @@ def remaining_budget_ms(
     headroom is the share of total_ms that no stage may spend: stage p99s do not
     add up to the end-to-end p99, and retries, pauses and growth need room.
     """
-    total = _positive("total_ms", total_ms)
+    total = positive("total_ms", total_ms)
     if isinstance(headroom, bool) or not isinstance(headroom, int | float):
         raise TypeError(f"headroom must be a number, got {type(headroom).__name__}")
     if not 0 <= headroom < 1:
         raise ValueError(f"headroom must be in [0, 1), got {headroom}")
     for stage, ms in stages_ms.items():
-        _positive(f"stages_ms[{stage!r}]", ms)
+        positive(f"stages_ms[{stage!r}]", ms)
     return total * (1 - headroom) - sum(stages_ms.values())
 
 

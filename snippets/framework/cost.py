@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from snippets.common.estimation import peak_qps, servers_needed
+from snippets.common.estimation import peak_qps, positive, servers_needed
 from snippets.concepts.serving_capacity import time_in_system
 from snippets.framework.deployment_and_serving import (
     DAU,
@@ -32,14 +32,6 @@ from snippets.framework.high_level_architecture import (
 )
 
 HOURS_PER_MONTH = 365 * 24 / 12  # 730: the month cloud price calculators bill
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be positive and finite, got {value}")
-    return float(value)
 
 
 def _check(model: object, instance: object) -> None:
@@ -61,8 +53,8 @@ class Instance:
 
     def __post_init__(self) -> None:
         for field in ("dollars_per_hour", "peak_flops", "memory_bytes"):
-            _positive(f"{self.name}: {field}", getattr(self, field))
-        if not 0 < _positive(f"{self.name}: efficiency", self.efficiency) <= 1:
+            positive(f"{self.name}: {field}", getattr(self, field))
+        if not 0 < positive(f"{self.name}: efficiency", self.efficiency) <= 1:
             raise ValueError(f"{self.name}: efficiency must be in (0, 1]")
 
     @property
@@ -80,11 +72,11 @@ class Model:
     embedding_bytes: float = 4.0  # fp32 embedding rows
 
     def __post_init__(self) -> None:
-        _positive("dense_params", self.dense_params)
-        _positive("dense_bytes", self.dense_bytes)
-        _positive("embedding_bytes", self.embedding_bytes)
+        positive("dense_params", self.dense_params)
+        positive("dense_bytes", self.dense_bytes)
+        positive("embedding_bytes", self.embedding_bytes)
         if self.embedding_params != 0:
-            _positive("embedding_params", self.embedding_params)
+            positive("embedding_params", self.embedding_params)
 
     @property
     def size_bytes(self) -> float:
@@ -108,7 +100,7 @@ class Fleet:
 # --8<-- [start:sizes]
 def flops_per_request(model: Model, candidates: float) -> float:
     """Forward passes for a request: a multiply and an add per dense weight each."""
-    return _positive("candidates", candidates) * 2 * model.dense_params
+    return positive("candidates", candidates) * 2 * model.dense_params
 
 
 def machines_per_replica(model: Model, instance: Instance) -> int:
@@ -128,7 +120,7 @@ def serving_fleet(
 ) -> Fleet:
     """Whole replicas for the peak at a target load, any zones - 1 carrying it."""
     _check(model, instance)
-    demand = _positive("qps", qps) * flops_per_request(model, candidates)
+    demand = positive("qps", qps) * flops_per_request(model, candidates)
     span = machines_per_replica(model, instance)
     replicas = servers_needed(
         demand, span * instance.sustained_flops, utilisation, zones
@@ -145,9 +137,9 @@ def training_hours(
     about 6 FLOPs per dense weight per example (2 forward, 4 backward) at the
     instance's sustained rate, and the input pipeline's examples a second."""
     _check(model, instance)
-    flops = 6 * model.dense_params * _positive("examples", examples)
+    flops = 6 * model.dense_params * positive("examples", examples)
     arithmetic = flops / instance.sustained_flops
-    loading = examples / _positive("loader_rate", loader_rate)
+    loading = examples / positive("loader_rate", loader_rate)
     return max(arithmetic, loading) / 3600
     # --8<-- [end:training]
 

@@ -13,18 +13,11 @@ from dataclasses import dataclass, replace
 from snippets.common.estimation import (
     human_bytes,
     peak_qps,
+    positive,
     remaining_budget_ms,
     servers_needed,
     storage_bytes,
 )
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be positive and finite, got {value}")
-    return float(value)
 
 
 # --8<-- [start:stage]
@@ -39,7 +32,7 @@ class Machine:
 
     def __post_init__(self) -> None:
         for field in ("flops_per_second", "bytes_per_second", "dollars_per_hour"):
-            _positive(f"{self.name}: {field}", getattr(self, field))
+            positive(f"{self.name}: {field}", getattr(self, field))
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,7 @@ class Stage:
 
     def __post_init__(self) -> None:
         for field in ("items_scored", "flops_per_item", "bytes_per_item", "budget_ms"):
-            _positive(f"{self.name}: {field}", getattr(self, field))
+            positive(f"{self.name}: {field}", getattr(self, field))
         if not isinstance(self.machine, Machine):
             raise TypeError(f"{self.name}: machine must be a Machine")
 
@@ -104,9 +97,7 @@ class StageCost:
 def compute_ms(flops: float, flops_per_second: float) -> float:
     """Milliseconds of pure arithmetic on one machine."""
     return (
-        1000
-        * _positive("flops", flops)
-        / _positive("flops_per_second", flops_per_second)
+        1000 * positive("flops", flops) / positive("flops_per_second", flops_per_second)
     )
 
 
@@ -114,15 +105,15 @@ def memory_ms(bytes_read: float, bytes_per_second: float) -> float:
     """Milliseconds to stream bytes_read from memory once on one machine."""
     return (
         1000
-        * _positive("bytes_read", bytes_read)
-        / _positive("bytes_per_second", bytes_per_second)
+        * positive("bytes_read", bytes_read)
+        / positive("bytes_per_second", bytes_per_second)
     )
 
 
 def machines_needed(ms_per_request: float, qps: float) -> int:
     """Machines kept busy at full utilisation by qps requests of ms_per_request."""
     return math.ceil(
-        _positive("ms_per_request", ms_per_request) * _positive("qps", qps) / 1000
+        positive("ms_per_request", ms_per_request) * positive("qps", qps) / 1000
     )
 
 
@@ -147,12 +138,12 @@ def resident_store_servers(
     if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
         raise ValueError(f"copies must be a positive integer, got {copies!r}")
     shards = math.ceil(
-        _positive("bytes_per_copy", bytes_per_copy)
-        / _positive("ram_per_server", ram_per_server)
+        positive("bytes_per_copy", bytes_per_copy)
+        / positive("ram_per_server", ram_per_server)
     )
     # Capacity (every copy sharded over RAM) or bandwidth, whichever needs more.
     by_bandwidth = math.ceil(
-        _positive("bytes_read_per_second", bytes_read_per_second)
+        positive("bytes_read_per_second", bytes_read_per_second)
         / machine.bytes_per_second
     )
     return max(shards * copies, by_bandwidth)

@@ -115,6 +115,9 @@ def test_human_bytes_shows_a_number_below_1000_until_petabytes(n_bytes):
     [
         (lambda: est.average_qps(0, 10), ValueError, "daily_active_users"),
         (lambda: est.average_qps(-5, 10), ValueError, "positive"),
+        (lambda: est.average_qps(float("inf"), 10), ValueError, "finite"),
+        (lambda: est.average_qps(float("nan"), 10), ValueError, "finite"),
+        (lambda: est.positive("x", "3"), TypeError, "x must be a number"),
         (lambda: est.average_qps("1e6", 10), TypeError, "must be a number"),
         (lambda: est.average_qps(True, 10), TypeError, "must be a number"),
         (lambda: est.peak_qps(1e6, 10, peak_to_average=0.5), ValueError, ">= 1"),

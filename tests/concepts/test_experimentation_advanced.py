@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import assert_page_quotes, module_output, typographic_minus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -26,9 +26,7 @@ def out() -> str:
     return module_output(MODULE)
 
 
-def minus(text: str) -> str:
-    """The page writes negative numbers with a true minus sign."""
-    return text.replace("-", "−")
+minus = typographic_minus  # the page writes a true minus sign
 
 
 # Proxies -------------------------------------------------------------------------

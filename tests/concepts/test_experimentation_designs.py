@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import assert_page_quotes, module_output, typographic_minus
 from scipy import stats
 
 from snippets.concepts import bandits
@@ -26,9 +26,7 @@ def out() -> str:
     return module_output(MODULE)
 
 
-def minus(text: str) -> str:
-    """The page writes negative numbers with a true minus sign."""
-    return text.replace("-", "−")
+minus = typographic_minus  # the page writes a true minus sign
 
 
 # Novelty -------------------------------------------------------------------------

@@ -9,7 +9,13 @@ from math import comb
 
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output, prose
+from guide import (
+    assert_page_says,
+    line_starting,
+    module_output,
+    output_rows,
+    typographic_minus,
+)
 from scipy import stats
 from sklearn.datasets import make_friedman1
 from sklearn.linear_model import LinearRegression, Ridge
@@ -295,29 +301,10 @@ def test_bad_input_fails_clearly(call, error):
 
 
 def says(*fragments: str) -> None:
-    """The page's prose states each fragment (whitespace-insensitive), and each
-    number in it, as assert_page_quotes checks them."""
-    assert_page_quotes(PAGE, *(n for f in fragments for n in NUMBER.findall(f)))
-    text = " ".join(prose(PAGE).split())
-    missing = [f for f in fragments if " ".join(f.split()) not in text]
-    assert not missing, f"{PAGE} does not say {missing} in its prose"
+    assert_page_says(PAGE, *fragments)
 
 
-NUMBER = re.compile(r"[\u2212+-]?\d[\d,]*(?:\.\d+)?")
-
-
-def minus(text: str) -> str:
-    """The page writes negative numbers with a typographic minus."""
-    return text.replace("-", "\u2212")
-
-
-def rows(lines: list[str]) -> dict[str, list[str]]:
-    """Table rows of an output part, keyed by their first field."""
-    return {line.split()[0]: line.split() for line in lines if line.strip()}
-
-
-def line_after(lines: list[str], start: str) -> str:
-    return next(line for line in lines if line.startswith(start))
+minus, rows, line_after = typographic_minus, output_rows, line_starting
 
 
 def test_page_quotes_the_learning_curves_and_the_decomposition():

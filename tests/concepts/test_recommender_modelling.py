@@ -7,7 +7,7 @@ from itertools import combinations, pairwise
 
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import assert_page_quotes, module_output, typographic_minus
 from scipy import integrate
 from scipy.special import ndtr
 from sklearn.linear_model import LogisticRegression
@@ -21,9 +21,7 @@ MODULE = "snippets.concepts.recommender_modelling"
 NUMBER = r"[-+]?\d+\.\d+"
 
 
-def minus(text: str) -> str:
-    """The page writes negative numbers with a typographic minus."""
-    return text.replace("-", "−")
+minus = typographic_minus  # the page writes a true minus sign
 
 
 @pytest.fixture(scope="module")

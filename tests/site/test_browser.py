@@ -221,13 +221,7 @@ def test_diagrams_are_drawn_in_the_font_they_were_measured_in(visit):
 
 
 def test_search_finds_the_demo_page(visit):
-    page = visit("")
-    page.locator("input.md-search__input").first.click(force=True)
-    page.keyboard.type("calibrated")
-    page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
-    hrefs = page.locator(".md-search-result__item a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))"
-    )
+    hrefs = search_hrefs(visit(""), "calibrated")
     assert any("classification-metrics" in href for href in hrefs), hrefs
 
 

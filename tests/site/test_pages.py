@@ -74,8 +74,23 @@ def test_inline_python_runs(fence):
     """Short inline blocks are allowed because this test runs each of them."""
     code = textwrap.dedent(fence.body)
     assert "--8<--" not in code, f"{fence.id} mixes an include with inline code"
-    with contextlib.redirect_stdout(io.StringIO()):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
         exec(compile(code, fence.id, "exec"), {"__name__": "__page__"})
+    assert printed.getvalue().strip(), f"{fence.id} shows the reader no result"
+
+
+def test_the_api_page_example_prints_what_scikit_learn_computes():
+    """The one inline example (reference/api.md) computes average precision."""
+    from sklearn.metrics import average_precision_score
+
+    (fence,) = [f for f in INLINE_PYTHON if f.id.startswith("reference/api.md")]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(textwrap.dedent(fence.body), fence.id, "exec"), {})
+    assert "average_precision([0, 1, 1], [0.1, 0.8, 0.4])" in fence.body
+    expected = average_precision_score([0, 1, 1], [0.1, 0.8, 0.4])
+    assert float(printed.getvalue()) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("fence,target", INCLUDES, ids=lambda x: getattr(x, "id", x))
