@@ -2,10 +2,12 @@
 
 Material's own Mermaid support loads mermaid.min.js from a CDN, which breaks offline
 pages (their search stops working too). Instead, this superfences custom fence renders
-each diagram with mermaidx (an embedded JS engine bundling Mermaid 11) into two inline
-SVGs, one per colour scheme; CSS shows the one that matches the reader's scheme and the
-light one in print. Rendered SVGs are cached on disk by content hash, so only changed
-diagrams cost time on rebuild.
+each diagram with mermaidx (an embedded JS engine bundling Mermaid 11) into one inline
+SVG. Mermaid is rendered in both themes, but only the light drawing goes in the page:
+the dark theme's colours are added to its stylesheet as rules that apply under the
+dark scheme, on screen only (print stays light). One copy instead of two halves the
+SVG nodes the browser styles on every page load. Rendered SVGs are cached on disk by
+content hash, so only changed diagrams cost time on rebuild.
 """
 
 from __future__ import annotations
@@ -82,20 +84,95 @@ def natural_width(svg: str) -> float:
     return float(match[1])
 
 
+_ID = re.compile(r"mmd-[0-9a-f]{16}")
+_DARK = '[data-md-color-scheme="slate"] '
+_SAME_ID = "\0id\0"  # the two themes' SVGs have different ids: compare them as one
+
+
+def _rules(css: str) -> list[tuple[str, str]]:
+    """Top-level ``selector{declarations}`` pairs of a minified stylesheet.
+
+    At-rules (``@keyframes``) and their nested blocks are skipped: they hold no
+    colours that differ between mermaid's themes.
+    """
+    rules, depth, start, selector = [], 0, 0, ""
+    for i, char in enumerate(css):
+        if char == "{":
+            if depth == 0:
+                selector, start = css[start:i].strip(), i + 1
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced braces in the diagram's stylesheet")
+            if depth == 0:
+                if not selector.startswith("@"):
+                    rules.append((selector, css[start:i]))
+                start = i + 1
+    if depth:
+        raise ValueError("unbalanced braces in the diagram's stylesheet")
+    return rules
+
+
+def _declarations(block: str) -> dict[str, str]:
+    pairs = (d.split(":", 1) for d in block.split(";") if ":" in d)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def _style(svg: str) -> str:
+    match = re.search(r"<style>(.*?)</style>", svg, re.S)
+    if not match:
+        raise ValueError("the SVG has no stylesheet: not a mermaid diagram?")
+    return _ID.sub(_SAME_ID, match[1])
+
+
+def dark_overrides(light: str, dark: str) -> str:
+    """CSS that turns the light drawing into the dark one, under the dark scheme.
+
+    Both SVGs come from the same source, so they share their nodes and differ in their
+    stylesheets' values. Each declaration the dark theme sets differently becomes a rule
+    prefixed with the dark scheme's attribute (more specific than mermaid's own rule,
+    so it wins), inside ``@media screen`` so that print keeps the light colours. Rules
+    of mermaid's "neo" look, which paint with a gradient only the dark SVG defines, are
+    left out: this site draws the classic look.
+    """
+    light_id = _ID.search(light)
+    if not light_id:
+        raise ValueError("the light SVG has no mermaid id")
+    light_rules = dict(_rules(_style(light)))
+    out = []
+    for selector, block in _rules(_style(dark)):
+        before = _declarations(light_rules.get(selector, ""))
+        changed = {
+            name: value
+            for name, value in _declarations(block).items()
+            if before.get(name) != value and "gradient" not in value
+        }
+        if changed:
+            prefixed = ",".join(_DARK + part.strip() for part in selector.split(","))
+            body = ";".join(f"{name}:{value}" for name, value in changed.items())
+            out.append(f"{prefixed}{{{body}}}")
+    css = "".join(out).replace(_SAME_ID, light_id[0])
+    return f"@media screen{{{css}}}" if css else ""
+
+
+def one_svg(source: str) -> str:
+    """The light SVG with the dark scheme's colours in its stylesheet."""
+    light = render_svg(source, "light")
+    overrides = dark_overrides(light, render_svg(source, "dark"))
+    return light.replace("</style>", overrides + "</style>", 1)
+
+
 def fence_mermaid(source, language, css_class, options, md, **kwargs):
-    """pymdownx.superfences formatter: two themed inline SVGs in one figure.
+    """pymdownx.superfences formatter: one inline SVG, coloured for either scheme.
 
     The figure carries the diagram's natural width as ``--mlsd-diagram-width``: on a
     phone, CSS keeps a wide diagram at three quarters of it (labels stay readable) and
     lets it scroll sideways, instead of shrinking it to the screen.
     """
-    parts = []
-    for scheme in THEMES:
-        svg = render_svg(source, scheme)
-        parts.append(f'<div class="diagram__{scheme}">{svg}</div>')
+    svg = one_svg(source)
     label = html.escape(_label(source), quote=True)
-    width = natural_width(render_svg(source, "light"))
     return (
         f'<div class="diagram" role="img" aria-label="{label}" '
-        f'style="--mlsd-diagram-width: {width:g}px">' + "".join(parts) + "</div>"
+        f'style="--mlsd-diagram-width: {natural_width(svg):g}px">{svg}</div>'
     )

@@ -98,8 +98,10 @@ def test_mermaid_fences_become_inline_svg(built_site, page):
     source = page_text(f"{page}.md")
     expected = source.count("```mermaid")
     assert expected >= 1
-    assert html.count('<div class="diagram__light"><svg') == expected
-    assert html.count('<div class="diagram__dark"><svg') == expected
+    assert len(re.findall(r'<div class="diagram"[^>]*><svg', html)) == expected
+    assert html.count('<svg id="mmd-') == expected, (
+        "one SVG per diagram, not one per scheme"
+    )
     assert 'class="mermaid"' not in html, "Material would fetch mermaid.js from a CDN"
     outside_svg = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
     assert "language-mermaid" not in html
