@@ -209,11 +209,10 @@ def test_every_page_reads_on_a_phone_in_dark_mode(tab, path):
 
 def test_diagrams_are_drawn_in_the_font_they_were_measured_in(visit):
     page = visit("")
-    assert page.locator(".diagram__light svg").count() >= 1
+    assert page.locator(".diagram svg").count() >= 1
     page.evaluate("document.fonts.ready.then(() => true)")
     family = page.evaluate(
-        "getComputedStyle(document.querySelector('.diagram__light .nodeLabel'))"
-        ".fontFamily"
+        "getComputedStyle(document.querySelector('.diagram .nodeLabel')).fontFamily"
     )
     assert family.startswith(f'"{DIAGRAM_FONT}"'), family
     loaded = page.evaluate(f"document.fonts.check('16px \"{DIAGRAM_FONT}\"')")
@@ -278,13 +277,21 @@ def test_tab_reaches_the_search_field(visit):
         pytest.fail("15 presses of Tab never reached the search field")
 
 
+NODE_FILL = "getComputedStyle(document.querySelector('.diagram g.node rect')).fill"
+# Mermaid's node fills: its default theme's #ECECFF, its dark theme's #1f2020.
+NODE_FILLS = {"light": "rgb(236, 236, 255)", "dark": "rgb(31, 32, 32)"}
+
+
 def test_diagram_renders_in_both_schemes(visit):
-    for scheme, shown in (("light", ".diagram__light"), ("dark", ".diagram__dark")):
+    for scheme, fill in NODE_FILLS.items():
         page = visit(DEMO, color_scheme=scheme)
-        svg = page.locator(f"{shown} svg").first
+        svg = page.locator(".diagram svg").first
         box = svg.bounding_box()
         assert box and box["width"] > 100 and box["height"] > 50, (scheme, box)
-        assert page.locator(f"{shown} svg g.node").count() >= 3
+        assert page.locator(".diagram svg g.node").count() >= 3
+        assert page.evaluate(NODE_FILL) == fill, scheme
+        page.emulate_media(media="print")
+        assert page.evaluate(NODE_FILL) == NODE_FILLS["light"], "print is light"
 
 
 def test_dark_mode_toggle_switches_scheme(visit):
@@ -300,8 +307,36 @@ def test_dark_mode_toggle_switches_scheme(visit):
         if scheme() == "slate":
             break
     assert scheme() == "slate"
-    assert page.locator(".diagram__dark svg").first.is_visible()
-    assert not page.locator(".diagram__light svg").first.is_visible()
+    assert page.evaluate(NODE_FILL) == NODE_FILLS["dark"]
+
+
+PALETTE_STATE = """() => ({
+  scheme: document.body.getAttribute('data-md-color-scheme'),
+  buttons: [...document.querySelectorAll('label[for^="__palette"]')]
+    .filter(label => !label.hidden).map(label => label.htmlFor),
+})"""
+
+
+def test_the_palette_cycles_and_its_choice_survives_a_reload(visit):
+    """Our palette script (not Material's component): three options, remembered."""
+    page = visit(DEMO, color_scheme="dark")  # the system prefers dark
+    seen = [page.evaluate(PALETTE_STATE)]
+    for _ in range(3):
+        page.locator("label.md-header__button[for^='__palette']:visible").click()
+        seen.append(page.evaluate(PALETTE_STATE))
+    assert [state["scheme"] for state in seen] == ["slate", "default", "slate", "slate"]
+    titles = [state["buttons"] for state in seen]
+    assert all(len(shown) == 1 for shown in titles), titles  # one button at a time
+    assert titles[0] == titles[3] and len({t[0] for t in titles[:3]}) == 3, titles
+    # Choose light, then reload: the header script applies it before content is drawn.
+    page.locator("label.md-header__button[for^='__palette']:visible").click()
+    assert page.evaluate(PALETTE_STATE)["scheme"] == "default"
+    page.reload()
+    assert page.evaluate(PALETTE_STATE) == seen[1]
+    # Enter on the focused option moves on, as Material's keyboard handling did.
+    page.locator("input#__palette_1").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate(PALETTE_STATE) == seen[2]
 
 
 def test_home_page_links_to_the_pdf(visit):
@@ -323,7 +358,7 @@ def test_pages_read_from_disk_show_their_content(browser, built_site: Path):
         (built_site / "concepts" / "classification-metrics" / "index.html").as_uri()
     )
     assert page.locator("article h1").first.inner_text().startswith("Classification")
-    assert page.locator(".diagram__light svg").first.is_visible()
+    assert page.locator(".diagram svg").first.is_visible()
     context.close()
 
 
