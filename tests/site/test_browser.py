@@ -96,7 +96,10 @@ def tab(browser, site_url):
         page = pages[scheme]
         page.errors.clear()
         page.foreign.clear()
-        page.goto(site_url + path, wait_until="networkidle")
+        # "load" and the fonts, not "networkidle": that waits out 500 ms of quiet on
+        # every visit, 45 s a run, for requests (the search index) no check here uses.
+        page.goto(site_url + path, wait_until="load")
+        page.evaluate("document.fonts.ready.then(() => true)")
         return page
 
     yield _open
