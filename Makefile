@@ -13,6 +13,10 @@ export MKL_NUM_THREADS := 1
 # differently, and a last-bit difference can flip one test image in a miniature and move
 # a printed third decimal. The pages' outputs were produced with this kernel.
 export OPENBLAS_CORETYPE ?= Haswell
+# Keep compiled bytecode (and pytest's rewritten test modules) between runs, even where
+# the environment turns it off: re-rewriting every test's asserts cost each worker a
+# second of the warm loop.
+unexport PYTHONDONTWRITEBYTECODE
 
 FONTS := docs/assets/fonts/.made
 # pytest-xdist workers: one per core (2 on the reference machine), or PYTEST_WORKERS.

@@ -12,9 +12,15 @@ from mlsd_docs.fonts import FAMILY
 SOURCE = "flowchart LR\n  A[Request] --> B[Ranker]"
 
 
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory):
+    """One private cache for the module's renders: each diagram is drawn once."""
+    return tmp_path_factory.mktemp("mermaid")
+
+
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(mermaid_fence, "CACHE_DIR", tmp_path)
+def private_cache(module_cache, monkeypatch):
+    monkeypatch.setattr(mermaid_fence, "CACHE_DIR", module_cache)
 
 
 def test_fence_emits_one_svg_for_both_schemes():
@@ -106,6 +112,7 @@ def test_ids_are_unique_per_diagram_and_scheme():
 
 
 def test_second_render_comes_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(mermaid_fence, "CACHE_DIR", tmp_path)  # empty: nothing cached
     first = mermaid_fence.render_svg(SOURCE, "light")
     assert len(list(tmp_path.glob("*.svg"))) == 1
 
