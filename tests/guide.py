@@ -309,7 +309,7 @@ def page_url(name: str) -> str:
 # where the page is a concept family or, for the round itself, ../framework/<page>.md.
 CHECKLIST_ITEM = re.compile(
     r"^(?P<n>\d+)\. \[(?P<question>[^\]]+)\]"
-    r"\((?:\.\./(?P<folder>framework)/)?(?P<page>[\w-]+\.md)#(?P<id>[\w-]+)\)$"
+    r"\((?:\.\./(?P<folder>framework|problems)/)?(?P<page>[\w-]+\.md)#(?P<id>[\w-]+)\)$"
 )
 
 

@@ -209,3 +209,14 @@ def test_formulas_are_written_as_math(path):
 def test_the_problems_index_lists_the_sections_every_problem_has():
     rows = re.findall(r"^\| \d+ \| ([^|]+?) \|", page_text("problems/index.md"), re.M)
     assert rows == PROBLEM_SECTIONS
+
+
+def test_the_problems_index_has_a_row_per_problem_with_family_task_and_variants():
+    """Each problem once, in the table readers choose from, with every column filled."""
+    table = section(page_text("problems/index.md"), "The problems")
+    rows = [line for line in table.splitlines() if line.startswith("| [")]
+    linked = [re.search(r"\]\(([\w-]+\.md)\)", row)[1] for row in rows]
+    assert sorted(linked) == PROBLEMS
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 5 and all(cells), f"five filled columns: {row}"
