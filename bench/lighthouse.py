@@ -21,7 +21,15 @@ AUDITS = {"tbt_ms": "total-blocking-time", "dom_size": "dom-size"}
 
 
 def parse_report(report: dict) -> dict:
-    """Category scores (0-100) and the explaining audits of one Lighthouse JSON."""
+    """Category scores (0-100) and the explaining audits of one Lighthouse JSON.
+
+    A run that could not score a category (Lighthouse leaves its score null, for
+    example when the trace missed a paint) raises ValueError, so the run is retried.
+    """
+    missing = [name for name, c in report["categories"].items() if c["score"] is None]
+    if missing:
+        error = (report.get("runtimeError") or {}).get("code", "no runtime error")
+        raise ValueError(f"Lighthouse gave no score for {missing} ({error})")
     sample = {
         name: round(category["score"] * 100)
         for name, category in report["categories"].items()
@@ -53,6 +61,17 @@ def run_once(url: str, timeout_s: int = 240) -> dict:
         return parse_report(json.loads(Path(out.name).read_text(encoding="utf-8")))
 
 
+def run_with_retry(url: str, attempts: int = 2) -> dict:
+    """run_once, once more if Lighthouse could not score the page (a flaky trace)."""
+    for attempt in range(attempts):
+        try:
+            return run_once(url)
+        except ValueError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def summarize(samples: list[dict]) -> dict:
     """The median of every measure over runs, plus the performance score of each run."""
     summary = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
@@ -82,9 +101,9 @@ def audit_pages(
     for name, url in pages.items():
         print(f"[bench]   lighthouse {name}", flush=True)
         try:
-            samples = [run_once(base + url)]
+            samples = [run_with_retry(base + url)]
             if samples[0]["performance"] < rerun_below:
-                samples += [run_once(base + url) for _ in range(runs - 1)]
+                samples += [run_with_retry(base + url) for _ in range(runs - 1)]
             results[name] = summarize(samples)
         except (subprocess.SubprocessError, KeyError, TypeError, ValueError) as error:
             results[name] = {"error": describe(error)}

@@ -214,6 +214,28 @@ def test_lighthouse_report_and_median_of_runs():
     assert (summary["tbt_ms"], summary["dom_size"], summary["seo"]) == (300, 1200, 100)
 
 
+def test_a_run_without_a_score_is_retried_once(monkeypatch):
+    unscored = {"categories": {"performance": {"score": None}}, "audits": {}}
+    with pytest.raises(ValueError, match="no score for \\['performance'\\]"):
+        lighthouse.parse_report(unscored)
+    calls = []
+
+    def flaky(url):
+        calls.append(url)
+        if len(calls) == 1:
+            raise ValueError("no score")
+        return {"performance": 97}
+
+    monkeypatch.setattr(lighthouse, "run_once", flaky)
+    assert lighthouse.run_with_retry("http://x/") == {"performance": 97}
+    assert len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(lighthouse, "run_once", lambda url: calls.append(url) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # only a missing score is retried
+        lighthouse.run_with_retry("http://x/")
+    assert len(calls) == 1
+
+
 PYTEST_OUTPUT = """\
 ============================= slowest durations =============================
 30.50s setup    tests/site/test_browser.py::test_axe[index.md]
