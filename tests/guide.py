@@ -336,3 +336,29 @@ def checklist() -> list[ChecklistItem]:
                 )
             )
     return items
+
+
+_INTERVAL_NUMBER = r"[+-]?\d+\.\d+"
+
+
+def paired_differences(
+    output: str, label: str = r".+?"
+) -> dict[tuple[str, str], tuple[float, float, float, bool]]:
+    """A program's "Paired differences" block, parsed.
+
+    Block lines name a comparison (``... minus ...:``); the indented lines under each
+    give a label, the mean difference, its interval and, when it holds zero, "tie":
+    returns (comparison, label) -> (mean, low, high, printed as a tie). ``label`` is a
+    regular expression the labels must match (an unparsed line fails the test).
+    """
+    found, block = {}, None
+    for line in output.split("Paired differences")[1].splitlines()[1:]:
+        if not line.startswith(" "):
+            block = line.rstrip(":")
+            continue
+        n = _INTERVAL_NUMBER
+        match = re.match(rf"^\s+({label})\s+({n}) \[({n}), ({n})\]( +tie)?$", line)
+        assert match, f"unparsed line {line!r}"
+        values = (float(match[2]), float(match[3]), float(match[4]))
+        found[block, match[1]] = (*values, bool(match[5]))
+    return found

@@ -6,7 +6,13 @@ import math
 import re
 
 import pytest
-from guide import assert_page_quotes, module_output, page_text, typographic_minus
+from guide import (
+    assert_page_quotes,
+    module_output,
+    page_text,
+    paired_differences,
+    typographic_minus,
+)
 from statsmodels.stats.power import NormalIndPower
 
 from snippets.common import estimation
@@ -78,18 +84,7 @@ def past_events() -> dict[str, list[float]]:
 
 def differences() -> dict[tuple[str, str], tuple[float, float, float, bool]]:
     """(comparison, metric) -> (mean, low, high, printed as a tie)."""
-    found, block = {}, None
-    for line in output().split("Paired differences")[1].splitlines()[1:]:
-        if not line.startswith(" "):
-            block = line.rstrip(":")
-            continue
-        match = re.match(
-            rf"^\s+(.+?)\s+({NUMBER}) \[({NUMBER}), ({NUMBER})\]( +tie)?$", line
-        )
-        assert match, f"unparsed line {line!r}"
-        values = (float(match[2]), float(match[3]), float(match[4]))
-        found[block, match[1]] = (*values, bool(match[5]))
-    return found
+    return paired_differences(output())
 
 
 def diff(a: str, b: str, metric: str, where: str = "new events"):

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
-from guide import ROOT, assert_page_quotes, module_output
+from guide import ROOT, assert_page_quotes, module_output, paired_differences
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.power import NormalIndPower
@@ -55,18 +55,7 @@ def printed_rankings() -> dict[str, dict[str, float]]:
 
 def printed_differences() -> dict[tuple[str, str], tuple[float, float, float, bool]]:
     """(comparison, line label) -> (mean, low, high, printed as a tie)."""
-    found, block = {}, None
-    for line in output().split("Paired differences")[1].splitlines()[1:]:
-        if not line.startswith(" "):
-            block = line.rstrip(":")
-            continue
-        match = re.match(
-            rf"^\s+(.+?)\s+({NUMBER}) \[({NUMBER}), ({NUMBER})\]( +tie)?$", line
-        )
-        assert match, f"unparsed line {line!r}"
-        values = (float(match[2]), float(match[3]), float(match[4]))
-        found[block, match[1]] = (*values, bool(match[5]))
-    return found
+    return paired_differences(output())
 
 
 def diff(block: str, label: str) -> tuple[float, float, float, bool]:

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from guide import assert_page_quotes, module_output
+from guide import assert_page_quotes, module_output, paired_differences
 
 from snippets.common import estimation
 from snippets.concepts.ranking_metrics import hit_rate_at_k
@@ -36,17 +36,7 @@ def printed_table() -> dict[str, tuple[float, float]]:
 
 def printed_differences() -> dict[tuple[str, str], tuple[float, float, float, bool]]:
     """(comparison, label) -> (mean, low, high, printed as a tie)."""
-    found, block = {}, None
-    for line in output().split("Paired differences")[1].splitlines()[1:]:
-        if not line.startswith(" "):
-            block = line.rstrip(":")
-            continue
-        interval = rf"({NUMBER}) \[({NUMBER}), ({NUMBER})\]"
-        match = re.match(rf"^\s+(next click|booking)\s+{interval}( +tie)?$", line)
-        assert match, f"unparsed line {line!r}"
-        values = (float(match[2]), float(match[3]), float(match[4]))
-        found[block, match[1]] = (*values, bool(match[5]))
-    return found
+    return paired_differences(output(), label=r"next click|booking")
 
 
 def diff(better: str, worse: str, label: str) -> tuple[float, float, float, bool]:
