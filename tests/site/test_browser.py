@@ -66,7 +66,8 @@ def axe_violations(page, rules: list[str] | None = None, skip_chrome: bool = Fal
     )
     result = page.evaluate(
         "async ([context, runOnly]) => await axe.run("
-        "context === 'document' ? document : context, {runOnly})",
+        "context === 'document' ? document : context, "
+        "{runOnly, resultTypes: ['violations']})",
         [context, run_only],
     )
     return [
@@ -74,6 +75,24 @@ def axe_violations(page, rules: list[str] | None = None, skip_chrome: bool = Fal
         for v in result["violations"]
         if v["impact"] in FAILING_IMPACTS
     ]
+
+
+def test_axe_as_run_here_reports_what_it_must(visit):
+    """The per-page check can fail: break a page on purpose and axe must say so
+    (it reports violations only, which is what keeps it fast)."""
+    page = visit(DEMO)
+    page.evaluate(
+        """() => {
+          const article = document.querySelector('article');
+          article.insertAdjacentHTML('beforeend',
+            '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">' +
+            '<p style="color:#eee;background:#fff">faint text</p>');
+        }"""
+    )
+    found = " ".join(axe_violations(page, skip_chrome=True))
+    assert "image-alt" in found and "color-contrast" in found, found
+    contrast = " ".join(axe_violations(page, rules=["color-contrast"]))
+    assert "color-contrast" in contrast and "image-alt" not in contrast, contrast
 
 
 # The dark tab is also a phone: dark mode and the narrow layout, checked in one visit.
