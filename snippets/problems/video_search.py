@@ -25,6 +25,7 @@ from snippets.common.estimation import (
     storage_bytes,
 )
 from snippets.concepts.experimentation import duration_days, sample_size_per_arm
+from snippets.concepts.experimentation_advanced import design_effect
 from snippets.concepts.generative_ai import A100_80GB
 from snippets.concepts.serving import leaf_quantile_needed
 from snippets.problems.video_search_eval import (
@@ -221,7 +222,7 @@ def estimate() -> dict:
     per_user = SEARCHERS * SEARCHES_EACH * TEST_DAYS / WEEKLY_SEARCHERS
     est["ab searches per arm"] = sample_size_per_arm(SUCCESS_RATE, RELATIVE_MDE)
     est["ab searches a user"] = per_user
-    est["ab design effect"] = 1 + (per_user - 1) * INTRA_USER_CORRELATION
+    est["ab design effect"] = design_effect(per_user, INTRA_USER_CORRELATION)
     est["ab users per arm"] = math.ceil(
         est["ab searches per arm"] * est["ab design effect"] / per_user
     )

@@ -26,6 +26,7 @@ from snippets.common.estimation import (
 )
 from snippets.common.stats import is_tie, paired_interval
 from snippets.concepts.experimentation import duration_days, sample_size_per_arm
+from snippets.concepts.experimentation_advanced import design_effect
 from snippets.concepts.generative_ai import A100_80GB
 from snippets.problems import visual_search_model as vs
 
@@ -109,8 +110,8 @@ def estimate() -> dict[str, float | str]:
     month = HOURS_PER_MONTH
     searches_independent = sample_size_per_arm(SUCCESS_RATE, RELATIVE_MDE)
     searches_per_user = DAU * SEARCHES_PER_USER * 7 * TEST_WEEKS / WEEKLY_USERS
-    design_effect = 1 + (searches_per_user - 1) * INTRA_USER_CORRELATION
-    users_per_arm = math.ceil(searches_independent * design_effect / searches_per_user)
+    effect = design_effect(searches_per_user, INTRA_USER_CORRELATION)
+    users_per_arm = math.ceil(searches_independent * effect / searches_per_user)
     logs = {name: storage_bytes(n, b) for name, (n, b) in LOG_BYTES.items()}
     return {
         "peak_qps": qps,
@@ -158,7 +159,7 @@ def estimate() -> dict[str, float | str]:
         "headroom_ms": remaining_budget_ms(BUDGET_MS, STAGE_MS),
         "searches_independent": searches_independent,
         "searches_per_user": searches_per_user,
-        "design_effect": design_effect,
+        "design_effect": effect,
         "users_per_arm": users_per_arm,
         "test_days": duration_days(users_per_arm, 2, int(DAU), TEST_SHARE),
     }
