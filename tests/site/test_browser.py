@@ -250,7 +250,14 @@ def search_hrefs(page, query: str) -> list[str]:
     page.locator("input.md-search__input").first.click(force=True)
     page.locator("input.md-search__input").first.fill("")
     page.keyboard.type(query)
-    page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
+    # Results appear while typing: wait until they are for the whole query, not
+    # a prefix (section links carry the query, lower-cased, as `?h=`).
+    page.wait_for_function(
+        """query => [...document.querySelectorAll('.md-search-result__item a')]
+            .some(a => new URL(a.href).searchParams.get('h') === query)""",
+        arg=query.lower(),
+        timeout=10_000,
+    )
     return page.locator(".md-search-result__item a").evaluate_all(
         "links => links.map(a => a.getAttribute('href'))"
     )
