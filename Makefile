@@ -51,8 +51,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix snippets tests mlsd_docs bench
 	$(BIN)/ruff format snippets tests mlsd_docs bench
 
+# The fast loop reuses a program's output while its code, the code it imports, the lock
+# file and the numeric environment are unchanged (tests/guide.py, output_key); `make
+# test`, `make outputs` and CI run every program.
 check: lint $(FONTS)  ## the fast loop: lint, snippets, page contract, strict build; no browser
-	$(PYTEST) -m "not browser"
+	MLSD_OUTPUT_CACHE=$(CURDIR)/.cache/outputs $(PYTEST) -m "not browser"
 
 outputs: $(STAMP)  ## rewrite every page's output block from what its program prints
 	$(BIN)/python -m pytest -q tests/site/test_pages.py -k output_shown --update-outputs

@@ -9,13 +9,18 @@ Printed output is a ``text`` fence titled with the command that produces it:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
+import hashlib
 import io
 import os
+import platform
 import re
 import runpy
+import sys
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +162,119 @@ def snippet_modules() -> list[str]:
     return names
 
 
+# ── The import graph of snippets/ (the layer rules and the output cache read it) ──
+def module_name(path: Path) -> str:
+    """snippets/problems/search_engine.py -> snippets.problems.search_engine."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def snippet_sources() -> dict[str, tuple[str, bool]]:
+    """Every module of the package: name -> (source, whether it is a package)."""
+    return {
+        module_name(path): (
+            path.read_text(encoding="utf-8"),
+            path.name == "__init__.py",
+        )
+        for path in sorted(SNIPPETS.rglob("*.py"))
+    }
+
+
+def imported_modules(
+    name: str, source: str, is_package: bool, known: Iterable[str]
+) -> set[str]:
+    """The snippets modules that a module's source imports, wherever the import is."""
+    known = set(known)
+    package = name if is_package else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source, filename=name)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from . import x, from ..common import y
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                # from snippets.problems import search_engine names a module;
+                # from snippets.common.fusion import reciprocal_rank_fusion does not.
+                child = f"{base}.{alias.name}"
+                found.add(child if child in known else base)
+    return {m for m in found if m == "snippets" or m.startswith("snippets.")}
+
+
+def import_graph() -> dict[str, set[str]]:
+    sources = snippet_sources()
+    return {
+        name: imported_modules(name, source, is_package, sources)
+        for name, (source, is_package) in sources.items()
+    }
+
+
+def import_closure(module: str, graph: dict[str, set[str]] | None = None) -> set[str]:
+    """The module, every snippets module it imports directly or not, and their
+    packages (whose ``__init__`` runs first)."""
+    graph = import_graph() if graph is None else graph
+    if module not in graph:
+        raise ValueError(f"{module} is not a module of snippets/")
+    found, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for cut in range(1, len(parts) + 1):
+            part = ".".join(parts[:cut])
+            if part in graph and part not in found:
+                found.add(part)
+                todo.append(part)
+        todo.extend(graph.get(name, set()) - found)
+    return found
+
+
+# What a program prints depends on its code, the code it imports, the pinned
+# libraries, the interpreter and the numeric environment: nothing else (the programs
+# read no files and use fixed seeds; the pages check their output to the digit).
+_NUMERIC_ENV = (
+    "OPENBLAS_CORETYPE",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+def output_key(module: str, sources: dict[str, tuple[str, bool]] | None = None) -> str:
+    """A digest of everything ``python -m <module>``'s output depends on."""
+    sources = snippet_sources() if sources is None else sources
+    graph = {
+        name: imported_modules(name, source, is_package, sources)
+        for name, (source, is_package) in sources.items()
+    }
+    digest = hashlib.sha256()
+    for name in sorted(import_closure(module, graph)):
+        digest.update(f"{name}\0{sources[name][0]}\0".encode())
+    digest.update((ROOT / "requirements.lock").read_bytes())
+    digest.update(f"{sys.version}\0{platform.machine()}\0".encode())
+    for name in _NUMERIC_ENV:
+        digest.update(f"{name}={os.environ.get(name, '')}\0".encode())
+    return digest.hexdigest()[:20]
+
+
+def cached_output(module: str, cache: Path) -> str:
+    """The program's output from ``cache`` if its inputs are unchanged, else run it
+    and keep the result (older entries for the module are removed)."""
+    key = output_key(module)
+    saved = cache / f"{module}.{key}.txt"
+    if saved.is_file():
+        return saved.read_text(encoding="utf-8")
+    output = _run_module(module)
+    cache.mkdir(parents=True, exist_ok=True)
+    for stale in cache.glob(f"{module}.*.txt"):
+        stale.unlink()
+    partial = saved.with_suffix(".part")
+    partial.write_text(output, encoding="utf-8")
+    partial.replace(saved)
+    return output
+
+
 def _run_module(module: str) -> str:
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), warnings.catch_warnings():
@@ -176,16 +294,24 @@ def module_output(module: str) -> str:
     directory private to this run (``MLSD_SHARED_OUTPUTS``, set for each worker by
     tests/conftest.py inside pytest's own temporary directory of the run, which pytest
     cleans up). Without xdist, once per process.
+
+    ``MLSD_OUTPUT_CACHE=<dir>`` (set by ``make check``) also keeps each output between
+    runs, keyed by ``output_key``: a program whose code, imports, libraries and numeric
+    environment are unchanged is not run again. ``make test`` and CI run every program.
     """
+    run = _run_module
+    if os.environ.get("MLSD_OUTPUT_CACHE"):  # `make check`: reuse across runs
+        cache = Path(os.environ["MLSD_OUTPUT_CACHE"])
+        run = functools.partial(cached_output, cache=cache)
     if not os.environ.get("MLSD_SHARED_OUTPUTS"):
-        return _run_module(module)
+        return run(module)
     shared = Path(os.environ["MLSD_SHARED_OUTPUTS"])
     shared.mkdir(parents=True, exist_ok=True)
     saved = shared / f"{module}.txt"
     with FileLock(str(shared / f"{module}.lock")):
         if saved.is_file():
             return saved.read_text(encoding="utf-8")
-        output = _run_module(module)
+        output = run(module)
         saved.write_text(output, encoding="utf-8")
         return output
 

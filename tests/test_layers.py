@@ -7,55 +7,12 @@ import inside a function counts as much as one at the top of a file.
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
 import pytest
+from guide import import_graph, imported_modules
 
-ROOT = Path(__file__).resolve().parent.parent
-SNIPPETS = ROOT / "snippets"
 LAYERS = ("common", "concepts", "framework", "problems")  # bottom first
-
-
-def module_name(path: Path) -> str:
-    """snippets/problems/search_engine.py -> snippets.problems.search_engine."""
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def snippet_sources() -> dict[str, tuple[str, bool]]:
-    """Every module of the package: name -> (source, whether it is a package)."""
-    return {
-        module_name(path): (
-            path.read_text(encoding="utf-8"),
-            path.name == "__init__.py",
-        )
-        for path in sorted(SNIPPETS.rglob("*.py"))
-    }
-
-
-def imported_modules(
-    name: str, source: str, is_package: bool, known: Iterable[str]
-) -> set[str]:
-    """The snippets modules that a module's source imports, wherever the import is."""
-    known = set(known)
-    package = name if is_package else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source, filename=name)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: from . import x, from ..common import y
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
-                # from snippets.problems import search_engine names a module;
-                # from snippets.common.fusion import reciprocal_rank_fusion does not.
-                child = f"{base}.{alias.name}"
-                found.add(child if child in known else base)
-    return {m for m in found if m == "snippets" or m.startswith("snippets.")}
 
 
 def layer_of(module: str) -> int:
@@ -115,14 +72,6 @@ def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
-
-
-def import_graph() -> dict[str, set[str]]:
-    sources = snippet_sources()
-    return {
-        name: imported_modules(name, source, is_package, sources)
-        for name, (source, is_package) in sources.items()
-    }
 
 
 def test_the_graph_sees_every_layer_and_the_imports_inside_functions():
