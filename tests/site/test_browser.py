@@ -291,6 +291,25 @@ def test_search_ranks_the_teaching_page_above_reference(visit, query, teaching_p
     assert not any("reference/" in href for href in hrefs[:4]), hrefs[:4]
 
 
+def test_the_search_index_waits_until_the_page_has_loaded(visit):
+    """Material asks for the 0.4 MB index at start-up; overrides/main.html holds that
+    request until the load event (it competed with the first paint on slow phones)."""
+    page = visit("")
+    page.wait_for_function(
+        """() => performance.getEntriesByType('resource')
+            .some(e => e.name.endsWith('/search/search_index.json'))""",
+        timeout=10_000,
+    )
+    started, loaded = page.evaluate(
+        """() => [performance.getEntriesByType('resource')
+            .find(e => e.name.endsWith('/search/search_index.json')).startTime,
+          performance.getEntriesByType('navigation')[0].loadEventEnd]"""
+    )
+    assert started >= loaded, (
+        f"index requested at {started:.0f} ms, load at {loaded:.0f}"
+    )
+
+
 def test_search_works_from_the_keyboard_alone(visit):
     page = visit("")
     page.keyboard.press("/")  # Material's shortcut focuses the search field
