@@ -411,7 +411,7 @@ def test_home_page_links_to_the_pdf(visit):
 
 
 def test_pages_read_from_disk_show_their_content(browser, built_site: Path):
-    """file:// works for reading; search and instant navigation need HTTP."""
+    """file:// works for reading; search needs HTTP."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(

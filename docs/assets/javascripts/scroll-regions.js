@@ -2,8 +2,8 @@
 // so do wide diagrams and formulas. A region that scrolls must be reachable by keyboard
 // (WCAG 2.1.1; axe: scrollable-region-focusable), so each one that overflows gets
 // tabindex="0" (and tables, which have no name, a region role and a name). Measure all,
-// then write: one layout, not one per region. document$ is Material's page observable:
-// it fires on the first load and after every instant navigation.
+// then write: one layout, not one per region. document$ is Material's page observable
+// (it fires once per page load).
 (function () {
   function label() {
     var regions = document.querySelectorAll(
