@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -265,8 +266,29 @@ def test_a_missing_make_target_is_an_error_not_a_crash(monkeypatch):
         return subprocess.CompletedProcess(command, 0, PYTEST_OUTPUT, "")
 
     monkeypatch.setattr(suite.subprocess, "run", fake_make)
+    monkeypatch.setattr(suite, "OUTPUT_CACHE", Path("/nonexistent/outputs"))
     timed = suite.time_targets(n_pages=34)
     assert timed["check"] == {"error": "the Makefile has no target 'check'"}
     assert timed["test"]["summaries"] == ["912 passed, 3 skipped in 80.12s (0:01:20)"]
     assert timed["test"]["returncode"] == 0
     assert (timed["test"]["pytest_wall_s"], timed["test"]["site_s"]) == (80.1, 46.8)
+
+
+def test_make_check_runs_first_with_its_output_cache_emptied(monkeypatch, tmp_path):
+    cache = tmp_path / "outputs"
+    cache.mkdir()
+    (cache / "snippets.x.key.txt").write_text("old\n", encoding="utf-8")
+    seen = []
+
+    def fake_make(command, **kwargs):
+        seen.append((command[-1], cache.exists()))
+        return subprocess.CompletedProcess(command, 0, PYTEST_OUTPUT, "")
+
+    monkeypatch.setattr(suite.subprocess, "run", fake_make)
+    monkeypatch.setattr(suite, "OUTPUT_CACHE", cache)
+    timed = suite.time_targets(n_pages=34, targets=("check",))
+    assert seen == [("check", False), ("check", False)]
+    assert timed["check_programs_run"]["returncode"] == 0
+    assert timed["check"]["summaries"] == timed["check_programs_run"]["summaries"]
+    text = "\n".join(report.suite_section({"tests": timed}))
+    assert "With that cache emptied" in text, text
