@@ -38,15 +38,19 @@ ALL_TIME, DECAYED, BURSTS = METHODS = (qac.ALL_TIME, qac.DECAYED, qac.BURSTS)
 
 
 # --8<-- [start:estimate]
-def estimate_capacity(short_prefix_shares: Mapping[int, float]) -> dict:
+def estimate_capacity(
+    short_prefix_shares: Mapping[int, float], keystrokes_per_search: float
+) -> dict:
     """Keystroke requests, the index's memory, cores, logs and the latency budget.
 
     short_prefix_shares: share of requests whose prefix has 1, 2, ... characters,
-    for the prefixes the edge caches (measured on the miniature's sessions).
+    for the prefixes the edge caches; keystrokes_per_search: characters typed
+    before a pick or submit. Both from the same typing model (the miniature's).
     """
     shares = _check_shares(short_prefix_shares)
+    if not isinstance(keystrokes_per_search, int | float) or keystrokes_per_search < 1:
+        raise ValueError("keystrokes_per_search must be a number >= 1")
     dau, searches_per_user = 400e6, 5  # assumed
-    keystrokes_per_search = 10  # characters typed before a pick or submit, assumed
     sent_share = 0.7  # a 100 ms debounce drops 30% of keystrokes, assumed
     keystrokes_per_s = peak_qps(dau, searches_per_user * keystrokes_per_search, 2.0)
     requests_per_s = keystrokes_per_s * sent_share
@@ -82,11 +86,21 @@ def estimate_capacity(short_prefix_shares: Mapping[int, float]) -> dict:
         busy,
     )
     # Compose: 300M daily writers x 4 messages x 60 words, a request at each
-    # word boundary; a 20M-parameter transformer keeps each draft's prefix cached
-    # and runs ~8 tokens a request (2 new, 6 generated): 2 FLOPs a weight a token.
+    # word boundary; a 20M-parameter transformer (6 layers, width 512) keeps each
+    # draft's attention cache and runs ~8 tokens a request (2 new, 6 generated):
+    # 2 FLOPs a weight a token. The cache, not the FLOPs, sets the fleet: drafts
+    # stay open an assumed 2 minutes, holding ~60 tokens of K and V in FP16.
     compose_per_s = peak_qps(300e6, 4 * 60, peak_to_average=2.0)
     compose_flops = compose_per_s * 2 * 20e6 * 8
-    gpus = servers_needed(compose_flops, GPU.peak_flops * GPU.efficiency)
+    gpus_flops = servers_needed(compose_flops, GPU.peak_flops * GPU.efficiency)
+    open_drafts = peak_qps(300e6, 4, peak_to_average=2.0) * 120
+    state_bytes = open_drafts * 2 * 6 * 512 * 60 * 2  # K and V, layers, width
+    gpus_memory = servers_needed(state_bytes, GPU.memory_bytes, 0.8)
+    # Without the cache each request re-reads its prefix: ~40 tokens + 8.
+    gpus_recompute = servers_needed(
+        compose_per_s * 2 * 20e6 * 48, GPU.peak_flops * GPU.efficiency
+    )
+    gpus = min(max(gpus_flops, gpus_memory), gpus_recompute)
     ngram_cores = servers_needed(compose_per_s * 20e-6, 1.0, busy)  # 20 us each
     searches_per_day = dau * searches_per_user
     stages_ms = {  # allocations of the p99, request sent to suggestions drawn
@@ -100,6 +114,7 @@ def estimate_capacity(short_prefix_shares: Mapping[int, float]) -> dict:
     month = HOURS_PER_MONTH
     return {
         "searches_per_day": searches_per_day,
+        "keystrokes_per_search": keystrokes_per_search,
         "keystrokes_per_s": keystrokes_per_s,
         "requests_per_s": requests_per_s,
         "edge_hit_rate": edge_hit_rate,
@@ -119,6 +134,11 @@ def estimate_capacity(short_prefix_shares: Mapping[int, float]) -> dict:
             storage_bytes(requests_per_s / 2 * SECONDS_PER_DAY, 100)
         ),
         "compose_per_s": compose_per_s,
+        "compose_gpus_flops": gpus_flops,
+        "compose_open_drafts": open_drafts,
+        "compose_state": human_bytes(state_bytes),
+        "compose_gpus_memory": gpus_memory,
+        "compose_gpus_recompute": gpus_recompute,
         "compose_gpus": gpus,
         "compose_gpu_dollars_month": gpus * GPU.dollars_per_hour * month,
         "ngram_cores": ngram_cores,
@@ -165,6 +185,7 @@ def run_autocomplete(seed: int) -> dict:
                 world_log, index, sessions, requests=method == BURSTS
             )
         if world == "trends":
+            all_time_index, all_time_eligible = indexes[ALL_TIME], eligible
             out["indexed"] = int(eligible.sum())
             out["covered"] = sessions[eligible].sum() / SESSIONS
             out["trending share"] = sessions[log.trending].sum() / SESSIONS
@@ -185,9 +206,28 @@ def run_autocomplete(seed: int) -> dict:
                 )
             passing = qac.suggestible(log, blocklist=False) & log.blocked
             out["blocked"] = int(log.blocked.sum())
+            for half_life in qac.HALF_LIVES_H:  # the decayed count's half-life
+                if half_life == qac.HALF_LIFE_H:
+                    out["half-life", half_life] = out[world, DECAYED]
+                    continue
+                decayed = qac.popularity_scores(log, half_life)[DECAYED]
+                out["half-life", half_life] = qac.evaluate(
+                    log,
+                    qac.build_prefix_index(log.queries, decayed, eligible),
+                    sessions,
+                )
             out["blocked exposure"] = qac.blocked_exposure(
                 requests, index, log.queries, scores[BURSTS], np.flatnonzero(passing)
             )
+    ended = qac.with_ended_trends(log)  # the trends ended 2 days before the end
+    sessions = qac.held_out_sessions(ended, SESSIONS, seed)
+    # The same searches and users, shifted in time: the same all-time index.
+    decayed = qac.popularity_scores(ended)[DECAYED]
+    for method, index in (
+        (ALL_TIME, all_time_index),
+        (DECAYED, qac.build_prefix_index(log.queries, decayed, all_time_eligible)),
+    ):
+        out["ended", method] = qac.evaluate(ended, index, sessions)
     return out
 
 
@@ -202,7 +242,7 @@ def run_compose(seed: int) -> dict:
         "train words": sum(map(len, train.messages)),
         "test words": sum(map(len, test.messages)),
         "trigram": compose.trigger_curve(chains, probs, test.messages),
-        "oracle": compose.trigger_curve(oracle, oracle_probs, test.messages),
+        "reference": compose.trigger_curve(oracle, oracle_probs, test.messages),
     }
 
 
@@ -211,10 +251,11 @@ def _interval(values) -> str:
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def _paired_line(label: str, differences) -> str:
+def _paired_line(label: str, differences, digits: int = 3) -> str:
     mean, low, high = paired_interval(differences)
     tie = "  tie" if is_tie(low, high) else ""
-    return f"  {label:<38}{mean:+.3f} [{low:+.3f}, {high:+.3f}]{tie}"
+    f = f"+.{digits}f"
+    return f"  {label:<38}{mean:{f}} [{low:{f}}, {high:{f}}]{tie}"
 
 
 def _span(values, fmt: str = "{:,}") -> str:
@@ -225,6 +266,7 @@ def _span(values, fmt: str = "{:,}") -> str:
 def print_estimate(est: dict) -> None:
     print("Back-of-envelope (assumptions in estimate_capacity):")
     print(f"  searches a day                {est['searches_per_day']:>16,.0f}")
+    print(f"  keystrokes a search (miniature) {est['keystrokes_per_search']:>14.1f}")
     print(f"  keystrokes/s, peak            {est['keystrokes_per_s']:>16,.0f}")
     print(f"  requests/s after the debounce {est['requests_per_s']:>16,.0f}")
     print(
@@ -237,7 +279,7 @@ def print_estimate(est: dict) -> None:
         f"    dollars a month at ${est['core_dollars_hour']:.3f}/core-h "
         f"{est['origin_dollars_month']:>10,.0f}"
     )
-    print("  index, 100M queries, radix trie of <= 2n nodes, one replica:")
+    print("  index, 100M queries, radix trie of <= 2n nodes, one replica, at most:")
     for key, value in est.items():
         if key.startswith("index:"):
             print(f"    {key[6:]:<28}{value:>16}")
@@ -252,7 +294,14 @@ def print_estimate(est: dict) -> None:
     print(f"  search log a day (200 B)      {est['search_log_day']:>16}")
     print(f"  suggestion log a day (100 B)  {est['suggest_log_day']:>16}")
     print(f"  compose requests/s, peak      {est['compose_per_s']:>16,.0f}")
-    print(f"    L4 GPUs, 20M-param model    {est['compose_gpus']:>16,}")
+    print("    L4 GPUs, 20M-param model:")
+    print(f"      FLOPs, draft state cached {est['compose_gpus_flops']:>16,}")
+    print(
+        f"      memory, {est['compose_open_drafts'] / 1e6:.1f}M open drafts "
+        f"({est['compose_state']}) {est['compose_gpus_memory']:>6,}"
+    )
+    print(f"      FLOPs, prefix recomputed  {est['compose_gpus_recompute']:>16,}")
+    print(f"      fleet, the cheaper plan   {est['compose_gpus']:>16,}")
     print(f"      dollars a month           {est['compose_gpu_dollars_month']:>16,.0f}")
     print(f"    or trigram cores, 20 us     {est['ngram_cores']:>16,}")
     print(f"      dollars a month           {est['ngram_dollars_month']:>16,.0f}")
@@ -306,10 +355,26 @@ def print_autocomplete(runs: list[dict]) -> list[str]:
                 for n in (*qac.PREFIX_LENGTHS, "mean")
             ]
             print(f"  {method:<38}" + "".join(f"{c:7.3f}" for c in cells))
-    print("Keystrokes saved (the user sees rank r with probability 1/r):")
+    print(f"  (mean: the unweighted average of the {len(qac.PREFIX_LENGTHS)} lengths)")
+    print(
+        "Decayed count by half-life, MRR@8 mean   "
+        + "".join(f"{h:>6.0f} h" for h in qac.HALF_LIVES_H)
+    )
+    for group in ("trending", "stable"):
+        cells = [
+            np.mean([r["half-life", h][f"mrr {group} mean"] for r in runs])
+            for h in qac.HALF_LIVES_H
+        ]
+        print(f"  {group + ' targets':<38}" + "".join(f"{c:8.3f}" for c in cells))
+    print(
+        f"Keystrokes saved (the list read at a keystroke with probability "
+        f"{qac.LOOK},\n  then rank r seen with probability 1/r):"
+    )
     for method in METHODS:
         saved = np.mean([r["trends", method]["saved share"] for r in runs])
         print(f"  {method:<38}{saved:7.1%}")
+    sent = np.mean([r["trends", BURSTS]["requests per session"] for r in runs])
+    print(f"Keystrokes typed a search, burst-aware count: {sent:.1f}")
     print("\nEntries read per keystroke request    cached top 8   scan all")
     for n in (1, 2, 3, 4):
         cached = np.mean([r["work"][n][0] for r in runs])
@@ -377,6 +442,17 @@ def print_autocomplete(runs: list[dict]) -> list[str]:
                 "MRR@8, all targets", diff("no trends", method, "mrr all mean")
             )
         )
+    lines.append("trends ended 2 days before the sessions, decayed minus all-time:")
+    lines.append(
+        _paired_line(
+            "MRR@8, all targets",
+            [
+                r["ended", DECAYED]["mrr all mean"]
+                - r["ended", ALL_TIME]["mrr all mean"]
+                for r in runs
+            ],
+        )
+    )
     return lines
 
 
@@ -391,14 +467,14 @@ def print_compose(runs: list[dict]) -> list[str]:
         "mean [95% interval] over seeds"
     )
     print(
-        "threshold  model      suggest rate          acceptance   "
+        "threshold  model        suggest rate          acceptance   "
         "confidence  chars saved"
     )
     for t in compose.THRESHOLDS:
-        for model in ("trigram", "oracle"):
+        for model in ("trigram", "reference"):
             cell = [r[model][t] for r in runs]
             print(
-                f"  {t:.1f}      {model:<8}"
+                f"  {t:.1f}      {model:<10}"
                 f"{_interval([c['suggestion rate'] for c in cell]):>22}"
                 f"{_interval([c['acceptance'] for c in cell]):>22}"
                 f"{np.mean([c['confidence'] for c in cell]):>8.3f}"
@@ -417,11 +493,13 @@ def print_compose(runs: list[dict]) -> list[str]:
     }
     for key, label in labels.items():
         lines.append(_paired_line(label, change("trigram", key, low, high)))
-    lines.append("oracle minus trigram, threshold 0.6:")
+    lines.append("reference minus trigram, threshold 0.6:")
     for key, label in labels.items():
         lines.append(
             _paired_line(
-                label, [r["oracle"][0.6][key] - r["trigram"][0.6][key] for r in runs]
+                label,
+                [r["reference"][0.6][key] - r["trigram"][0.6][key] for r in runs],
+                digits=4,
             )
         )
     return lines
@@ -435,7 +513,15 @@ def main() -> None:
         n: round(float(np.mean([r["share", n] for r in autocomplete_runs])), 3)
         for n in range(1, EDGE_PREFIX + 1)
     }
-    print_estimate(estimate_capacity(shares))
+    typed = round(  # keystrokes a search, from the same typing model
+        float(
+            np.mean(
+                [r["trends", BURSTS]["requests per session"] for r in autocomplete_runs]
+            )
+        ),
+        1,
+    )
+    print_estimate(estimate_capacity(shares, typed))
     lines = print_autocomplete(autocomplete_runs)
     lines += print_compose(compose_runs)
     print(f"\nPaired differences over the {len(SEEDS)} seeds: mean [95% interval]")

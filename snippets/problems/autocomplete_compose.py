@@ -5,8 +5,9 @@ any questions") mixed with free words drawn from a Zipf law over made-up words.
 A trigram model with interpolated absolute discounting is trained on one draw
 and, on another, proposes at every word boundary the greedy continuation of up
 to four words, shown only if its probability clears a threshold. The generator
-is known, so its own probabilities (conditioned on the words typed, as a model
-could be at best) give the ceiling for the same thresholds.
+is known, so its own probabilities (conditioned on the words typed) give a
+calibrated reference for the same thresholds: not a ceiling, since after a
+rejection the box shows the rest of the same continuation again.
 Used by ``python -m snippets.problems.autocomplete``.
 """
 

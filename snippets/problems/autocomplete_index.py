@@ -23,6 +23,8 @@ K_SHOWN = 8  # completions the box shows
 MIN_USERS = 5  # k-anonymity: distinct users a query needs before it is suggested
 HOURS = 30 * 24  # the log's span
 HALF_LIFE_H = 24.0  # half-life of the time-decayed counts
+HALF_LIVES_H = (6.0, 24.0, 168.0)  # the sweep of the decayed count's half-life
+LOOK = 0.2  # assumed: chance the user reads the list at a keystroke
 PREFIX_LENGTHS = (1, 2, 3, 4, 6)  # the MRR table's columns
 ALL_TIME, DECAYED, BURSTS = "all-time count", "decayed count", "burst-aware count"
 _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
@@ -156,6 +158,18 @@ def without_trends(log: QueryLog) -> QueryLog:
     )
 
 
+def with_ended_trends(log: QueryLog, ended_h: float = 48.0) -> QueryLog:
+    """The same log with every trend shifted back to end ended_h hours ago.
+
+    The trending queries are back to their base rate when the sessions are drawn:
+    the case where a decayed count keeps ranking yesterday's news.
+    """
+    hour = np.where(log.from_trend, log.hour - ended_h, log.hour)
+    return replace(
+        log, hour=hour, rate_now=log.base_rate, trending=np.zeros_like(log.trending)
+    )
+
+
 def distinct_users(log: QueryLog) -> np.ndarray:
     """Per query, how many different users searched it (not how many times)."""
     pairs = np.sort(log.query * 10**7 + log.user)  # (query, user), grouped
@@ -171,8 +185,9 @@ def popularity_scores(log: QueryLog, half_life_h: float = HALF_LIFE_H) -> dict:
     all_time = np.bincount(log.query, minlength=n).astype(float)
     age = HOURS - log.hour
     decayed = np.bincount(log.query, weights=0.5 ** (age / half_life_h), minlength=n)
-    # A burst: more recent searches than the month's rate explains, by 3 standard
-    # deviations (Poisson). Only then does the recent rate replace the month's.
+    # A burst: more recent searches than the month's rate explains by 3 sqrt(E).
+    # Under Poisson arrivals a decayed count's variance is E / 2 (weights squared
+    # halve the half-life), so the test is conservative: about 4.2 SDs.
     window_h = half_life_h / math.log(2)  # the span a decayed count covers
     expected = all_time / HOURS * window_h
     burst = decayed > expected + 3 * np.sqrt(expected) + 1
@@ -265,11 +280,14 @@ class SortedScan:
 
 
 # --8<-- [start:typing]
-def session_outcomes(text: str, index: Mapping[str, list[int]], target: int) -> dict:
+def session_outcomes(
+    text: str, index: Mapping[str, list[int]], target: int, look: float = LOOK
+) -> dict:
     """Rank of the target at each prefix length, and the expected typing.
 
-    The user looks at rank r with probability 1 / r and takes the completion when
-    seen; it saves the characters not typed, minus one tap to select it.
+    At each keystroke the user reads the list with probability look, notices
+    rank r with probability 1 / r, and takes the completion when noticed; it
+    saves the characters not typed, minus one tap to select it.
     """
     ranks, requests, saved, still_typing = [], [], 0.0, 1.0
     for length in range(1, len(text) + 1):
@@ -278,8 +296,8 @@ def session_outcomes(text: str, index: Mapping[str, list[int]], target: int) -> 
         ranks.append(rank)
         requests.append(still_typing)  # every keystroke typed sends a request
         if rank and length <= len(text) - 2:  # taking it must save a keystroke
-            saved += still_typing / rank * (len(text) - length - 1)
-            still_typing *= 1 - 1 / rank
+            saved += still_typing * look / rank * (len(text) - length - 1)
+            still_typing *= 1 - look / rank
     return {"ranks": ranks, "requests": requests, "saved": saved}
     # --8<-- [end:typing]
 
@@ -328,6 +346,8 @@ def evaluate(
     typed = np.array([len(log.queries[q]) for q in targets], float)
     saved = np.array([o["saved"] for o in out])
     result["saved share"] = float(weights @ saved / (weights @ typed))
+    sent = np.array([sum(o["requests"]) for o in out])
+    result["requests per session"] = float(weights @ sent / weights.sum())
     if requests:  # expected keystroke requests per prefix
         per_prefix: dict[str, float] = {}
         for q, w, o in zip(targets.tolist(), weights.tolist(), out, strict=True):

@@ -82,7 +82,8 @@ def test_tables_parse_completely():
     assert len(printed_mrr()) == 9
     assert len(printed_work()) == 4
     assert len(printed_curve()) == 2 * len(compose.THRESHOLDS)
-    assert len(paired_differences(output())) == 17
+    assert len(paired_differences(output())) == 18
+    assert len(printed_half_lives()) == 2
 
 
 def test_freshness_wins_on_trending_targets_and_overall():
@@ -118,6 +119,23 @@ def test_decay_costs_stable_queries_and_the_ablation_shows_why():
     assert better[1] > 0
 
 
+def printed_half_lives() -> dict[str, list[float]]:
+    rows = {}
+    for line in lines_between("Decayed count by half-life", "Keystrokes saved"):
+        if match := re.match(rf"^\s+(\w+) targets\s+((?:{NUMBER}\s*){{3}})$", line):
+            rows[match[1]] = [float(v) for v in match[2].split()]
+    return rows
+
+
+def test_the_half_life_trades_trends_for_stable_queries():
+    rows = printed_half_lives()
+    assert rows["trending"] == sorted(rows["trending"], reverse=True)
+    assert rows["stable"] == sorted(rows["stable"])
+    # A trend that ended before the sessions: decay now costs.
+    block = "trends ended 2 days before the sessions, decayed minus all-time"
+    assert diff(block, "MRR@8, all targets")[2] < 0
+
+
 def test_mrr_rises_with_the_prefix_length():
     for row in printed_mrr().values():
         cells = row[:5]
@@ -144,7 +162,7 @@ def test_filters_stop_private_and_blocked_queries():
 
 def test_the_threshold_trades_suggestions_for_acceptance():
     curve = printed_curve()
-    for model in ("trigram", "oracle"):
+    for model in ("trigram", "reference"):
         rates = [curve[t, model]["suggestion rate"] for t in compose.THRESHOLDS]
         accepted = [curve[t, model]["acceptance"] for t in compose.THRESHOLDS]
         assert rates == sorted(rates, reverse=True)
@@ -155,16 +173,16 @@ def test_the_threshold_trades_suggestions_for_acceptance():
     # The trigram is overconfident at the lowest threshold; both models accept
     # below their confidence (rejected guesses come back at the next word).
     low = compose.THRESHOLDS[0]
-    trigram, oracle = curve[low, "trigram"], curve[low, "oracle"]
+    trigram, oracle = curve[low, "trigram"], curve[low, "reference"]
     assert trigram["confidence"] - trigram["acceptance"] > 0.1
     assert oracle["acceptance"] < oracle["confidence"]
-    ceiling = "oracle minus trigram, threshold 0.6"
+    ceiling = "reference minus trigram, threshold 0.6"
     assert diff(ceiling, "acceptance")[1] > 0
 
 
 def test_estimates_come_from_the_shared_estimation_functions():
     shares = {1: 0.3, 2: 0.2, 3: 0.1}
-    est = ac.estimate_capacity(shares)
+    est = ac.estimate_capacity(shares, 10)
     keystrokes = estimation.peak_qps(400e6, 5 * 10, 2.0)
     assert est["keystrokes_per_s"] == pytest.approx(keystrokes)
     requests = keystrokes * 0.7
@@ -190,9 +208,18 @@ def test_estimates_come_from_the_shared_estimation_functions():
     assert est["cold_scan_cores"] == math.ceil(scan_core_s / 0.5)
     assert est["cold_cached_cores"] == math.ceil(requests * 0.2e-3 / 0.5)
     compose_rps = estimation.peak_qps(300e6, 240, 2.0)
-    assert est["compose_gpus"] == math.ceil(
+    flops_gpus = math.ceil(
         compose_rps * 2 * 20e6 * 8 / (GPU.peak_flops * GPU.efficiency)
     )
+    assert est["compose_gpus_flops"] == flops_gpus
+    # K and V of 6 layers x 512 wide, 60 FP16 tokens, per draft open 120 s.
+    drafts = 300e6 * 4 / 86_400 * 2 * 120
+    memory_gpus = math.ceil(drafts * 2 * 6 * 512 * 60 * 2 / (24e9 * 0.8))
+    assert est["compose_gpus_memory"] == memory_gpus > flops_gpus
+    recompute = math.ceil(
+        compose_rps * 2 * 20e6 * 48 / (GPU.peak_flops * GPU.efficiency)
+    )
+    assert est["compose_gpus"] == min(memory_gpus, recompute)
     stages = {k[6:]: v for k, v in est.items() if k.startswith("stage:")}
     assert est["headroom_ms"] == estimation.remaining_budget_ms(100, stages) > 0
     assert est["edge_entries"] == 37 + 37**2 + 37**3
@@ -205,20 +232,29 @@ def test_the_estimate_uses_the_miniatures_printed_shares():
     assert shares[3] == pytest.approx(sum(shares[:3]), abs=1e-9)
 
 
+def test_the_estimate_uses_the_miniatures_keystrokes_a_search():
+    typed = re.search(r"Keystrokes typed a search, \S+ count: (\S+)", output())[1]
+    assert estimate_value("keystrokes a search") == typed
+    keystrokes = estimation.peak_qps(400e6, 5 * float(typed), 2.0)
+    assert estimate_value("keystrokes/s") == f"{keystrokes:,.0f}"
+
+
 def test_estimate_rejects_bad_shares():
     with pytest.raises(TypeError, match="short_prefix_shares"):
-        ac.estimate_capacity(0.5)
+        ac.estimate_capacity(0.5, 10)
     with pytest.raises(ValueError, match="lengths"):
-        ac.estimate_capacity({2: 0.1})
+        ac.estimate_capacity({2: 0.1}, 10)
+    with pytest.raises(ValueError, match="keystrokes_per_search"):
+        ac.estimate_capacity({1: 0.3}, 0.5)
     with pytest.raises(ValueError, match="sum"):
-        ac.estimate_capacity({1: 0.7, 2: 0.4})
+        ac.estimate_capacity({1: 0.7, 2: 0.4}, 10)
 
 
 def test_the_diagram_carries_the_budget():
     page = (ROOT / "docs" / PAGE).read_text(encoding="utf-8")
     diagram = page.split("## Architecture", 1)[1].split("```mermaid", 1)[1]
     diagram = diagram.split("```", 1)[0]
-    est = ac.estimate_capacity({1: 0.3, 2: 0.2, 3: 0.1})
+    est = ac.estimate_capacity({1: 0.3, 2: 0.2, 3: 0.1}, 10)
     shown = [int(ms) for ms in re.findall(r"(\d+) ms", diagram)]
     stages = [int(v) for k, v in est.items() if k.startswith("stage:")]
     assert sorted(shown) == sorted(stages)
@@ -268,13 +304,23 @@ def test_the_page_quotes_the_output():
         mean("trigram, threshold 0.8 minus 0.2", "suggestion rate"),
         mean("trigram, threshold 0.8 minus 0.2", "acceptance"),
         mean("trigram, threshold 0.8 minus 0.2", "characters saved, share"),
-        mean("oracle minus trigram, threshold 0.6", "acceptance"),
-        mean("oracle minus trigram, threshold 0.6", "suggestion rate"),
+        f"{diff('reference minus trigram, threshold 0.6', 'acceptance')[0]:.4f}",
+        f"{-diff('reference minus trigram, threshold 0.6', 'suggestion rate')[0]:.4f}",
+        mean(
+            "trends ended 2 days before the sessions, decayed minus all-time",
+            "MRR@8, all targets",
+        ),
+        *(f"{v:.3f}" for v in printed_half_lives()["trending"]),
+        *(f"{v:.3f}" for v in printed_half_lives()["stable"]),
+        re.search(r"Keystrokes typed a search, \S+ count: (\S+)", output())[1],
+        estimate_value("FLOPs, draft state cached"),
+        estimate_value("FLOPs, prefix recomputed"),
+        estimate_value("fleet, the cheaper plan"),
         f"{curve[0.2, 'trigram']['suggestion rate']:.3f}",
         f"{curve[0.2, 'trigram']['acceptance']:.3f}",
         f"{curve[0.2, 'trigram']['confidence']:.3f}",
-        f"{curve[0.2, 'oracle']['acceptance']:.3f}",
-        f"{curve[0.2, 'oracle']['confidence']:.3f}",
+        f"{curve[0.2, 'reference']['acceptance']:.3f}",
+        f"{curve[0.2, 'reference']['confidence']:.3f}",
         f"{curve[0.2, 'trigram']['saved']:.1%}",
         f"{curve[0.8, 'trigram']['saved']:.1%}",
     )

@@ -180,12 +180,13 @@ def test_without_trends_removes_exactly_the_trend_searches(log):
 
 
 def monte_carlo_saved(text, index, target, runs, rng) -> float:
-    """Simulate the typing model: look at rank r with probability 1/r, take it."""
+    """Simulate the typing model: read the list with probability LOOK, see rank r
+    with probability 1/r, take it."""
     total = 0.0
     for _ in range(runs):
         for length in range(1, len(text) - 1):
             shown = index.get(text[:length], [])
-            if target in shown and rng.random() < 1 / (shown.index(target) + 1):
+            if target in shown and rng.random() < qac.LOOK / (shown.index(target) + 1):
                 total += len(text) - length - 1
                 break
     return total / runs
