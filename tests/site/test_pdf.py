@@ -183,15 +183,24 @@ CONTENTS_LINE = re.compile(
 )
 
 
-def contents_entries(pages_text: list[str], first: int, last: int) -> list[tuple]:
-    """(title, page) for every 'Title ..... N' line on pages first..last (1-based)."""
-    entries = []
-    for text in pages_text[first - 1 : last]:
-        for line in text.splitlines():
-            if (match := CONTENTS_LINE.match(line)) and not line.strip().startswith(
-                "Page "
-            ):
-                entries.append((match["title"], int(match["page"])))
+def _contents_lines(text: str) -> list[tuple]:
+    return [
+        (match["title"], int(match["page"]))
+        for line in text.splitlines()
+        if (match := CONTENTS_LINE.match(line)) and not line.strip().startswith("Page ")
+    ]
+
+
+def contents_entries(pages_text: list[str], first: int) -> list[tuple]:
+    """(title, page) for every 'Title ..... N' line of the contents that starts on
+    page ``first`` (1-based) and runs over every following page that has such lines:
+    the contents grow onto more pages as the guide grows."""
+    entries: list[tuple] = []
+    for text in pages_text[first - 1 :]:
+        lines = _contents_lines(text)
+        if not lines:
+            break
+        entries += lines
     return entries
 
 
@@ -219,7 +228,7 @@ def book_pages(book) -> list[str]:
 
 
 def test_contents_give_the_page_each_chapter_starts_on(book_pages):
-    entries = contents_entries(book_pages, 2, 3)
+    entries = contents_entries(book_pages, 2)
     # One line per printed page, plus one per nav section.
     assert len(entries) >= len(printed_pages()), entries
     # The contents use nav labels; a page may print another title ("Home" is the
@@ -304,7 +313,7 @@ def test_edition_holds_plan_template_problems_and_every_answer(edition):
 
 def test_edition_contents_give_the_right_pages(edition):
     _, pages_text, out = edition
-    entries = contents_entries(pages_text, 1, 1)
+    entries = contents_entries(pages_text, 1)
     assert [t for t, _ in entries][-2:] == ["The checklist", "Answers"], entries
     wrong = [(t, p) for t, p in entries if not starts_on(pages_text, t, p)]
     assert not wrong, wrong

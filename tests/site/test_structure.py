@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from guide import DOCS, checklist, page_text
 
 PROBLEM_SECTIONS = [
@@ -114,7 +115,13 @@ def test_framework_step_ends_with_three_folded_self_checks(name):
 @pytest.mark.parametrize("path", sorted(DOCS.rglob("*.md")), ids=lambda p: p.name)
 def test_every_page_has_a_description_for_search_engines(path):
     text = path.read_text(encoding="utf-8")
-    assert re.match(r"---\ndescription: .{40,}\n", text), "front matter description"
+    found = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    assert found, "no front matter"
+    # Parsed as MkDocs parses it: a ': ' inside an unquoted value is invalid YAML,
+    # and MkDocs then treats the whole block as text (no title, no description).
+    meta = yaml.safe_load(found[1])
+    description = meta.get("description") if isinstance(meta, dict) else None
+    assert isinstance(description, str) and len(description) >= 40, meta
 
 
 def test_checklist_has_130_questions_linked_to_every_family():
