@@ -83,6 +83,7 @@ def kv_cache_bytes(
 LLAMA_2_7B = ModelConfig("Llama 2 7B", 32, 4096, 32, 32, 11008, 32000)
 LLAMA_2_70B = ModelConfig("Llama 2 70B", 80, 8192, 64, 8, 28672, 32000)
 LLAMA_3_8B = ModelConfig("Llama 3 8B", 32, 4096, 32, 8, 14336, 128256)
+LLAMA_3_70B = ModelConfig("Llama 3 70B", 80, 8192, 64, 8, 28672, 128256)
 # --8<-- [end:kv_cache]
 
 
@@ -99,6 +100,11 @@ class Accelerator:
 
 # NVIDIA A100 80GB SXM datasheet: 80 GB HBM2e, 2,039 GB/s, 312 TFLOPS dense FP16.
 A100_80GB = Accelerator("A100 80GB SXM", 80e9, 2.039e12, 312e12)
+# NVIDIA H100 SXM datasheet: 80 GB HBM3, 3.35 TB/s, 1,979 TFLOPS BF16 with
+# sparsity, so 989 dense.
+H100_SXM = Accelerator("H100 SXM", 80e9, 3.35e12, 989e12)
+# NVIDIA L4 datasheet: 24 GB GDDR6, 300 GB/s, 242 TFLOPS FP16 with sparsity, 121 dense.
+L4 = Accelerator("L4", 24e9, 300e9, 121e12)
 
 
 @dataclass(frozen=True)
