@@ -215,6 +215,21 @@ OFF_THE_RIGHT_EDGE = """
 """
 
 
+# Tables arrive wrapped for scrolling (mlsd_docs/tables.py): each sits in exactly one
+# scroll region, with the look Material gives its own tables (extra.css).
+MISWRAPPED_TABLES = """
+() => [...document.querySelectorAll('article table')].filter((table) => {
+  const wraps = [];
+  for (let node = table.parentElement; node; node = node.parentElement) {
+    if (node.classList.contains('md-typeset__scrollwrap')) wraps.push(node);
+  }
+  const style = getComputedStyle(table);
+  return wraps.length !== 1 || style.display !== 'inline-block' ||
+    style.borderTopStyle !== 'solid';
+}).map((table) => table.textContent.trim().slice(0, 40))
+"""
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_on_a_desktop_in_light_and_a_phone_in_dark(tab, path):
     """One visit per page. At 1280 px in light: errors, other hosts, axe, diagram labels
@@ -229,6 +244,8 @@ def test_every_page_on_a_desktop_in_light_and_a_phone_in_dark(tab, path):
         assert share <= MAX_CODE_SHARE, f"/{path}: code is {share:.0%} of the page"
     assert page.evaluate("document.body.dataset.mdColorScheme") == "default"
     assert page.locator("article h1").first.is_visible()
+    miswrapped = page.evaluate(MISWRAPPED_TABLES)
+    assert not miswrapped, f"/{path}: tables not wrapped once or unstyled: {miswrapped}"
     violations = axe_violations(page, skip_chrome=path != "")
     assert not violations, f"/{path} (light):\n" + "\n".join(violations)
 
