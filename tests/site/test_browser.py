@@ -181,8 +181,6 @@ CODE_SHARE = """
 }
 """
 MAX_CODE_SHARE = 0.25
-# Pages whose point is code: the API reference lists signatures.
-CODE_PAGES = {"reference/api/"}
 
 
 # Text blocks that reach past the right edge of a phone screen. Blocks inside something
@@ -239,9 +237,8 @@ def test_every_page_on_a_desktop_in_light_and_a_phone_in_dark(tab, path):
     page = tab(path)
     overflowing = page.evaluate(OVERFLOWING_LABELS)
     assert not overflowing, f"/{path}: labels cut off by their boxes: {overflowing}"
-    if path not in CODE_PAGES:
-        share = page.evaluate(CODE_SHARE)
-        assert share <= MAX_CODE_SHARE, f"/{path}: code is {share:.0%} of the page"
+    share = page.evaluate(CODE_SHARE)
+    assert share <= MAX_CODE_SHARE, f"/{path}: code is {share:.0%} of the page"
     assert page.evaluate("document.body.dataset.mdColorScheme") == "default"
     assert page.locator("article h1").first.is_visible()
     miswrapped = page.evaluate(MISWRAPPED_TABLES)
