@@ -106,6 +106,7 @@ def test_link_lands_on_its_question_with_the_answer_folded_under_it(item):
 
     # The page asks the question the checklist asks (in the same or close words).
     asked = content_words(item.question)
+    assert asked, f"Q{item.number} {item.question!r}: no word longer than 3 letters"
     there = content_words(opener["title"])
     shared = len(asked & there) / len(asked)
     assert shared >= 0.5, (

@@ -1,0 +1,90 @@
+"""The support assistant's back-of-envelope, recomputed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from statsmodels.stats.proportion import samplesize_confint_proportion
+
+from snippets.concepts.generative_ai import LLAMA_3_70B
+from snippets.problems import support_assistant_estimate as e
+
+EST = e.estimate_capacity()
+CALLS, PREFIX, NEW, OUT = 9, 3_000, 500, 150
+PROMPTS = [PREFIX + k * (NEW + OUT) + NEW for k in range(CALLS)]
+
+
+def test_traffic_and_tokens():
+    assert EST["peak_qps"] == pytest.approx(200_000 * 3 / 86_400)
+    assert EST["prompt_mean"] == 6_100 and EST["prompt_last"] == 8_700
+    assert EST["tokens_in_per_s"] == pytest.approx(EST["peak_qps"] * sum(PROMPTS))
+    assert EST["tokens_out_per_s"] == pytest.approx(EST["peak_qps"] * CALLS * OUT)
+
+
+def test_bot_cost_per_chat_by_hand():
+    """$3.00 in, $0.30 cached in, $15.00 out per million tokens (assumed prices)."""
+    full = sum(p * 3.00 + OUT * 15.00 for p in PROMPTS) / 1e6
+    cached = (
+        sum(
+            (0.9 * (p - NEW) * 0.30 + (p - 0.9 * (p - NEW)) * 3.00 + OUT * 15.00)
+            for p in PROMPTS
+        )
+        / 1e6
+    )
+    assert EST["bot_no_cache"] == pytest.approx(full)
+    assert EST["bot_cached"] == pytest.approx(cached)
+    assert EST["bot_cached"] < EST["bot_no_cache"] / 2
+
+
+def test_agents_by_littles_law():
+    for containment in (0.0, 0.3, 0.5):
+        agents, dollars = e.agents_at_peak(EST, containment)
+        busy = EST["peak_qps"] * (1 - containment) * 8 * 60  # chats in progress
+        assert agents == math.ceil(busy / 2 / 0.85)
+        assert dollars == pytest.approx(200_000 * (1 - containment) * 8 * 0.60)
+    assert EST["containment_point_usd"] == pytest.approx(2_000 * 8 * 0.60)
+    with pytest.raises(ValueError, match="containment"):
+        e.agents_at_peak(EST, 1.0)
+
+
+def test_kv_cache_and_batch_from_the_model_card_shape():
+    # Llama 3 70B: 80 layers, 8 KV heads of 128 dims; K and V; 2 bytes each.
+    per_token = 2 * 80 * 8 * 128 * 2
+    context = 6_100 + OUT
+    assert EST["kv_per_chat_gb"] == pytest.approx(per_token * context / 1e9)
+    assert EST["kv_open_tb"] == pytest.approx(2_500 * per_token * context / 1e12)
+    assert LLAMA_3_70B.parameters == pytest.approx(70.55e9, rel=1e-3)
+    room = 4 * 80e9 - 2 * LLAMA_3_70B.parameters
+    assert EST["batch"] == int(room // (per_token * context))
+    # A decode step reads the weights and the batch's caches: memory-bound.
+    bandwidth = 4 * 2.039e12
+    bound = (
+        2 * LLAMA_3_70B.parameters + EST["batch"] * per_token * context
+    ) / bandwidth
+    assert EST["tpot_ms"] == pytest.approx(1e3 * bound, rel=0.02)
+    assert EST["call_1_ms"] > 40 * EST["tpot_ms"]
+    assert EST["prefill_s"] / EST["replica_s"] > 0.5  # re-prefilling dominates
+
+
+def test_fleet_and_dollars():
+    replicas = math.ceil(EST["peak_qps"] * EST["replica_s"] / 0.6)
+    assert EST["replicas"] == replicas and EST["gpus"] == 4 * replicas
+    assert EST["gpu_usd_day"] == pytest.approx(4 * replicas * 24 * 2.00)
+
+
+def test_logs_reviews_and_latency():
+    per_chat = 8e3 + CALLS * 2e3 + 3e3 + 2e3 + 0.5e3 + 0.3e3
+    assert EST["log_per_day"] == pytest.approx(200_000 * per_chat)
+    assert EST["log_2y_3x"] == pytest.approx(200_000 * 730 * per_chat * 3)
+    logs = [k for k in EST if k.startswith("log:")]
+    assert len(logs) == 6
+    n = samplesize_confint_proportion(0.02, 0.005, alpha=0.05)
+    assert EST["reviews_per_intent"] == math.ceil(n)
+    assert EST["review_half_width"] == pytest.approx(0.005, abs=2e-4)
+    assert EST["review_hours"] == pytest.approx(5 * EST["reviews_per_intent"] * 3 / 60)
+    spent = sum(e.TURN_STAGES_MS.values())
+    assert e.TURN_BUDGET_MS - spent == 990
+    assert (
+        e.TURN_STAGES_MS["LLM call 1: prefill, ~40-token tool call"] > EST["call_1_ms"]
+    )
