@@ -84,6 +84,8 @@ LLAMA_2_7B = ModelConfig("Llama 2 7B", 32, 4096, 32, 32, 11008, 32000)
 LLAMA_2_70B = ModelConfig("Llama 2 70B", 80, 8192, 64, 8, 28672, 32000)
 LLAMA_3_8B = ModelConfig("Llama 3 8B", 32, 4096, 32, 8, 14336, 128256)
 LLAMA_3_70B = ModelConfig("Llama 3 70B", 80, 8192, 64, 8, 28672, 128256)
+# Llama 3.1 70B keeps Llama 3 70B's shapes and has a 128K-token context window.
+LLAMA_3_1_70B = ModelConfig("Llama 3.1 70B", 80, 8192, 64, 8, 28672, 128256)
 # --8<-- [end:kv_cache]
 
 
@@ -100,6 +102,8 @@ class Accelerator:
 
 # NVIDIA A100 80GB SXM datasheet: 80 GB HBM2e, 2,039 GB/s, 312 TFLOPS dense FP16.
 A100_80GB = Accelerator("A100 80GB SXM", 80e9, 2.039e12, 312e12)
+# The 40GB part (the p4d.24xlarge's card): 40 GB HBM2, 1,555 GB/s, the same peak.
+A100_40GB = Accelerator("A100 40GB SXM", 40e9, 1.555e12, 312e12)
 # NVIDIA H100 SXM datasheet: 80 GB HBM3, 3.35 TB/s, 1,979 TFLOPS BF16 with
 # sparsity, so 989 dense.
 H100_SXM = Accelerator("H100 SXM", 80e9, 3.35e12, 989e12)

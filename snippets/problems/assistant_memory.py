@@ -30,11 +30,12 @@ from snippets.common.estimation import (
 )
 from snippets.common.stats import paired_interval
 from snippets.concepts.generative_ai import (
-    A100_80GB,
+    A100_40GB,
+    LLAMA_3_1_70B,
     LLAMA_3_8B,
-    LLAMA_3_70B,
     forward_time,
     kv_cache_bytes,
+    kv_room_bytes,
 )
 from snippets.framework.cost import TRAINER
 from snippets.problems.assistant_memory_retrieval import (
@@ -52,8 +53,15 @@ from snippets.problems.assistant_memory_world import (
     DAYS,
     SESSIONS,
     Histories,
+    equal_mentions,
     simulate_histories,
 )
+
+# Assumed prices: SSD block storage at EBS gp3's us-east-1 list price, $0.08 a
+# GB-month (replicas counted in the bytes); session-cache hosts r7i.8xlarge (256 GiB)
+# at $2.1168 an hour, on demand in us-east-1 (AWS price list of 2026-01-19).
+SSD_DOLLARS_PER_GB_MONTH, HOURS_PER_MONTH = 0.08, 730
+RAM_HOST_DOLLARS_PER_HOUR, RAM_HOST_BYTES = 2.1168, 256 * 2**30
 
 
 # --8<-- [start:estimate]
@@ -76,34 +84,48 @@ def estimate() -> dict[str, object]:
     memory_tokens, conversation, all_memories = K * 40 + 150, 2_000, active * 40
     efficiency = 0.5  # assumed share of the roofline bound kernels reach
     a100_hour = TRAINER.dollars_per_hour / 8  # p4d.24xlarge's price, per A100
+    model, gpu = LLAMA_3_1_70B, A100_40GB  # the p4d.24xlarge's card
+    kv_room = kv_room_bytes(model, gpu, 8, 2)  # fp16 weights on 8 GPUs
 
-    def gpu_s(new: int, context: int, model=LLAMA_3_70B) -> float:
+    def gpu_s(new: int, context: int, model=model) -> float:
         """GPU-seconds to prefill `new` tokens after `context` cached ones."""
-        return forward_time(model, A100_80GB, new, context).compute_s / efficiency
+        return forward_time(model, gpu, new, context).compute_s / efficiency
 
-    policies = {  # GPU-seconds of prefill a turn spends on memory
-        f"{memory_tokens} after the conversation": gpu_s(memory_tokens, conversation),
-        f"{memory_tokens} before it, re-prefilled": gpu_s(
-            memory_tokens + conversation, 0
+    def turn_s(memory: int) -> float:
+        """GPU-seconds of a turn with `memory` tokens in its context: ~400 new tokens
+        (the message and the last reply) prefilled, ~300 generated at batch 64, or
+        at as many sequences as the KV cache holds beside the weights."""
+        context = conversation + memory + 500  # mean context while generating
+        batch = min(64, int(kv_room // kv_cache_bytes(model, context)))
+        step = forward_time(model, gpu, 1, context, batch=batch).seconds
+        return gpu_s(400, conversation + memory) + 300 * step / batch / efficiency
+
+    # Memory costs its own prefill, then attention and KV reads in the turn itself.
+    policies = {  # (prefill, the turn's extra) GPU-seconds a turn
+        f"{memory_tokens} after the conversation": (
+            gpu_s(memory_tokens, conversation),
+            turn_s(memory_tokens) - turn_s(0),
         ),
-        f"all {all_memories:,}, once a session": gpu_s(all_memories, 0)
-        / turns_per_session,
+        f"{memory_tokens} before it, re-prefilled": (
+            gpu_s(memory_tokens + conversation, 0),
+            turn_s(memory_tokens) - turn_s(0),
+        ),
+        f"all {all_memories:,}, once a session": (
+            gpu_s(all_memories, 0) / turns_per_session,
+            turn_s(all_memories) - turn_s(0),
+        ),
     }
     # Extraction at the end of each session, by an 8B model: read the transcript
     # (6 turns of ~500 tokens and a 300-token instruction), write ~200 tokens of
     # facts with importance and the operation (add, update, retire).
     transcript = turns_per_session * 500 + 300
-    decode = forward_time(LLAMA_3_8B, A100_80GB, 1, transcript, batch=64).seconds
+    decode = forward_time(LLAMA_3_8B, gpu, 1, transcript, batch=64).seconds
     extract_s = gpu_s(transcript, 0, LLAMA_3_8B) + 200 * decode / 64 / efficiency
     extract_gpus = servers_needed(session_qps * extract_s, 1.0)
     # Embedding each message for retrieval: an assumed 110M-parameter encoder, ~50
     # tokens a message, 2 FLOPs per parameter per token, at the same efficiency.
     embed_flops = turns_qps * 2 * 110e6 * 50
-    embed_gpus = servers_needed(embed_flops, A100_80GB.peak_flops, efficiency)
-    # For scale, the turn itself: ~400 new tokens (the user's message and the last
-    # reply) after the cached conversation, then ~300 generated at batch 64.
-    step = forward_time(LLAMA_3_70B, A100_80GB, 1, conversation + 500, batch=64)
-    turn_s = gpu_s(400, conversation) + 300 * step.seconds / 64 / efficiency
+    embed_gpus = servers_needed(embed_flops, gpu.peak_flops, efficiency)
     stages_ms = {  # allocations of the time-to-first-token p99, server-side
         "request, auth, input checks": 60,
         "user's memory from the session cache": 10,
@@ -112,32 +134,43 @@ def estimate() -> dict[str, object]:
         "prompt assembly": 5,
         "queue and prefill, 70B on 8 GPUs": 600,
     }
+    store = storage_bytes(monthly * (active + retired), row_bytes, replicas=3)
+    digests = storage_bytes(dau * 365, 1_000 + 768 * 2, replicas=3)  # 1 kB text
+    cache = concurrent_sessions * active * row_bytes  # the rows, text and vector
+    cache_hosts = servers_needed(cache, RAM_HOST_BYTES)
     out = {
         "turns_qps": turns_qps,
         "session_qps": session_qps,
         "turns_per_day": turns_per_day,
-        "memory_store": human_bytes(
-            storage_bytes(monthly * (active + retired), row_bytes, replicas=3)
-        ),
-        "summaries": human_bytes(  # a daily digest: 1 kB text + embedding, a year
-            storage_bytes(dau * 365, 1_000 + 768 * 2, replicas=3)
-        ),
+        "memory_store": human_bytes(store),
+        "summaries": human_bytes(digests),
         "transcripts_per_day": human_bytes(storage_bytes(turns_per_day, 2_000, 3)),
-        "retrieval_log_per_day": human_bytes(storage_bytes(turns_per_day, 200)),
+        "retrieval_log_per_day": human_bytes(storage_bytes(turns_per_day, 200, 3)),
         "write_log_per_day": human_bytes(  # ~2 memory operations a session
-            storage_bytes(dau * sessions_per_day * 2, 300)
+            storage_bytes(dau * sessions_per_day * 2, 300, 3)
         ),
         "user_vectors": human_bytes(user_vectors),
-        "session_cache": human_bytes(concurrent_sessions * user_vectors),
+        "session_cache": human_bytes(cache),
         "session_loads": human_bytes(session_qps * active * row_bytes),
         "scan_cores": servers_needed(turns_qps * user_vectors, 10e9),  # 10 GB/s a core
         "embed_gpus": embed_gpus,
         "flat_vectors": human_bytes(monthly * active * 768 * 2),
-        "hnsw_ram": human_bytes(monthly * active * (768 * 2 + 2 * 16 * 4)),
+        # HNSW, M = 16: 2M links of 8-byte ids a vector (1e11 vectors need 64 bits).
+        "hnsw_ram": human_bytes(monthly * active * (768 * 2 + 2 * 16 * 8)),
+        "store_dollars": (store + digests)
+        / 1e9
+        * SSD_DOLLARS_PER_GB_MONTH
+        * 24
+        / HOURS_PER_MONTH,
+        "cache_hosts": cache_hosts,
+        "cache_dollars": cache_hosts * 24 * RAM_HOST_DOLLARS_PER_HOUR,
         "memory_tokens": memory_tokens,
         "all_memory_tokens": all_memories,
-        "kv_memory": human_bytes(kv_cache_bytes(LLAMA_3_70B, memory_tokens)),
-        "kv_all": human_bytes(kv_cache_bytes(LLAMA_3_70B, all_memories)),
+        "kv_memory": human_bytes(kv_cache_bytes(model, memory_tokens)),
+        "kv_all": human_bytes(kv_cache_bytes(model, all_memories)),
+        "batch_all": int(
+            kv_room // kv_cache_bytes(model, conversation + all_memories + 500)
+        ),
         "prefill_tokens": memory_tokens + conversation,
         "prefill_ms": 1e3 * gpu_s(memory_tokens + conversation, 0) / 8,
         "efficiency": efficiency,
@@ -149,10 +182,12 @@ def estimate() -> dict[str, object]:
         "headroom_ms": remaining_budget_ms(1_000.0, stages_ms),
         **{f"stage:{name}": float(ms) for name, ms in stages_ms.items()},
     }
-    policies["no memory: the turn itself"] = turn_s
-    for name, seconds in policies.items():
+    own_prefill = gpu_s(400, conversation)
+    policies["no memory: the turn itself"] = (own_prefill, turn_s(0) - own_prefill)
+    for name, (prefill, in_turn) in policies.items():
+        seconds = prefill + in_turn
         gpus = servers_needed(turns_qps * seconds, 1.0)  # 1 GPU-second per second
-        out[f"policy:{name}"] = (seconds, gpus, gpus * 24 * a100_hour)
+        out[f"policy:{name}"] = (prefill, in_turn, seconds, gpus, gpus * 24 * a100_hour)
     return out
     # --8<-- [end:estimate]
 
@@ -161,6 +196,11 @@ VALIDATION_SEED, VALIDATION_USERS = 1_000, 40
 TEST_SEEDS, TEST_USERS = (1, 2, 3, 4, 5), 60
 LINK_RECALL, FALSE_LINK = 0.8, 0.02  # the simulated write-time linker, assumed
 SUPERSEDE = "combined + supersede at write"
+EQUAL = "similarity, equal mentions"  # old mentions thinned to the current's count
+PARK_WEIGHTS, PARK_DECAY = (
+    "  Park's weights, tuned decay",
+    "  tuned weights, Park's decay",
+)
 # Park et al. (2023): equal weights, recency decaying by 0.995 an hour, untuned here.
 PARK_HALF_LIFE_DAYS = math.log(0.5) / math.log(0.995) / 24
 METRICS = (
@@ -176,11 +216,16 @@ METRICS = (
 def choose_methods(validation: Histories) -> dict[str, tuple]:
     """Each method's (weights, half-life), tuned on the validation world."""
     found = search_weights(validation)
+    tuned = best(found, lambda w: True)
+    equal = (1 / 3, 1 / 3, 1 / 3)
     return {
         "recency only": ((0.0, 1.0, 0.0), HALF_LIVES[1]),  # any half-life: same order
         "similarity only": ((1.0, 0.0, 0.0), HALF_LIVES[1]),
-        "Park et al.'s constants": ((1 / 3, 1 / 3, 1 / 3), PARK_HALF_LIFE_DAYS),
-        "combined, tuned": best(found, lambda w: True),
+        EQUAL: ((1.0, 0.0, 0.0), HALF_LIVES[1]),  # on a thinned store
+        "Park et al.'s constants": (equal, PARK_HALF_LIFE_DAYS),
+        PARK_WEIGHTS: (equal, tuned[1]),  # which of the two constants costs recall
+        PARK_DECAY: (tuned[0], PARK_HALF_LIFE_DAYS),
+        "combined, tuned": tuned,
         "  without relevance": best(found, lambda w: w[0] == 0),
         "  without recency": best(found, lambda w: w[1] == 0),
         "  without importance": best(found, lambda w: w[2] == 0),
@@ -207,12 +252,16 @@ def run_experiment(seeds: Sequence[int] = TEST_SEEDS) -> dict:
     for seed in seeds:
         h = simulate_histories(TEST_USERS, seed)
         active = write_time_supersession(h, LINK_RECALL, FALSE_LINK, seed)
+        thinned = equal_mentions(h, seed)
         lives = sorted({life for _, life in methods.values()})
         terms = world_terms(h, lives)
-        retired = world_terms(h, [methods[SUPERSEDE][1]], active)  # fewer candidates
+        stores = {  # the methods that rank fewer candidates
+            SUPERSEDE: world_terms(h, [methods[SUPERSEDE][1]], active),
+            EQUAL: world_terms(h, [methods[EQUAL][1]], thinned),
+        }
         graded = {}
         for name, (weights, life) in methods.items():
-            t = retired[life] if name == SUPERSEDE else terms[life]
+            t = stores.get(name, terms)[life]
             graded[name] = summarise(h, grade(h, memory_score(t, weights)))
         grades.append(graded)
         worlds.append(h)
@@ -253,8 +302,11 @@ COMPARISONS = (  # (method a, method b, metrics): a minus b
     ("  without recency", "combined, tuned",
      ("recall, stable", "recall, changed", "stale first")),
     ("  without importance", "combined, tuned", ("recall, stable", "recall, changed")),
+    (EQUAL, "similarity only", ("stale first",)),
     ("Park et al.'s constants", "combined, tuned",
      ("recall, changed", "stale first", "recall, all")),
+    (PARK_WEIGHTS, "combined, tuned", ("stale first", "recall, all")),
+    (PARK_DECAY, "combined, tuned", ("stale first", "recall, all")),
     (SUPERSEDE, "combined, tuned",
      ("superseded", "stale first", "recall, stable", "recall, all")),
 )  # fmt: skip
@@ -279,31 +331,42 @@ def print_estimate() -> None:
         "retrieval log per day": est["retrieval_log_per_day"],
         "memory-write log per day": est["write_log_per_day"],
         "memories loaded at session start /s": est["session_loads"],
-        "session cache, vectors of live users": est["session_cache"],
+        "session cache, rows of live users": est["session_cache"],
         "one user's vectors, scanned a turn": est["user_vectors"],
         "cores to scan them at peak": f"{est['scan_cores']:,}",
         "A100s to embed the messages at peak": f"{est['embed_gpus']:,}",
         "one flat index of every vector": est["flat_vectors"],
         "  as HNSW, M=16, in RAM": est["hnsw_ram"],
+        "SSD for the store and digests, $ a day": f"{est['store_dollars']:,.0f}",
+        f"{est['cache_hosts']} RAM hosts for the cache, $ a day": (
+            f"{est['cache_dollars']:,.0f}"
+        ),
     }
     for label, value in rows.items():
         print(f"  {label:<40}{value:>12}")
     print(
-        f"Memory in the prompt: Llama 3 70B, A100s at {est['efficiency']:.0%} of the"
-        f" roofline,\n  fleets sized for the peak at ${est['a100_hour']:.2f} an"
-        " A100-hour, all day:"
+        f"Memory in the prompt: {LLAMA_3_1_70B.name} on {A100_40GB.name} at "
+        f"{est['efficiency']:.0%} of the roofline,\n  fleets sized for the peak at "
+        f"${est['a100_hour']:.2f} an A100-hour, all day:"
     )
     print(
-        f"  {est['memory_tokens']} tokens a turn: KV {est['kv_memory']} a sequence; "
-        f"all {est['all_memory_tokens']:,}: KV {est['kv_all']}"
+        f"  {est['memory_tokens']} tokens: KV {est['kv_memory']} a sequence; all "
+        f"{est['all_memory_tokens']:,}: KV {est['kv_all']}, {est['batch_all']} fit "
+        "beside the weights"
     )
-    print("  memory tokens, placement     GPU s/turn  A100s at peak      $ a day")
+    print(
+        f"  {'GPU-seconds a turn':<28}{'prefill':>9}{'in turn':>9}{'total':>8}"
+        f"{'A100s at peak':>15}{'$ a day':>12}"
+    )
     for key, value in est.items():
         if key.startswith("policy:"):
-            seconds, gpus, dollars = value
-            print(f"  {key[7:]:<28}{seconds:>10.3f}{gpus:>14,}{dollars:>14,.0f}")
+            prefill, in_turn, seconds, gpus, dollars = value
+            print(
+                f"  {key[7:]:<28}{prefill:>9.3f}{in_turn:>9.3f}{seconds:>8.3f}"
+                f"{gpus:>15,}{dollars:>12,.0f}"
+            )
     after, before, everything, turn = (
-        v[0] for k, v in est.items() if k.startswith("policy:")
+        v[2] for k, v in est.items() if k.startswith("policy:")
     )
     print(
         f"  {est['memory_tokens']} tokens after the conversation add "
@@ -346,7 +409,7 @@ def main() -> None:
         "stale-first rate (Park et al.'s as published):"
     )
     for name, (weights, half_life) in out["methods"].items():
-        if name.startswith(("combined", "  without", "Park")):
+        if name.strip().startswith(("combined", "without", "Park", "tuned")):
             w = " ".join(f"{x:.2f}" for x in weights)
             life = f"{half_life:.1f} days" if weights[1] > 0 else "-"
             print(f"  {name.strip():<30} {w}  {life}")

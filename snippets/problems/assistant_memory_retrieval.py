@@ -82,14 +82,12 @@ def world_terms(
     relevance = np.where(candidate[:, None, :], relevance, np.float32(np.nan))
     age = np.where(candidate, DAYS - h.day, np.nan).astype(np.float32)[:, None, :]
     importance = np.where(candidate, h.importance, np.nan).astype(np.float32)
-    return {
-        life: np.nan_to_num(
-            score_terms(relevance, age, importance[:, None, :], life),
-            copy=False,
-            nan=NOT_A_CANDIDATE,
-        )
-        for life in half_lives
-    }
+    out = {}
+    for life in half_lives:
+        terms = score_terms(relevance, age, importance[:, None, :], life)
+        terms[np.isnan(terms)] = NOT_A_CANDIDATE
+        out[life] = terms
+    return out
 
 
 @functools.cache
@@ -114,10 +112,14 @@ def grade(h: Histories, scores: np.ndarray, k: int = K) -> Graded:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if scores.shape != h.query.shape[:2] + h.slot.shape[1:]:
         raise ValueError(f"scores must be (users, slots, memories), got {scores.shape}")
-    s = -(scores + _jitter(scores.shape))  # ascending order: best first
-    top = np.argpartition(s, k - 1, axis=-1)[..., :k]
-    top = np.take_along_axis(top, np.argsort(np.take_along_axis(s, top, -1)), -1)
-    top = np.where(np.take_along_axis(s, top, -1) <= 0, top, -1)  # -1: none left
+    s = scores + _jitter(scores.shape)
+    picks = []  # the k best, best first: k passes of argmax (k is small)
+    for _ in range(min(k, s.shape[-1])):
+        best = np.argmax(s, axis=-1)[..., None]
+        keep = np.take_along_axis(s, best, -1) >= 0  # a candidate, not padding
+        picks.append(np.where(keep, best, -1))  # -1: none left
+        np.put_along_axis(s, best, -np.inf, -1)
+    top = np.concatenate(picks, axis=-1)
 
     def flag(per_memory: np.ndarray, fill) -> np.ndarray:
         extra = np.full_like(per_memory[:, :1], fill)  # what index -1 reads

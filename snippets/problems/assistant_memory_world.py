@@ -182,3 +182,21 @@ def simulate_histories(n_users: int, seed: int) -> Histories:
         query_changed=np.stack([u["query_changed"] for u in users]),
         sessions=np.array([u["sessions"] for u in users]),
     )
+
+
+def equal_mentions(h: Histories, seed: int) -> np.ndarray:
+    """Which memories stay in an ablation where, for each fact that changed, the
+    superseded values are mentioned as often as the current one: the larger of the
+    two sets of mentions is thinned at random to the size of the smaller. Stable
+    facts and small talk are kept. Returns a (users, memories) mask."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    rng = np.random.default_rng(seed)
+    keep = h.valid.copy()
+    for u in range(h.users):
+        for s in np.flatnonzero(h.query_changed[u]):
+            old = np.flatnonzero((h.slot[u] == s) & h.superseded[u])
+            now = np.flatnonzero((h.slot[u] == s) & h.current[u])
+            larger, size = (old, now.size) if old.size > now.size else (now, old.size)
+            keep[u, rng.choice(larger, larger.size - size, replace=False)] = False
+    return keep

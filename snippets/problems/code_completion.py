@@ -74,19 +74,35 @@ def largest_batch(
     model: ModelConfig,
     gpu: Accelerator,
     context: int,
-    max_step_s: float,
+    output: int,
+    prefill_s: float,
+    max_latency_s: float,
     kv_room: float,
-) -> tuple[int, float]:
-    """The largest decode batch whose step meets max_step_s and whose KV cache
-    fits in kv_room bytes; returns (batch, step seconds), (0, inf) if none."""
-    positive("max_step_s", max_step_s)
+    mean_prefill_s: float | None = None,
+) -> tuple[int, float, float]:
+    """The most sequences a replica keeps in flight (its batch) while a request's
+    latency stays within max_latency_s and their KV caches fit in kv_room bytes.
+
+    The replica prefills each request it admits, one at a time, and decoding
+    pauses meanwhile. With batch requests in flight, about batch arrive during a
+    request's life (Little's law), so its latency is its own prefill (prefill_s),
+    the other batch - 1 prefills (mean_prefill_s each, prefill_s if None) and
+    output decode steps of the whole batch. Returns (batch, step seconds,
+    latency seconds); (0, inf, inf) if not even one request fits.
+    """
+    positive("max_latency_s", max_latency_s)
+    positive("output", output)
+    mean = prefill_s if mean_prefill_s is None else mean_prefill_s
+    if prefill_s < 0 or mean < 0:
+        raise ValueError("prefill times must be >= 0")
     fits = int(kv_room // kv_cache_bytes(model, context)) if kv_room > 0 else 0
-    best = (0, math.inf)
+    best = (0, math.inf, math.inf)
     for batch in range(1, fits + 1):
         step = forward_time(model, gpu, 1, context, batch=batch).seconds
-        if step > max_step_s:
+        latency = prefill_s + (batch - 1) * mean + output * step
+        if latency > max_latency_s:
             break
-        best = (batch, step)
+        best = (batch, step, latency)
     return best
 
 
@@ -104,7 +120,9 @@ def estimate_capacity() -> dict[str, float]:
         "render ghost text": 5,
     }
     model_ms = remaining_budget_ms(budget_ms, stages_ms, headroom=headroom)
-    # A suggestion arrives this long after the request fires (all but the debounce).
+    # The suggestion's p95 wait after the request fires: the budget less the
+    # headroom and the debounce (applied to every request: stale shares are upper
+    # bounds).
     wait_ms = budget_ms * (1 - headroom) - stages_ms["debounce (a deliberate wait)"]
     fired, stale, shown = keystroke_requests(100, wait_ms)
     requests_per_day = developers * keystrokes_per_day * fired
@@ -113,22 +131,47 @@ def estimate_capacity() -> dict[str, float]:
     # A suggestion is capped at 16 tokens (about a line; assumed), prompts at 2,048.
     inline, gpu, prompt, output = LLAMA_2_7B, H100_SXM, 2_048, 16
     prefill_s = forward_time(inline, gpu, prompt, 0).seconds
-    decode_budget_s = model_ms / 1e3 - prefill_s
     room = kv_room_bytes(inline, gpu, 1, 2)  # fp16 weights on one GPU
-    batch, step_s = largest_batch(
-        inline, gpu, prompt + output, decode_budget_s / output, room
-    )
-    gpu_s = prefill_s + output * step_s / batch  # one request's share of a GPU
     utilisation = 0.5  # of the roofline rate: bursts, real kernels, queues
-    inline_gpus = servers_needed(inline_qps * gpu_s, 1.0, utilisation)
+    dollars = H100_DOLLARS_PER_HOUR * 24
     # Prefix cache: the prompt puts the suffix first and the prefix last (SPM), so
-    # the next keystroke only appends; on a hit (assumed 80%: the developer is
-    # routed to the replica holding their cache) prefill 32 new tokens.
-    hit, new_tokens = 0.8, 32
+    # the next keystroke only appends; on a hit (the developer is routed to the
+    # replica holding their cache) prefill 32 new tokens. A p95 request misses.
+    new_tokens = 32
     hit_s = forward_time(inline, gpu, new_tokens, prompt - new_tokens).seconds
-    cached_gpu_s = hit * hit_s + (1 - hit) * prefill_s + output * step_s / batch
-    cached_gpus = servers_needed(inline_qps * cached_gpu_s, 1.0, utilisation)
-    # Chat: Llama 3 70B on 4 H100s with tensor parallelism (NVLink time ignored).
+    fleets = {}
+    for hit in (0.0, 0.5, 0.8, 0.95):
+        mean_prefill = hit * hit_s + (1 - hit) * prefill_s
+        batch, step_s, latency_s = largest_batch(
+            inline,
+            gpu,
+            prompt + output,
+            output,
+            prefill_s,
+            model_ms / 1e3,
+            room,
+            mean_prefill,
+        )
+        gpu_s = mean_prefill + output * step_s / batch  # a request's share of a GPU
+        gpus = servers_needed(inline_qps * gpu_s, 1.0, utilisation)
+        fleets[hit] = {
+            "batch": batch,
+            "step_ms": step_s * 1e3,
+            "latency_ms": latency_s * 1e3,
+            "gpu_ms": gpu_s * 1e3,
+            "gpus": gpus,
+            "in_flight": inline_qps / gpus * latency_s,  # Little's law at this load
+            "prefill_share": mean_prefill / gpu_s,
+            "dollars": gpus * dollars,
+        }
+    none, cached = fleets[0.0], fleets[0.8]
+    # Residency: the developers routed to one GPU against the caches that fit
+    # beside the batch, for this 7B (no GQA) and a GQA shape (Llama 3 8B's).
+    context_kv = kv_cache_bytes(inline, prompt + output)
+    gqa_kv = kv_cache_bytes(LLAMA_3_8B, prompt + output)
+    gqa_room = kv_room_bytes(LLAMA_3_8B, gpu, 1, 2)
+    # Chat: Llama 3 70B on 4 H100s with tensor parallelism; the all-reduces
+    # between the GPUs are ignored, so every time below is a lower bound.
     chats, chat_in, chat_out, tpot_s = 10, 6_000, 400, 0.050
     four = Accelerator(
         "4 x H100 SXM",
@@ -139,23 +182,34 @@ def estimate_capacity() -> dict[str, float]:
     chat_qps = peak_qps(developers, chats, peak_factor)
     chat_prefill_s = forward_time(LLAMA_3_70B, four, chat_in, 0).seconds
     chat_room = kv_room_bytes(LLAMA_3_70B, gpu, 4, 2)
-    chat_batch, chat_step_s = largest_batch(
-        LLAMA_3_70B, four, chat_in + chat_out, tpot_s, chat_room
+    # TPOT counts the decode steps and the other chats' prefills, not the first
+    # token: the answer's 400 tokens must take at most 400 x 50 ms after it.
+    chat_batch, chat_step_s, chat_latency_s = largest_batch(
+        LLAMA_3_70B,
+        four,
+        chat_in + chat_out,
+        chat_out,
+        chat_prefill_s,
+        chat_prefill_s + chat_out * tpot_s,
+        chat_room,
     )
     chat_gpu_s = 4 * (chat_prefill_s + chat_out * chat_step_s / chat_batch)
     chat_gpus = 4 * math.ceil(
         servers_needed(chat_qps * chat_gpu_s, 1.0, utilisation) / 4
     )
-    dollars = H100_DOLLARS_PER_HOUR * 24
     # Logs, one line per stream. Content (prompts, completions) only for the users
-    # who opted in (assumed 5%), kept 30 days; ~4 bytes a token of code.
+    # who opted in (assumed 5%), kept 30 days; ~4 bytes a token of code. Chat
+    # events (thumbs, edits applied; assumed 5 a chat) and an audit record per
+    # request and chat for the enterprise tier (assumed 30% of developers).
     acceptance, opted_in, days_kept, bytes_per_token = 0.25, 0.05, 30, 4
+    chat_events, enterprise = 5, 0.3
     shown_per_day = developers * keystrokes_per_day * shown
     content_per_day = requests_per_day * (prompt + output) * bytes_per_token
     chat_content = developers * chats * (chat_in + chat_out) * bytes_per_token
     # A client-side index of the workspace: 200,000 lines in 20-line windows with
     # a stride of 10; each window as 64 token ids (sparse) or a 768-d fp16 vector.
-    windows = 200_000 // 10
+    # A 10,000,000-line monorepo is sized the same way.
+    windows, mono_windows = 200_000 // 10, 10_000_000 // 10
     return {
         "developers": developers,
         "keystrokes": keystrokes_per_day,
@@ -170,35 +224,46 @@ def estimate_capacity() -> dict[str, float]:
         "model_ms": model_ms,
         **{f"stage {name}": ms for name, ms in stages_ms.items()},
         "prefill_ms": prefill_s * 1e3,
-        "batch": batch,
-        "step_ms": step_s * 1e3,
-        "inline_ms": (prefill_s + output * step_s) * 1e3,
-        "gpu_ms": gpu_s * 1e3,
-        "prefill_share": prefill_s / gpu_s,
-        "inline_gpus": inline_gpus,
+        "batch": none["batch"],
+        "step_ms": none["step_ms"],
+        "inline_ms": none["latency_ms"],
+        "gpu_ms": none["gpu_ms"],
+        "prefill_share": prefill_s / (none["gpu_ms"] / 1e3),
+        "inline_gpus": none["gpus"],
+        "in_flight": none["in_flight"],
+        "single_half_ms": 2
+        * (prefill_s + output * forward_time(inline, gpu, 1, prompt + output).seconds)
+        * 1e3,
         "hit_ms": hit_s * 1e3,
-        "cached_gpu_ms": cached_gpu_s * 1e3,
-        "cached_gpus": cached_gpus,
+        "fleets": fleets,
+        "cached_gpu_ms": cached["gpu_ms"],
+        "cached_gpus": cached["gpus"],
+        "devs_per_gpu": developers / cached["gpus"],
+        "mha_caches": int((room - cached["batch"] * context_kv) // context_kv),
+        "gqa_caches": int((gqa_room - cached["batch"] * gqa_kv) // gqa_kv),
         "l4_step_ms": forward_time(inline, L4, 1, prompt + output).seconds * 1e3,
-        "kv_7b_gib": kv_cache_bytes(inline, prompt + output) / 2**30,
-        "gqa_batch": largest_batch(
-            LLAMA_3_8B, gpu, prompt + output, 1.0, kv_room_bytes(LLAMA_3_8B, gpu, 1, 2)
-        )[0],
-        "mha_batch": largest_batch(inline, gpu, prompt + output, 1.0, room)[0],
+        "kv_7b_gib": context_kv / 2**30,
+        "kv_8b_gib": gqa_kv / 2**30,
         "chat_qps": chat_qps,
         "chat_prefill_s": chat_prefill_s,
         "chat_batch": chat_batch,
         "chat_step_ms": chat_step_s * 1e3,
+        "chat_tpot_ms": (chat_latency_s - chat_prefill_s) / chat_out * 1e3,
         "chat_gpu_s": chat_gpu_s,
         "chat_gpus": chat_gpus,
-        "inline_dollars": inline_gpus * dollars,
-        "cached_dollars": cached_gpus * dollars,
+        "chat_in_flight": chat_qps / (chat_gpus / 4) * chat_latency_s,
+        "inline_dollars": none["dollars"],
+        "cached_dollars": cached["dollars"],
         "chat_dollars": chat_gpus * dollars,
-        "per_dev_cents": (cached_gpus + chat_gpus) * dollars / developers * 100,
+        "per_dev_cents": (cached["gpus"] + chat_gpus) * dollars / developers * 100,
         "shown_per_dev": keystrokes_per_day * shown,
         "log_requests": storage_bytes(requests_per_day, 300),
         "log_suggestions": storage_bytes(shown_per_day, 200),
         "log_retention": storage_bytes(shown_per_day * acceptance, 4 * 100),
+        "log_chat_events": storage_bytes(developers * chats * chat_events, 200),
+        "log_audit": storage_bytes(
+            enterprise * (requests_per_day + developers * chats), 200
+        ),
         "content_all": content_per_day,
         "content_kept": storage_bytes(
             content_per_day * opted_in * days_kept
@@ -209,6 +274,8 @@ def estimate_capacity() -> dict[str, float]:
         "chat_content": chat_content,
         "index_sparse": storage_bytes(windows, 64 * 4),
         "index_dense": storage_bytes(windows, 768 * 2),
+        "mono_sparse": storage_bytes(mono_windows, 64 * 4),
+        "mono_dense": storage_bytes(mono_windows, 768 * 2),
     }
     # --8<-- [end:estimate]
 
@@ -245,41 +312,46 @@ def print_estimate() -> None:
     print("  inline model, Llama 2 7B shape, fp16, one H100 SXM (lower bounds):")
     rows = [
         ("prefill 2,048 tokens", f"{e['prefill_ms']:.1f} ms"),
-        ("largest batch in the budget", f"{e['batch']:.0f}"),
-        ("  decode step at that batch", f"{e['step_ms']:.2f} ms"),
-        ("  prefill + 16 tokens", f"{e['inline_ms']:.1f} ms"),
-        ("GPU time per request", f"{e['gpu_ms']:.1f} ms"),
-        ("  of which prefill", f"{e['prefill_share']:.0%}"),
-        ("H100s at 50% of the roofline rate", f"{e['inline_gpus']:,}"),
-        ("KV cache of one 2,064-token prompt", f"{e['kv_7b_gib']:.2f} GiB"),
         (
-            "  prompts that fit: no GQA (7B), GQA (8B)",
-            f"{e['mha_batch']}, {e['gqa_batch']}",
+            "KV of a 2,064-token prompt; GQA (8B)",
+            f"{e['kv_7b_gib']:.2f}; {e['kv_8b_gib']:.2f} GiB",
         ),
+        ("batch 1, prefill + 16 tokens, at 50% rate", f"{e['single_half_ms']:.1f} ms"),
         ("one decode step of the 7B on an L4", f"{e['l4_step_ms']:.1f} ms"),
-        ("prefix cache, 80% hits, 32 new tokens", f"{e['hit_ms']:.2f} ms"),
-        ("  GPU time per request", f"{e['cached_gpu_ms']:.1f} ms"),
-        ("  H100s", f"{e['cached_gpus']:,}"),
+        ("prefix-cache hit: prefill 32 new tokens", f"{e['hit_ms']:.2f} ms"),
     ]
     for label, value in rows:
         print(f"    {label:42}{value:>12}")
+    print("  batch = requests in flight; each waits for the others' prefills:")
+    print("    hits  batch  latency  GPU/request  prefill   H100s  in flight at load")
+    for hit, f in e["fleets"].items():
+        print(
+            f"    {hit:4.0%} {f['batch']:6d} {f['latency_ms']:6.1f} ms"
+            f" {f['gpu_ms']:9.1f} ms {f['prefill_share']:8.0%} {f['gpus']:7,}"
+            f" {f['in_flight']:18.1f}"
+        )
+    print(
+        f"    at 80% hits: {e['devs_per_gpu']:.0f} developers a GPU; caches beside"
+        f" the batch: 7B {e['mha_caches']}, GQA {e['gqa_caches']}"
+    )
     print("  chat, Llama 3 70B on 4 H100s (tensor parallel), 6,000 in, 400 out:")
     rows = [
         ("peak chats per second", f"{e['chat_qps']:,.0f}"),
         ("prefill, a lower bound on TTFT", f"{e['chat_prefill_s']:.2f} s"),
         (
-            "batch (KV cache full), step",
-            f"{e['chat_batch']}, {e['chat_step_ms']:.1f} ms",
+            "batch in a 50 ms TPOT; step, TPOT",
+            f"{e['chat_batch']}; {e['chat_step_ms']:.1f}, {e['chat_tpot_ms']:.1f} ms",
         ),
         ("GPU time per chat", f"{e['chat_gpu_s']:.2f} s"),
         ("H100s at 50% of the roofline rate", f"{e['chat_gpus']:,}"),
+        ("  chats in flight a replica at that load", f"{e['chat_in_flight']:.1f}"),
     ]
     for label, value in rows:
         print(f"    {label:42}{value:>12}")
     print(f"  H100 at ${H100_DOLLARS_PER_HOUR:.2f} an hour (p5.4xlarge, on demand):")
     rows = [
         ("inline, no prefix cache, a day", f"${e['inline_dollars']:,.0f}"),
-        ("inline, prefix cache, a day", f"${e['cached_dollars']:,.0f}"),
+        ("inline, prefix cache at 80%, a day", f"${e['cached_dollars']:,.0f}"),
         ("chat, a day", f"${e['chat_dollars']:,.0f}"),
         ("per developer a day, cached + chat", f"${e['per_dev_cents'] / 100:.2f}"),
     ]
@@ -291,14 +363,17 @@ def print_estimate() -> None:
         ("suggestion events, 200 B a shown one", human_bytes(e["log_suggestions"])),
         ("retention checks, 4 x 100 B an accepted", human_bytes(e["log_retention"])),
         ("prompts + completions, if all kept", human_bytes(e["content_all"])),
+        ("chat events, 5 x 200 B a chat", human_bytes(e["log_chat_events"])),
+        ("audit log, 30% enterprise, 200 B each", human_bytes(e["log_audit"])),
         ("chat transcripts, if all kept", human_bytes(e["chat_content"])),
         ("kept: 5% opted in, 30 days, 3 replicas", human_bytes(e["content_kept"])),
     ]
     for label, value in rows:
         print(f"    {label:42}{value:>12}")
     print(
-        f"  client-side index, 20,000 windows: sparse {human_bytes(e['index_sparse'])},"
-        f" dense {human_bytes(e['index_dense'])}"
+        f"  index, 20,000 windows: sparse {human_bytes(e['index_sparse'])},"
+        f" dense {human_bytes(e['index_dense'])}; monorepo of 10M lines:"
+        f" {human_bytes(e['mono_sparse'])}, {human_bytes(e['mono_dense'])}"
     )
 
 
@@ -340,7 +415,7 @@ def print_miniature() -> None:
 
     def spread(key: str) -> str:
         values = [r[key] for r in runs]
-        return f"{mean(key):.3f} ({min(values):.3f}-{max(values):.3f})"
+        return f"{mean(key):.3f} (min-max {min(values):.3f}-{max(values):.3f})"
 
     print(
         f"\nSimulated model: {pk.PROBLEMS} problems, 20 plausible programs and 1,000"
@@ -353,11 +428,8 @@ def print_miniature() -> None:
     for t in pk.TEMPERATURES:
         cells = " ".join(f"{mean(f'pass@{k} {t}'):8.3f}" for k in pk.KS)
         print(f" {t:3.1f} {cells} {mean(f'distinct {t}'):15.1f}")
-    best = ", ".join(
-        f"pass@{k} {max(pk.TEMPERATURES, key=lambda t: mean(f'pass@{k} {t}')):.1f}"
-        for k in pk.KS
-    )
-    print(f"best T: {best}")
+    best = {k: max(pk.TEMPERATURES, key=lambda t: mean(f"pass@{k} {t}")) for k in pk.KS}
+    print("best T by mean: " + ", ".join(f"pass@{k} {best[k]:.1f}" for k in pk.KS))
     print(
         f"pass@1 at T {pk.LOW_T} over the {len(runs)} benchmarks:"
         f" {spread(f'pass@1 {pk.LOW_T}')}"
@@ -365,6 +437,14 @@ def print_miniature() -> None:
 
     lo, hi, top = pk.LOW_T, pk.HIGH_T, pk.TEMPERATURES[-1]
     print(f"\nPaired differences over the {len(runs)} seeds: mean [95% interval]")
+    for k in pk.KS:
+        print(f"pass@{k}, best T {best[k]:.1f} minus its neighbours:")
+        i = pk.TEMPERATURES.index(best[k])
+        for t in pk.TEMPERATURES[max(i - 1, 0) : i + 2]:
+            if t != best[k]:
+                print_difference(
+                    runs, f"T {t:.1f}", f"pass@{k} {best[k]}", f"pass@{k} {t}"
+                )
     print(f"T {hi} minus T {lo}:")
     for k in pk.KS:
         print_difference(runs, f"pass@{k}", f"pass@{k} {hi}", f"pass@{k} {lo}")

@@ -33,6 +33,7 @@ from snippets.common.stats import clopper_pearson_interval, is_tie, paired_inter
 from snippets.concepts.generative_ai import (
     H100_SXM,
     L4,
+    LLAMA_3_8B,
     LLAMA_3_70B,
     Accelerator,
     forward_time,
@@ -49,6 +50,7 @@ L4_DOLLARS_PER_HOUR = 0.8048  # g6.xlarge, one L4
 RAM_HOST_DOLLARS_PER_HOUR, RAM_HOST_BYTES = 2.1168, 256 * 2**30  # r7i.8xlarge
 CPU_HOST_DOLLARS_PER_HOUR, CPU_HOST_CORES = 1.428, 16  # c7i.8xlarge
 HOURS_PER_MONTH = 730
+WORKING_DAYS_PER_MONTH = 365 * 5 / 7 / 12  # weekdays; holidays ignored
 
 
 # --8<-- [start:estimate]
@@ -80,10 +82,35 @@ def estimate() -> dict[str, float | str]:
     )
     efficiency = 0.5
     prefill_s = forward_time(LLAMA_3_70B, tp, prompt, 0).seconds / efficiency
-    step_s = forward_time(LLAMA_3_70B, tp, 1, prompt + output // 2, batch).seconds
-    step_s /= efficiency
-    replica_s = prefill_s + output * step_s / batch  # per question
+    cached_prefill_s = forward_time(LLAMA_3_70B, tp, prompt - 700, 700).seconds
+    cached_prefill_s /= efficiency  # the static 700-token prefix served from cache
+
+    def step(batch: int) -> float:  # one decode step of `batch` sequences
+        s = forward_time(LLAMA_3_70B, tp, 1, prompt + output // 2, batch).seconds
+        return s / efficiency
+
+    step_s = step(batch)
+    replica_s = prefill_s + output * step_s / batch  # per question, full batch
     replicas = max(2, servers_needed(qps * replica_s, 1.0, utilisation=0.6))
+    # Little's law: sequences in flight at peak = arrival rate x time in system.
+    # Below saturation a replica decodes these, not a full batch of 64.
+    in_flight = qps * (prefill_s + output * step_s)
+    batch_peak = math.ceil(in_flight / replicas)
+    step_peak_s = step(batch_peak)
+    replica_s_peak = prefill_s + output * step_peak_s / batch_peak
+    # Query rewrite: Llama 3 8B on one H100, 400 tokens in, 20 out, batch 16.
+    rw_prefill = forward_time(LLAMA_3_8B, H100_SXM, 400, 0).seconds / efficiency
+    rw_step = forward_time(LLAMA_3_8B, H100_SXM, 1, 410, 16).seconds / efficiency
+    rewrite_s = rw_prefill + 20 * rw_step
+    rewrite_gpus = max(2, servers_needed(qps * (rw_prefill + 20 * rw_step / 16), 1.0))
+    # Encoders on L4s at an assumed 30% of dense FP16 peak: two 110M-parameter
+    # input classifiers (injection, personal data) over 400 tokens; a 435M-
+    # parameter entailment model checking each answer sentence against its cited
+    # chunks, 20 (sentence, chunk) pairs of ~330 tokens over ~12 sentences.
+    l4_flops = L4.peak_flops * 0.3
+    classify_s = 2 * (2 * 110e6 * 400) / l4_flops
+    entail_s = 2 * 435e6 * 20 * 330 / l4_flops
+    checkers = max(2, servers_needed(qps * (classify_s + entail_s), 1.0, 0.5))
     # Re-ranker: a 33M-parameter cross-encoder over 50 candidates of ~330 tokens,
     # on L4s at an assumed 30% of their dense FP16 peak.
     rerank_flops = 2 * 33e6 * 50 * 330
@@ -98,7 +125,7 @@ def estimate() -> dict[str, float | str]:
     stages_ms = {  # allocations of the time to first token, server-side p99
         "auth, group resolution": 40,
         "input checks (injection, personal data)": 40,
-        "query rewrite (small model)": 150,
+        "query rewrite (small model)": math.ceil(rewrite_s * 100) * 10,
         "BM25 and dense, filtered, in parallel": 80,
         "fusion and dedup": 10,
         "cross-encoder re-rank of 50": 60,
@@ -116,6 +143,14 @@ def estimate() -> dict[str, float | str]:
     llm_month = gpus * H100_DOLLARS_PER_HOUR * HOURS_PER_MONTH
     rerankers = max(2, servers_needed(qps * rerank_s, 1.0, utilisation=0.5))
     ram_hosts = math.ceil(ram / (RAM_HOST_BYTES * 0.7))  # 70% of RAM for indices
+    months = {  # dollars a month per stage
+        "LLM": llm_month,
+        "rewrite": rewrite_gpus * H100_DOLLARS_PER_HOUR * HOURS_PER_MONTH,
+        "re-ranker": rerankers * L4_DOLLARS_PER_HOUR * HOURS_PER_MONTH,
+        "checks": checkers * L4_DOLLARS_PER_HOUR * HOURS_PER_MONTH,
+        "index hosts": ram_hosts * RAM_HOST_DOLLARS_PER_HOUR * HOURS_PER_MONTH,
+    }
+    gpu_dollars_per_second = 4 * H100_DOLLARS_PER_HOUR / 3600
     return {
         "dau": employees * daily_share,
         "questions_per_day": questions_per_day,
@@ -148,6 +183,7 @@ def estimate() -> dict[str, float | str]:
         "prompt_tokens": prompt,
         "output_tokens": output,
         "prefill_ms": prefill_s * 1e3,
+        "cached_prefill_ms": cached_prefill_s * 1e3,
         "tpot_ms": step_s * 1e3,
         "answer_s": output * step_s,
         "batch": batch,
@@ -159,33 +195,48 @@ def estimate() -> dict[str, float | str]:
         "replica_s_per_question": replica_s,
         "replicas": replicas,
         "gpus": gpus,
-        "llm_month": llm_month,
+        "in_flight_at_peak": in_flight,
+        "batch_at_peak": batch_peak,
+        "tpot_at_peak_ms": step_peak_s * 1e3,
+        "replica_s_at_peak": replica_s_peak,
+        "rewrite_ms": rewrite_s * 1e3,
+        "rewrite_gpus": rewrite_gpus,
         "rerankers": rerankers,
         "rerank_ms": rerank_s * 1e3,
-        "reranker_month": rerankers * L4_DOLLARS_PER_HOUR * HOURS_PER_MONTH,
-        "index_month": ram_hosts * RAM_HOST_DOLLARS_PER_HOUR * HOURS_PER_MONTH,
-        "dollars_per_question": (
-            llm_month
-            + rerankers * L4_DOLLARS_PER_HOUR * HOURS_PER_MONTH
-            + ram_hosts * RAM_HOST_DOLLARS_PER_HOUR * HOURS_PER_MONTH
-        )
-        / (questions_per_day * 365 / 12),
-        "gpu_dollars_per_busy_question": replica_s * 4 * H100_DOLLARS_PER_HOUR / 3600,
+        "classify_ms": classify_s * 1e3,
+        "entail_ms": entail_s * 1e3,
+        "entail_sentence_ms": entail_s / 12 * 1e3,
+        "checkers": checkers,
+        **{f"month:{name}": dollars for name, dollars in months.items()},
+        # Traffic comes on working days only: 240,000 questions on each of them.
+        "dollars_per_question": sum(months.values())
+        / (questions_per_day * WORKING_DAYS_PER_MONTH),
+        "gpu_dollars_per_busy_question": replica_s * gpu_dollars_per_second,
+        "gpu_dollars_at_peak_batch": replica_s_peak * gpu_dollars_per_second,
         "budget_ms": 2_000.0,
         "headroom_ms": remaining_budget_ms(2_000, stages_ms),
         **{f"stage:{name}": float(ms) for name, ms in stages_ms.items()},
         # Revocations and deletions must take effect within 5 minutes (agreed
         # with security, an assumption): connector webhook or poll 120 s,
-        # change queue 30 s, access-list update of both indices and the
-        # tombstone (a deny-list read by every search) 60 s, caches bounded by
+        # change queue 30 s, access-list update of both indices (in Lucene-style
+        # segments a delete and re-add with the stored vector, no re-embedding)
+        # and the tombstone (a deny-list read by every search) 60 s, caches bounded by
         # re-checking cited chunks at serve time; 90 s of headroom.
         # A red-team set: 300 restricted documents x 10 questions each, asked as
         # users who may not read them. Zero leaks bounds the leak rate, no more.
+        # One-sided 95% bound = upper end of the two-sided 90% interval. The
+        # probes cluster by document, so 300 is the smallest effective n.
         "red_team_probes": 3_000,
-        "red_team_upper": clopper_pearson_interval(0, 3_000)[1],
+        "red_team_upper": clopper_pearson_interval(0, 3_000, 0.90)[1],
+        "red_team_upper_documents": clopper_pearson_interval(0, 300, 0.90)[1],
         "freshness_s": 300.0,
         "freshness_headroom_s": remaining_budget_ms(
             300, {"webhook or poll": 120, "queue": 30, "index update, tombstone": 60}
+        ),
+        # Membership changes take their own path: directory sync (webhook or
+        # poll) 120 s, then the request-time membership cache, TTL 60 s.
+        "membership_headroom_s": remaining_budget_ms(
+            300, {"directory sync": 120, "membership cache TTL": 60}
         ),
     }
     # --8<-- [end:estimate]
@@ -330,26 +381,50 @@ def _print_estimate(est: dict) -> None:
     print(
         f"            at {est['tpot_ms']:.1f} ms (batch {est['batch']}) ="
         f" {est['answer_s']:.1f} s; KV {est['kv_gb_per_sequence']:.2f} GB a sequence,"
-        f" {est['sequences_that_fit']} fit"
+        f" <= {est['sequences_that_fit']} fit"
     )
-    print(f"            {est['replica_s_per_question']:.3f} replica-s a question")
+    print(
+        f"            {est['replica_s_per_question']:.3f} replica-s a question at"
+        f" full batch; prefill {est['cached_prefill_ms']:.0f} ms with the prefix cached"
+    )
     print(
         f"fleet       {est['replicas']} replicas = {est['gpus']} H100s for the peak;"
-        f" re-ranker {est['rerank_ms']:.0f} ms on {est['rerankers']} L4s"
-    )
-    total = est["llm_month"] + est["reranker_month"] + est["index_month"]
-    print(
-        f"a month     LLM ${est['llm_month']:,.0f}, re-ranker"
-        f" ${est['reranker_month']:,.0f}, index hosts ${est['index_month']:,.0f}"
-        f" (LLM {est['llm_month'] / total:.0%})"
+        f" at peak {est['in_flight_at_peak']:.0f} sequences in flight,"
+        f" batch {est['batch_at_peak']}"
     )
     print(
-        f"            ${est['dollars_per_question']:.4f} a question; GPU time of one"
-        f" question ${est['gpu_dollars_per_busy_question']:.4f}"
+        f"            a replica: {est['tpot_at_peak_ms']:.1f} ms a token,"
+        f" {est['replica_s_at_peak']:.3f} replica-s a question"
+    )
+    print(
+        f"small       rewrite {est['rewrite_ms']:.0f} ms on"
+        f" {est['rewrite_gpus']} H100s;"
+        f" re-ranker {est['rerank_ms']:.0f} ms on {est['rerankers']} L4s;"
+    )
+    print(
+        f"            input checks {est['classify_ms']:.0f} ms, citation entailment"
+        f" {est['entail_sentence_ms']:.0f} ms a sentence on {est['checkers']} L4s"
+    )
+    months = {k[6:]: v for k, v in est.items() if k.startswith("month:")}
+    total = sum(months.values())
+    cells = [f"{name} ${dollars:,.0f}" for name, dollars in months.items()]
+    print("a month     " + ", ".join(cells[:3]) + ",")
+    print("            " + ", ".join(cells[3:]) + f" (LLM {months['LLM'] / total:.0%})")
+    print(
+        f"            ${est['dollars_per_question']:.4f} a question (working days);"
+        f" H100 time of one"
+    )
+    print(
+        f"            question ${est['gpu_dollars_per_busy_question']:.4f} at full"
+        f" batch, ${est['gpu_dollars_at_peak_batch']:.4f} at the peak's batch"
     )
     print(
         f"red team    0 leaks in {est['red_team_probes']:,} probes: leak rate below"
-        f" {est['red_team_upper']:.2%} (95%, Clopper-Pearson)"
+        f" {est['red_team_upper']:.2%} (one-sided 95%, Clopper-Pearson);"
+    )
+    print(
+        f"            {est['red_team_upper_documents']:.2%} counting the 300"
+        " documents, not the probes"
     )
     print(f"Time to first token, server-side p99 {est['budget_ms']:,.0f} ms")
     for key, ms in est.items():
@@ -361,8 +436,10 @@ def _print_estimate(est: dict) -> None:
         " webhook or poll 120, queue 30,"
     )
     print(
-        f"  index update and tombstone 60, headroom {est['freshness_headroom_s']:.0f}"
+        f"  index update and tombstone 60, headroom {est['freshness_headroom_s']:.0f};"
+        " membership changes: directory sync 120,"
     )
+    print(f"  membership cache TTL 60, headroom {est['membership_headroom_s']:.0f}")
 
 
 def _mean(values) -> float:

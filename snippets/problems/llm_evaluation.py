@@ -12,7 +12,7 @@ The miniature (a seeded synthetic world, llm_evaluation_world) then measures:
 2. position bias: a pairwise judge that favours the first slot, asked in one order
    and in both, against the true share of prompts where B is better; ablation
    without the bias; and verbosity bias: A against a padded copy of itself;
-3. a paired and an unpaired bootstrap of B minus A on the same prompts, over 400
+3. a paired and an unpaired bootstrap of B minus A on the same prompts, over 250
    evaluation sets with a known true gain;
 4. three release gates over five capabilities: pass rates for a change that does
    nothing and for one that regresses one capability by the margin.
@@ -25,17 +25,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy import stats
 
 from snippets.common.estimation import (
     human_bytes,
-    peak_qps,
     remaining_budget_ms,
     servers_needed,
     storage_bytes,
 )
 from snippets.common.stats import is_tie, paired_interval, wilson_interval
-from snippets.concepts.generative_ai import A100_80GB, LLAMA_3_70B, Accelerator
-from snippets.framework.cost import TRAINER
+from snippets.concepts.generative_ai import (
+    A100_40GB,
+    A100_80GB,
+    LLAMA_3_70B,
+    Accelerator,
+)
+from snippets.framework.cost import TRAINER as P4D
 from snippets.framework.generative_ai import (
     GPU_DOLLARS_PER_HOUR,
     LARGE,
@@ -49,12 +54,20 @@ from snippets.problems import llm_evaluation_world as world
 SECONDS_PER_DAY = 86_400
 
 
+def _node(gpu: Accelerator, count: int) -> Accelerator:
+    """count GPUs run tensor parallel, as one roofline (interconnect ignored)."""
+    return Accelerator(
+        f"{count} x {gpu.name}",
+        *(count * x for x in (gpu.memory_bytes, gpu.bandwidth, gpu.peak_flops)),
+    )
+
+
 # --8<-- [start:estimate]
 def estimate() -> dict[str, float]:
     """Judge calls, tokens, dollars, GPUs, human labels, logs and the gate's clock."""
     features, suite = 12, 5 * 500  # assumed: 12 LLM features; 5 capabilities x 500
     judged = 0.6 * suite  # assumed: open-ended prompts; programmatic checks the rest
-    changes_per_day, peak_factor = 40, 3.0  # assumed: candidate changes, work hours
+    changes_per_day, work_hours, peak_factor = 40, 8, 2.0  # assumed; peak hour
     tasks_per_day, online_share = 5e6, 0.02  # assumed: 1% random + 1% targeted
     # Tokens, assumed: a candidate answer is the framework's RAG task (6,100 in,
     # 2,000 of them a shared prefix cached 90% of the time, 300 out). A judge call
@@ -67,7 +80,12 @@ def estimate() -> dict[str, float]:
     pointwise = cost_per_task(LARGE, point_in, 100, rubric, 0.9)
     pair_calls = 2 * judged  # both orders
     online_calls = tasks_per_day * online_share  # pointwise
-    api_per_day = changes_per_day * pair_calls * pairwise + online_calls * pointwise
+    # Nightly A/A sweeps, in the troughs: each feature's baseline answers its
+    # suite afresh (cache bypassed) and is judged, both orders, against its
+    # stored answers.
+    sweep = suite * generate + pair_calls * pairwise
+    offline_runs = changes_per_day + features
+    api_per_day = offline_runs * pair_calls * pairwise + online_calls * pointwise
     # People who calibrate the judge, assumed: 100 answers per capability and
     # feature, two raters, 3 minutes an answer, $30 an hour; redone each quarter.
     label_hours = features * 5 * 100 * 2 * 3 / 60
@@ -76,29 +94,36 @@ def estimate() -> dict[str, float]:
     stages_s = {"setup": 60, "generate": 600, "checks": 60, "judge": 480, "stats": 30}
     spent_ms = {stage: 1_000 * s for stage, s in stages_s.items()}
     headroom_s = remaining_budget_ms(1_800_000, spent_ms) / 1_000
-    runs_per_s = peak_qps(changes_per_day, 1, peak_factor)
-    judge_tokens = pair_calls * (pair_in + 150)
+    # Changes arrive in working hours, the peak hour at twice their mean; runs
+    # start as a Poisson stream, and capacity is sized for the 95th percentile
+    # of the stages running at once.
+    runs_per_s = changes_per_day / (work_hours * 3_600) * peak_factor
+    at_once = {k: runs_per_s * stages_s[k] for k in ("generate", "judge")}
+    sized = {k: int(stats.poisson.ppf(0.95, mean)) for k, mean in at_once.items()}
+    tokens_per_min = {
+        "generate": suite * (6_100 + 300) / stages_s["generate"] * 60,
+        "judge": pair_calls * (pair_in + 150) / stages_s["judge"] * 60,
+    }
     # Self-hosted judge: Llama 3 70B on nodes of 4 A100 80GB (tensor parallel),
     # the roofline of the four together (interconnect ignored: a lower bound).
-    node = Accelerator(
-        "4 x A100 80GB",
-        *(4 * x for x in (A100_80GB.memory_bytes, A100_80GB.bandwidth)),
-        4 * A100_80GB.peak_flops,
-    )
-    batch = min(64, max_batch(LLAMA_3_70B, node, pair_in + 150))
-    gpu_s = {
-        calls: 4
-        * sum(self_hosted_task_seconds(LLAMA_3_70B, node, n, out, batch, rubric, 0.9))
-        for calls, n, out in (("pair", pair_in, 150), ("point", point_in, 100))
-    }
-    burst_node_s = pair_calls / stages_s["judge"] * gpu_s["pair"] / 4
-    nodes = servers_needed(burst_node_s, 1, utilisation=0.5)
-    gpu_s_per_day = changes_per_day * pair_calls * gpu_s["pair"]
-    gpu_s_per_day += online_calls * gpu_s["point"]
-    fleet_per_day = nodes * 4 * 24 * GPU_DOLLARS_PER_HOUR
-    # A dated list price to set against the assumption: AWS p4d.24xlarge (8 A100
-    # 40GB), on demand, us-east-1, as snippets/framework/cost.py records it.
-    list_per_gpu_hour = TRAINER.dollars_per_hour / 8
+    # Against a dated list price: AWS p4d.24xlarge (8 A100 40GB), on demand,
+    # us-east-1, as snippets/framework/cost.py records it; one replica each.
+    hosts = {"node": (_node(A100_80GB, 4), 4), "p4d": (_node(A100_40GB, 8), 8)}
+    gpu_s, nodes, batch = {}, {}, {}
+    for host, (node, gpus) in hosts.items():
+        batch[host] = min(64, max_batch(LLAMA_3_70B, node, pair_in + 150))
+        for calls, n, out in (("pair", pair_in, 150), ("point", point_in, 100)):
+            seconds = self_hosted_task_seconds(
+                LLAMA_3_70B, node, n, out, batch[host], rubric, 0.9
+            )
+            gpu_s[host, calls] = gpus * sum(seconds)
+        burst = pair_calls / stages_s["judge"] * gpu_s[host, "pair"] / gpus
+        for stages in (1, sized["judge"]):
+            nodes[host, stages] = servers_needed(stages * burst, 1, utilisation=0.5)
+    peak_nodes = nodes["node", sized["judge"]]
+    gpu_s_per_day = offline_runs * pair_calls * gpu_s["node", "pair"]
+    gpu_s_per_day += online_calls * gpu_s["node", "point"]
+    fleet_per_day = peak_nodes * 4 * 24 * GPU_DOLLARS_PER_HOUR
     return {
         "suite": suite,
         "judged": judged,
@@ -113,6 +138,7 @@ def estimate() -> dict[str, float]:
         "change pairwise": pair_calls * pairwise,
         "change pointwise": judged * pointwise,
         "offline judge per day": changes_per_day * pair_calls * pairwise,
+        "sweeps per day": features * sweep,
         "generation per day": changes_per_day * suite * generate,
         "online calls": online_calls,
         "online judge per day": online_calls * pointwise,
@@ -125,24 +151,36 @@ def estimate() -> dict[str, float]:
         "headroom min": headroom_s / 60,
         "in flight generate": suite * 10 / stages_s["generate"],
         "in flight judge": pair_calls * 6 / stages_s["judge"],
+        "tokens per minute generate": tokens_per_min["generate"],
+        "tokens per minute": tokens_per_min["judge"],
         "peak runs per hour": runs_per_s * 3_600,
-        "judge stages at once": runs_per_s * stages_s["judge"],
-        "tokens per minute": judge_tokens / stages_s["judge"] * 60,
-        "batch": batch,
-        "gpu s pair": gpu_s["pair"],
-        "gpu s point": gpu_s["point"],
-        "nodes": nodes,
+        "generate stages at once": at_once["generate"],
+        "judge stages at once": at_once["judge"],
+        "generate stages sized": sized["generate"],
+        "judge stages sized": sized["judge"],
+        **{
+            f"peak tokens per minute {k}": sized[k] * tokens_per_min[k]
+            for k in ("generate", "judge")
+        },
+        "batch": batch["node"],
+        "gpu s pair": gpu_s["node", "pair"],
+        "gpu s point": gpu_s["node", "point"],
+        "nodes": nodes["node", 1],
+        "peak nodes": peak_nodes,
         "average gpus": gpu_s_per_day / SECONDS_PER_DAY,
         "fleet per day": fleet_per_day,
-        "list per gpu hour": list_per_gpu_hour,
-        "fleet per day at list": nodes * 4 * 24 * list_per_gpu_hour,
         "break-even efficiency": fleet_per_day / api_per_day,
+        "p4d batch": batch["p4d"],
+        "p4d per hour": P4D.dollars_per_hour,
+        "p4d for one burst": nodes["p4d", 1],
+        "p4d at peak": nodes["p4d", sized["judge"]],
+        "p4d fleet per day": nodes["p4d", sized["judge"]] * 24 * P4D.dollars_per_hour,
         # Logs, assumed sizes: 6 kB per run row (answer, check results, verdicts
         # and rationales), kept 2 years; 30 kB per production trace (prompt,
         # context, answer, versions), kept 30 days; 1 kB of feedback events per
         # task (thumbs, edits, retries, escalations), kept 2 years; 2 kB per online
         # verdict (grade, rationale, judge version), kept 2 years.
-        "run rows": storage_bytes(changes_per_day * suite * 730, 6e3, 3),
+        "run rows": storage_bytes(offline_runs * suite * 730, 6e3, 3),
         "traces": storage_bytes(tasks_per_day * 30, 30e3, 3),
         "feedback": storage_bytes(tasks_per_day * 730, 1e3, 3),
         "online verdicts": storage_bytes(online_calls * 730, 2e3, 3),
@@ -301,9 +339,10 @@ def print_estimate(e: dict[str, float]) -> None:
     print("Back-of-envelope (assumptions in estimate):")
     day_generation = _money(e["generation per day"])
     online = f"{e['online share']:.0%} of {e['tasks'] / 1e6:.0f}M tasks"
-    in_flight = f"{e['in flight generate']:.0f}, {e['in flight judge']:.0f}"
-    gpu_s = f"{e['gpu s pair']:.2f}, {e['gpu s point']:.2f}"
-    at_list = _money(e["fleet per day at list"])
+
+    def pair(a: str, b: str, fmt: str = ",.0f") -> str:
+        return f"{e[a]:{fmt}}, {e[b]:{fmt}}"
+
     rows = [
         ("cost per call: candidate answer", _money(e["generate"])),
         ("  judge, pairwise (two answers)", _money(e["pairwise"])),
@@ -316,32 +355,68 @@ def print_estimate(e: dict[str, float]) -> None:
         ("  people grading it instead: hours", f"{e['people per change hours']:,.0f}"),
         (f"per day, {e['changes']} changes: candidate answers", day_generation),
         ("  offline judge", _money(e["offline judge per day"])),
+        ("  nightly A/A sweeps, 12 features, all costs", _money(e["sweeps per day"])),
         (f"  online judge calls ({online})", f"{e['online calls']:,.0f}"),
         ("  online judge", _money(e["online judge per day"])),
-        ("  all judging by API", _money(e["api judge per day"])),
+        (
+            "  all judging by API (changes, sweeps, online)",
+            _money(e["api judge per day"]),
+        ),
         ("per quarter: all judging by API", _money(e["judge per quarter"])),
         ("  human labels: hours", f"{e['label hours']:,.0f}"),
         ("  human labels at $30 an hour", _money(e["label dollars"])),
         ("gate run, 30 min budget: stages", f"{e['stages min']:.1f} min"),
         ("  headroom", f"{e['headroom min']:.1f} min"),
-        ("  API calls in flight: generate, judge", in_flight),
-        ("  judge tokens per minute", f"{e['tokens per minute']:,.0f}"),
-        ("  peak runs per hour (3x the mean)", f"{e['peak runs per hour']:.1f}"),
-        ("  judge stages running at peak", f"{e['judge stages at once']:.2f}"),
-        (f"self-hosted judge, Llama 3 70B, 4 A100s, batch {e['batch']}:", ""),
-        ("  GPU-seconds a call: pairwise, pointwise", gpu_s),
-        ("  nodes for one run's burst, 50% busy", f"{e['nodes']:.0f}"),
+        (
+            "  API calls in flight: generate, judge",
+            pair("in flight generate", "in flight judge"),
+        ),
+        (
+            "  tokens a minute: generate, judge",
+            pair("tokens per minute generate", "tokens per minute"),
+        ),
+        (
+            "  peak runs an hour (2x the working-hours mean)",
+            f"{e['peak runs per hour']:.1f}",
+        ),
+        (
+            "  stages at once at peak: generate, judge",
+            pair("generate stages at once", "judge stages at once", ".2f"),
+        ),
+        (
+            "    95th percentile (Poisson starts)",
+            pair("generate stages sized", "judge stages sized"),
+        ),
+        (
+            "  tokens a minute at that peak",
+            pair("peak tokens per minute generate", "peak tokens per minute judge"),
+        ),
+        (f"self-hosted judge, Llama 3 70B, 4 A100 80GB, batch {e['batch']}:", ""),
+        (
+            "  GPU-seconds a call: pairwise, pointwise",
+            pair("gpu s pair", "gpu s point", ".2f"),
+        ),
+        ("  nodes, 50% busy: one burst, peak overlap", pair("nodes", "peak nodes")),
         ("  GPUs busy on average over a day", f"{e['average gpus']:.1f}"),
-        ("  burst fleet always on, per day", _money(e["fleet per day"])),
+        ("  peak fleet always on, per day", _money(e["fleet per day"])),
         ("  break-even share of the roofline", f"{e['break-even efficiency']:.0%}"),
-        (f"  at p4d list, ${e['list per gpu hour']:.2f}/GPU-h, per day", at_list),
+        (
+            f"p4d.24xlarge (8 A100 40GB) at ${e['p4d per hour']:.2f}/h,"
+            f" batch {e['p4d batch']}:",
+            "",
+        ),
+        (
+            "  instances: one burst, peak overlap",
+            pair("p4d for one burst", "p4d at peak"),
+        ),
+        ("  instances always on for the peak, per day", _money(e["p4d fleet per day"])),
         ("logs, 3 replicas: run rows, 2 years", human_bytes(e["run rows"])),
         ("  production traces, 30 days", human_bytes(e["traces"])),
         ("  feedback events, 2 years", human_bytes(e["feedback"])),
         ("  online verdicts, 2 years", human_bytes(e["online verdicts"])),
     ]
     for label, value in rows:
-        print(f"  {label:<44}{value:>12}".rstrip())
+        print(f"  {label:<46}{value:>20}".rstrip())
 
 
 def _fmt(value: float, low: float, high: float, digits: int = 3) -> str:

@@ -41,6 +41,7 @@ from snippets.concepts.generative_ai import (
 )
 from snippets.problems.llm_inference_sim import Policy, drain, max_load, run
 from snippets.problems.llm_inference_world import (
+    StepModel,
     fluid_capacity,
     fluid_step,
     kv_capacity_tokens,
@@ -75,6 +76,12 @@ BRACKETS = {  # requests/s: the low end meets the SLO for every seed, the high e
 SEARCH_STEPS = 4  # bisections on a log scale: about 3% of the rate
 LOADS = (5.0, 20.0, 40.0)  # requests/s for the sweep
 DOLLARS_PER_GPU_HOUR = 55.04 / 8  # p5.48xlarge (8 H100), us-east-1 on demand
+GPUS_A_NODE = 8  # GPUs are rented a p5.48xlarge at a time
+DOLLARS_PER_VCPU_HOUR = 0.05  # assumed: general-purpose CPU instances on demand
+# Not in the shared constants: Llama 3.2 1B's config.json (tied embeddings, so the
+# parameter count below counts the head twice; the shape is what the roofline needs).
+# The shape of the speculative draft, of the safety guard and of the router here.
+LLAMA_3_2_1B = ModelConfig("Llama 3.2 1B", 16, 2048, 32, 8, 8192, 128256)
 
 
 # --8<-- [start:estimate]
@@ -88,6 +95,13 @@ def estimate_capacity() -> dict:
     ttft_ms, tpot_s = 1_000.0, 0.050  # user-facing p99 objectives, assumed
     stages = {"gateway, auth, rate limit": 20, "input safety check": 50, "router": 10}
     engine_ttft_ms = remaining_budget_ms(ttft_ms, stages, headroom=0.2)
+    # The stages in front, sized too. Assumed: a 1B-shaped guard (Llama Guard 3 1B)
+    # reads the user's text and, sentence by sentence with its cache kept, the answer;
+    # a 1B-shaped router reads the user's text; roofline H100 time, as the engines.
+    user = round(prompt - 1_000)
+    front_gpu_s = 2 * forward_time(LLAMA_3_2_1B, H100_SXM, user, 0).seconds
+    front_gpu_s += forward_time(LLAMA_3_2_1B, H100_SXM, round(output), user).seconds
+    gateway_cpu_s = 0.005  # assumed: TLS, auth, tokenising, ~270 streamed events
     deployments = {"Llama 3 8B, 1 GPU": (LLAMA_3_8B, 1)}
     deployments |= {f"Llama 3 70B, TP {g}": (LLAMA_3_70B, g) for g in (2, 4, 8)}
     bounds = {}
@@ -99,6 +113,7 @@ def estimate_capacity() -> dict:
         )
         memory, compute, prefill = fluid_step(model, batch, prompt, output, 1_000)
         bounds[name] = {
+            "read_gb": memory * gpus * H100_SXM.bandwidth / 1e9,  # bytes a step
             "gpus": gpus,
             "kv": kv,
             "rate": rate,
@@ -123,6 +138,8 @@ def estimate_capacity() -> dict:
         "tpot_s": tpot_s,
         "stages": stages,
         "engine_ttft_s": engine_ttft_ms / 1e3,
+        "front_gpu_s": front_gpu_s,  # H100 seconds a request: guard x 2, router
+        "gateway_cpu_s": gateway_cpu_s,
         "bounds": bounds,
         "metadata_log": human_bytes(storage_bytes(requests_a_day, 500)),
         "text_log_30d": human_bytes(
@@ -157,6 +174,46 @@ def speculative_gain(batch: int, context: int, acceptance: float = 0.7) -> float
     ).seconds
     tokens = expected_tokens_per_pass(acceptance, drafts)
     return tokens / (check / one + drafts * draft_cost)
+
+
+def speculative_at_bound(
+    batch: int, prompt: float, output: float, draft: ModelConfig | None = None
+) -> tuple[float, float, float]:
+    """Speed-up at the steady-state bound: (gain, check / step, draft / step).
+
+    The step keeps the prompt tokens it prefills beside the decodes; checking 4
+    drafts adds 4 positions a sequence to it. The draft's 4 steps cost 5% of a
+    target step each or, given a draft model, its own decode step at this batch,
+    which reads the draft's weights and its own KV of every sequence.
+    """
+    drafts, acceptance = 4, 0.7
+    model = step_model(LLAMA_3_8B, H100_SXM)
+    memory, compute, _ = fluid_step(model, batch, prompt, output, 1_000)
+    plain, extra, context = max(memory, compute), drafts * batch, prompt + output / 2
+    check = max(
+        memory + model.per_new_byte * extra,
+        compute
+        + (model.per_new_flop + model.per_logit) * extra
+        + model.per_attended * extra * context,
+    )
+    one = 0.05 * plain
+    if draft is not None:
+        one = forward_time(draft, H100_SXM, 1, round(context), batch).seconds
+    tokens = expected_tokens_per_pass(acceptance, drafts)
+    return tokens / ((check + drafts * one) / plain), check / plain, one / plain
+
+
+def spare_prefill(model: StepModel, batch: int, context: int) -> tuple[float, float]:
+    """Compute seconds a decode step leaves idle, and the prompt tokens that fill it.
+
+    Prompt tokens come from 1,550-token prompts, attending 775 keys on average.
+    """
+    memory = model.weights + (model.per_new_byte + model.per_kv_token * context) * batch
+    compute = (model.per_new_flop + model.per_logit) * batch
+    compute += model.per_attended * context * batch
+    per_token = model.per_new_flop + model.per_attended * 775
+    per_token -= model.per_new_byte + model.per_kv_token  # its K/V is written too
+    return memory - compute, (memory - compute) / per_token
 
 
 def compute_bound(accelerator: Accelerator, factor: float = 1_000) -> Accelerator:
@@ -211,12 +268,35 @@ def print_estimate(est: dict, kv8: int) -> None:
         f"LoRA rank 16 on Llama 3 8B: {human_bytes(adapter)} an adapter; 100"
         f" resident take {share:.0%} of the KV room"
     )
-    batch = est["bounds"]["Llama 3 8B, 1 GPU"]["batch"]
-    context = round(est["prompt"] + est["output"] / 2)  # mean, halfway through
+    eight = est["bounds"]["Llama 3 8B, 1 GPU"]
+    weights = LLAMA_3_8B.parameters * 2 / 1e9
+    print(
+        f"8B at batch {eight['batch']}: a step reads {eight['read_gb']:.0f} GB, the"
+        f" weights {weights / eight['read_gb']:.0%} of it; FP8 weights save"
+        f" {weights / 2 / eight['read_gb']:.0%} of the step, an FP8 KV cache"
+        f" {(eight['read_gb'] - weights) / 2 / eight['read_gb']:.0%}"
+    )
+    batch, context = eight["batch"], round(est["prompt"] + est["output"] / 2)
     print(
         f"speculative decoding (acceptance 0.7, 4 drafts), {context:,}-token"
-        f" contexts: batch 1 {speculative_gain(1, context):.2f}x, batch {batch}"
-        f" {speculative_gain(batch, context):.2f}x"
+        f" contexts: batch 1 {speculative_gain(1, context):.2f}x (draft step 5%)"
+    )
+    gain, check, _ = speculative_at_bound(batch, est["prompt"], est["output"])
+    small, _, share = speculative_at_bound(
+        batch, est["prompt"], est["output"], LLAMA_3_2_1B
+    )
+    kv = kv_cache_bytes(LLAMA_3_2_1B, 1) / kv_cache_bytes(LLAMA_3_8B, 1)
+    print(
+        f"  batch {batch} with its {eight['prefill']:,.0f} prefill tokens: checking"
+        f" costs {check:.2f} steps; {gain:.2f}x with a 5% draft, {small:.2f}x with a"
+        f" 1B draft ({share:.0%} of a step, KV {kv:.0%} of the 8B's a token)"
+    )
+    front = est["front_gpu_s"] * est["peak_rps"]
+    print(
+        f"front: guard and router (1B-shaped) {est['front_gpu_s'] * 1e3:.1f} ms of"
+        f" H100 a request, {front:.1f} H100s busy at peak; gateway"
+        f" {est['gateway_cpu_s'] * 1e3:.0f} ms of CPU a request,"
+        f" {est['gateway_cpu_s'] * est['peak_rps']:.1f} cores busy"
     )
 
 
@@ -314,13 +394,17 @@ def overload(model, kv8: int, slo, sustained: float) -> None:
     # Shed beyond what the server starts within a quarter of its TTFT allowance at
     # its sustained rate: waits at p99 run several times the mean wait.
     cap = round(sustained * slo[0] / 4)
-    print(f"\nOverload, {rate:.0f} requests/s (1.5x), {name_of('prefix').strip('+ ')}:")
+    print(
+        f"\nOverload, {rate:.0f} requests/s (1.5x) for 60 s,"
+        f" {name_of('prefix').strip('+ ')}: mean [min, max] of 5 seeds"
+    )
     for policy in (POLICIES["prefix"], replace(POLICIES["prefix"], max_queue=cap)):
         runs = [run(policy, rate, s, model, kv8, slo) for s in SEEDS]
         label = "no limit" if policy.max_queue is None else f"shed beyond {cap} waiting"
+        ttft = [r.ttft_p99 for r in runs]
         print(
-            f"  {label:23} TTFT p99 {np.mean([r.ttft_p99 for r in runs]):6.2f} s,"
-            f" shed {np.mean([r.shed for r in runs]):6.1%}, good"
+            f"  {label:23} TTFT p99 {np.mean(ttft):6.2f} s [{min(ttft):.2f},"
+            f" {max(ttft):.2f}], shed {np.mean([r.shed for r in runs]):6.1%}, good"
             f" {np.mean([r.good for r in runs]):4.0%}"
         )
 
@@ -352,7 +436,8 @@ def differences(model, kv8: int, loads: dict, gains: dict) -> None:
     for (a, b), rows in blocks.items():
         print(f"{name_of(a).strip(' +')} minus {name_of(b).strip(' +')}:")
         for label, x, y in rows:
-            print(row(label, np.subtract(x, y)))
+            digits = 1 if label.startswith("max load") else 2  # a ~3% grid
+            print(row(label, np.subtract(x, y), digits))
     bound = compute_bound(H100_SXM).name
     print("batching gain on H100 SXM minus on 1,000x bandwidth:")
     print(row("continuous / batch 1", gains["H100 SXM"] - gains[bound]))
@@ -360,25 +445,24 @@ def differences(model, kv8: int, loads: dict, gains: dict) -> None:
     print(row("throughput ratio", gains[True] - gains[False]))
 
 
-def row(label: str, differences) -> str:
+def row(label: str, differences, digits: int = 2) -> str:
     mean, low, high = paired_interval(np.asarray(differences, dtype=float))
     tie = "  tie" if is_tie(low, high) else ""
-    return f"  {label:32} {mean:+8.2f} [{low:+.2f}, {high:+.2f}]{tie}"
+    d = digits
+    return f"  {label:32} {mean:+8.{d}f} [{low:+.{d}f}, {high:+.{d}f}]{tie}"
 
 
 def fleet(est: dict, loads: dict, fluid: dict) -> None:
-    """GPUs and dollars for the stated traffic, from the measured per-GPU loads."""
+    """GPUs, nodes and dollars for the stated traffic, from the measured loads."""
     small = float(np.mean(loads["prefix"]))  # requests/s an 8B GPU serves in SLO
     ratio = float(np.mean(loads["chunked"]) / fluid["chunked"])  # compute-bound
     tp4 = est["bounds"]["Llama 3 70B, TP 4"]
     large = tp4["rate"] * ratio  # the 70B's bound, discounted as the 8B's was
-    share = est["small_share"]
-    tokens = est["requests_a_day"] * (est["prompt"] + est["output"])
-    answers = est["requests_a_day"] * est["output"]
+    share, day = est["small_share"], est["requests_a_day"]
     print(
-        f"\nFleet, 80% utilisation, ${DOLLARS_PER_GPU_HOUR:.2f} an H100-hour;"
-        f" 70B at {large:.1f} requests/s a TP 4 replica ({tp4['rate']:.1f} x"
-        f" {ratio:.2f})"
+        f"\nFleet, 80% utilisation, ${DOLLARS_PER_GPU_HOUR:.2f} an H100-hour, rented"
+        f" {GPUS_A_NODE} a node; 70B at {large:.1f} requests/s a TP 4 replica"
+        f" ({tp4['rate']:.1f} x {ratio:.2f})"
     )
     for label, rate in (
         ("at peak", est["peak_rps"]),
@@ -386,17 +470,43 @@ def fleet(est: dict, loads: dict, fluid: dict) -> None:
     ):
         gpus8 = servers_needed(rate * share, small, utilisation=0.8)
         gpus70 = 4 * servers_needed(rate * (1 - share), large, utilisation=0.8)
-        dollars = (gpus8 + gpus70) * 24 * DOLLARS_PER_GPU_HOUR
-        print(
-            f"  {label:11} {rate:4,.0f} requests/s: 8B {gpus8:3} GPUs, 70B"
-            f" {gpus70:3} GPUs; all day ${dollars:6,.0f}, ${dollars / tokens * 1e6:.3f}"
-            f" a million tokens, ${dollars / answers * 1e6:.2f} a million output"
+        front = servers_needed(rate * est["front_gpu_s"], 1.0, utilisation=0.8)
+        nodes = -(-(gpus8 + gpus70 + front) // GPUS_A_NODE)
+        vcpus = 2 * servers_needed(rate * est["gateway_cpu_s"], 1.0, utilisation=0.5)
+        dollars = 24 * (
+            nodes * GPUS_A_NODE * DOLLARS_PER_GPU_HOUR + vcpus * DOLLARS_PER_VCPU_HOUR
         )
+        print(
+            f"  {label:11} {rate:4,.0f} requests/s: 8B {gpus8:2}, 70B {gpus70:2},"
+            f" guard and router {front}: {nodes} nodes, {nodes * GPUS_A_NODE}"
+            f" GPUs; gateway {vcpus} vCPUs; all day ${dollars:,.0f},"
+            f" ${dollars / day * 1e3:.2f} per 1,000 requests"
+        )
+        if label == "at peak":
+            peak_dollars = dollars
+    tokens = {
+        "all tokens, the cached prefix included": est["prompt"] + est["output"],
+        "uncached input and output": est["prompt"] - 1_000 + est["output"],
+        "output, if it carried the whole cost": est["output"],
+    }
+    cached = 1_000 / (est["prompt"] + est["output"])
+    print(f"  per million tokens at peak all day ({cached:.0%} of tokens cached):")
+    for label, n in tokens.items():
+        print(f"    {label:40} ${peak_dollars / (day * n) * 1e6:.3f}")
     per8 = DOLLARS_PER_GPU_HOUR / 3600 / small * 1e3
     per70 = 4 * DOLLARS_PER_GPU_HOUR / 3600 / large * 1e3
     print(
         f"  GPU dollars per 1,000 requests: 8B ${per8:.3f}, 70B ${per70:.3f}"
         f" ({per70 / per8:.1f}x)"
+    )
+    # Router labels, assumed: 1% of a day's requests also answered by the 70B, and
+    # the pair judged by the 70B, offline on capacity idle below the peak.
+    runs = 2 * 0.01 * day
+    hours = runs / large * 4 / 3600
+    print(
+        f"  router labels: {runs:,.0f} 70B runs a day (1% answered and judged),"
+        f" {hours:.0f} GPU-hours, ${hours * DOLLARS_PER_GPU_HOUR:,.0f} a day if not"
+        " on idle GPUs"
     )
 
 
@@ -417,6 +527,14 @@ def main() -> None:
         f" ({decode[0].bound}), batch 256 {decode[1].seconds * 1e3:.2f} ms"
         f" ({decode[1].bound}), 1,550-token contexts; prefill of 1,550 tokens"
         f" {prefill.seconds * 1e3:.1f} ms ({prefill.bound})"
+    )
+    spare, room = spare_prefill(model, 256, 1_550)
+    chunk = model.seconds(
+        256 + CHUNK, 256 * 1_550 + CHUNK, 256 * 1_550 + CHUNK * 775, 256
+    )
+    print(
+        f"batch 256: {spare * 1e3:.1f} ms of compute idle, room for {room:,.0f} prompt"
+        f" tokens; with a {CHUNK:,}-token chunk the step takes {chunk * 1e3:.1f} ms"
     )
     print(
         f"SLO: TTFT p99 <= {slo[0] * 1e3:.0f} ms, TPOT p99 <= {slo[1] * 1e3:.0f} ms;"

@@ -70,6 +70,8 @@ POLICIES = (
     "cost-minimising, no cap",
 )
 ABLATED = ("no overstatement: raw, one", "no overstatement: calibrated, one")
+# A second ablation, in the paired differences only: intents alike in ability too.
+ALIKE = ("intents alike: raw, one", "intents alike: calibrated, one")
 SWEEP = (0.5, 0.8, 0.9, 0.95, 0.97, 0.99)
 # Keep when P(no bad resolution) exceeds 1 - H/R: a bad resolution costs R, a
 # hand-off H, so the cost-minimising hand-off threshold on P(bad) is H / R.
@@ -143,15 +145,17 @@ def run_seed(seed: int, bot_usd: float) -> dict[str, dict]:
         POLICIES[6]: (safe["per intent"], True),
         POLICIES[7]: (plain["p"] >= COST_MINIMISING, False),
     }
-    gone = without(world, "overstatement")
-    lab_x, new_x = simulate(REVIEWED, 10_000 + seed, gone), simulate(NEW, seed, gone)
-    ablated = hand_off_policies(lab_x, new_x, False)
     graded = {
         name: grade(new, mask, confirm, True, k)
         for name, (mask, confirm) in kept.items()
     }
-    graded[ABLATED[0]] = grade(new_x, ablated["raw"], False, True, k)
-    graded[ABLATED[1]] = grade(new_x, ablated["calibrated"], False, True, k)
+    for cause, names in (("overstatement", ABLATED), ("intents", ALIKE)):
+        gone = without(world, cause)
+        lab_x = simulate(REVIEWED, 10_000 + seed, gone)
+        new_x = simulate(NEW, seed, gone)
+        ablated = hand_off_policies(lab_x, new_x, False)
+        graded[names[0]] = grade(new_x, ablated["raw"], False, True, k)
+        graded[names[1]] = grade(new_x, ablated["calibrated"], False, True, k)
     sweep = [
         grade(new, plain["p"] >= t, False, True, k) for t in (*SWEEP, COST_MINIMISING)
     ]
@@ -231,8 +235,8 @@ def _print_policies(runs: list[dict]) -> None:
             f"{name:<36}{kept:6.1%}{bad:7.2%}{by_intent[worst]:7.2%}"
             f" {SHORT[worst]:<6}{wrong:6.1f}{cost:8.2f}{over:3}/{n}"
         )
-    print("(worst intent: bad resolutions per chat of that intent; wrong: wrong")
-    print(" writes per 10,000 chats; over: seeds above the cap)")
+    print("(worst intent: highest mean bad rate over the seeds, per chat of that")
+    print(" intent; wrong: wrong writes per 10,000 chats; over: seeds above the cap)")
     one, per = zip(*(r["same"] for r in runs), strict=True)
     print(f"Decisions changed by one calibration map for all intents: {sum(one)};")
     print(f"by per-intent maps, under per-intent thresholds: {sum(per)}")
@@ -280,6 +284,7 @@ def _print_gateway(runs: list[dict]) -> None:
 PAIRS = (  # (minuend, subtrahend, metrics) for the paired differences
     (POLICIES[1], POLICIES[0], ("contained", "cost", "worst")),
     (ABLATED[1], ABLATED[0], ("contained",)),
+    (ALIKE[1], ALIKE[0], ("contained",)),
     (POLICIES[3], POLICIES[1], ("contained", "worst", "wrong_writes")),
     (POLICIES[4], POLICIES[1], ("wrong_writes", "contained")),
     (POLICIES[5], POLICIES[1], ("contained", "wrong_writes")),
@@ -289,7 +294,7 @@ PAIRS = (  # (minuend, subtrahend, metrics) for the paired differences
 LABELS = {  # metric -> (label, scale)
     "contained": ("kept, points", 100),
     "cost": ("$ a chat", 1),
-    "worst": ("worst intent's bad rate, points", 100),
+    "worst": ("each seed's worst intent, points", 100),
     "wrong_writes": ("wrong writes per 10,000", 1),
     "bad": ("bad rate, points", 100),
 }

@@ -19,6 +19,7 @@ from snippets.common.estimation import (
     storage_bytes,
 )
 from snippets.common.stats import wilson_interval
+from snippets.concepts.experimentation import sample_size_per_arm
 from snippets.concepts.generative_ai import (
     A100_80GB,
     LLAMA_3_70B,
@@ -35,10 +36,19 @@ from snippets.framework.generative_ai import (
 )
 
 # Assumed: a fully loaded agent costs $36 an hour; a hand-off with the bot's
-# summary takes 8 minutes (11 cold: the agent re-asks); a bad resolution comes
-# back as a repeat contact of 12 minutes (an upset customer, an action to undo).
+# summary takes 8 minutes of an agent's time (11 cold: the agent re-asks); a bad
+# resolution comes back as a repeat contact of 12 minutes (an upset customer, an
+# action to undo). Agent minutes, not elapsed minutes: an agent juggling two chats
+# spends about half of each one's elapsed time on it, so the pool and the dollars
+# below both follow from these minutes, one chat's worth of attention at a time.
 AGENT_PER_MINUTE, HANDLE_MIN, COLD_HANDLE_MIN, REPEAT_MIN = 0.60, 8.0, 11.0, 12.0
 CAP = 0.02  # bad resolutions, as a share of all conversations: the guardrail
+OCCUPANCY = 0.85  # assumed share of a paid agent's shift spent on chats
+# The A100 80GB's hourly price is the shared assumption GPU_DOLLARS_PER_HOUR ($2);
+# for scale, AWS's on-demand p4d.24xlarge (eight A100 40GB) was $21.957642 an hour
+# in us-east-1 on 2026-01-19, $2.74 a GPU. Roofline times assume 100% of peak
+# FLOP/s; PREFILL_MFU is an assumed realistic share for the prefill-heavy fleet.
+PREFILL_MFU = 0.5
 # Four A100s hold one replica of the 70B model (tensor parallel; communication
 # ignored, so every time below is a lower bound).
 FOUR_A100 = Accelerator(
@@ -71,7 +81,12 @@ def estimate_capacity() -> dict[str, float | str]:
     # provider cache hit (assumed 90%: customers pause between turns).
     prompts = [prefix + k * (new + out) + new for k in range(calls)]
     no_cache = sum(cost_per_task(LARGE, p, out) for p in prompts)
-    cached = sum(cost_per_task(LARGE, p, out, p - new, 0.9) for p in prompts)
+    # A provider caches prompts it has seen: the previous call's prompt, not the
+    # answer it generated (the first call: the static prefix, seen in other chats).
+    seen = [prefix, *prompts[:-1]]
+    cached = sum(
+        cost_per_task(LARGE, p, out, s, 0.9) for p, s in zip(prompts, seen, strict=True)
+    )
     qps = peak_qps(per_day, 1, peak)  # conversations a second at the peak
     open_chats = qps * 6 * 60  # Little's law: a chat lasts ~6 minutes (assumed)
     # Self-hosted: the static prefix stays on the GPU, but an idle chat's KV
@@ -84,6 +99,7 @@ def estimate_capacity() -> dict[str, float | str]:
     ]
     prefill_s, decode_s = (sum(part) for part in zip(*split, strict=True))
     replicas = servers_needed(qps * (prefill_s + decode_s), 1.0, utilisation=0.6)
+    real = servers_needed(qps * (prefill_s / PREFILL_MFU + decode_s), 1.0, 0.6)
     step = forward_time(LLAMA_3_70B, FOUR_A100, 1, context, batch).seconds
     # A tool turn: prefill the chat again and decode a ~40-token call; then
     # prefill the ~300-token result (its KV still warm) and emit a first token.
@@ -96,11 +112,27 @@ def estimate_capacity() -> dict[str, float | str]:
         "hand-off packets": 2e3,
         "judge scores": 0.5e3,
         "outcomes": 0.3e3,  # the 7-day repeat contact and the survey, joined later
+        "hand-off decisions": 6 * 0.3e3,  # per turn: features as served, p, verdict
     }
     # Human review: labels enough to read each intent's bad rate near the cap to
     # +-0.5 points (95%), at an assumed 3 minutes a reviewed conversation.
     reviews = math.ceil(1.959964**2 * CAP * (1 - CAP) / 0.005**2)
     low, high = wilson_interval(CAP * reviews, reviews)
+    # The A/B test, randomised by customer: chats an arm to detect a +10% relative
+    # change, inflated by an assumed design effect of 1.2 (customers with several
+    # chats); repeat contacts at an assumed 10% base rate, bad resolutions at 2%.
+    deff, repeat_base = 1.2, 0.10
+    ab_repeat = math.ceil(deff * sample_size_per_arm(repeat_base, 0.10))
+    ab_bad = math.ceil(deff * sample_size_per_arm(CAP, 0.10))
+    # The reviewed sample limits the bad rate: the smallest relative rise that five
+    # intents' reviews an arm detect, in steps of 1%.
+    ab_reviewed = next(
+        r / 100
+        for r in range(1, 500)
+        if deff * sample_size_per_arm(CAP, r / 100) <= 5 * reviews
+    )
+    # The policy-passage index: an assumed 5,000 passages, 1,024-dim float32.
+    index_bytes = 5_000 * 1_024 * 4
     return {
         "per_day": per_day,
         "peak_qps": qps,
@@ -122,15 +154,21 @@ def estimate_capacity() -> dict[str, float | str]:
         "prefill_s": prefill_s,
         "replica_s": prefill_s + decode_s,
         "replicas": replicas,
+        "replicas_real": real,
         "gpus": 4 * replicas,
         "gpu_usd_day": 4 * replicas * 24 * GPU_DOLLARS_PER_HOUR,
         "call_1_ms": 1e3 * (again.seconds + 40 * step),
-        "call_2_ms": 1e3 * (result.seconds + step),
+        "call_2_ms": 1e3 * result.seconds,  # the prefill's logits give the token
         **{f"log:{name}": per_day * size for name, size in streams.items()},
         "log_per_day": per_day * sum(streams.values()),
         "log_2y_3x": storage_bytes(per_day * 730, sum(streams.values()), 3),
         "reviews_per_intent": reviews,
         "review_hours": 5 * reviews * 3 / 60,  # five intents
+        "review_usd": 5 * reviews * 3 * AGENT_PER_MINUTE,  # at an agent's rate
+        "ab_repeat": ab_repeat,
+        "ab_bad": ab_bad,
+        "ab_reviewed_mde": ab_reviewed,
+        "index_bytes": index_bytes,
         "containment_point_usd": per_day / 100 * HANDLE_MIN * AGENT_PER_MINUTE,
         "review_half_width": (high - low) / 2,
     }
@@ -138,13 +176,13 @@ def estimate_capacity() -> dict[str, float | str]:
 
 
 def agents_at_peak(est: dict, containment: float) -> tuple[int, float]:
-    """Agents on shift at the peak (Little's law: hand-offs a second x handle
-    time), each taking 2 chats at once at 85% occupancy (assumed), and the agent
-    dollars of a day."""
+    """Agents on shift at the peak (Little's law: hand-offs a second x agent
+    minutes a hand-off, at the assumed occupancy) and the agent dollars of a day
+    (handled minutes; paid shifts cost 1 / OCCUPANCY more)."""
     if not 0 <= containment < 1:
         raise ValueError(f"containment must be in [0, 1), got {containment}")
     handoffs = est["peak_qps"] * (1 - containment)
-    agents = servers_needed(handoffs * HANDLE_MIN * 60, 2.0, utilisation=0.85)
+    agents = servers_needed(handoffs * HANDLE_MIN * 60, 1.0, utilisation=OCCUPANCY)
     return agents, est["per_day"] * (1 - containment) * est["handoff_usd"]
 
 
@@ -203,6 +241,11 @@ def print_estimate(est: dict) -> None:
             "replicas 60% busy; A100s; $ a day at $2/h",
             f"{est['replicas']}; {est['gpus']}; {est['gpu_usd_day']:,.0f}",
         ),
+        (
+            f"same, prefill at {PREFILL_MFU:.0%} of peak (assumed)",
+            f"{est['replicas_real']}; {4 * est['replicas_real']}; "
+            f"{4 * est['replicas_real'] * 24 * GPU_DOLLARS_PER_HOUR:,.0f}",
+        ),
     ]
     print("  self-hosted Llama 3 70B, fp16, 4 x A100 80GB a replica (roofline):")
     for label, value in rows:
@@ -215,8 +258,21 @@ def print_estimate(est: dict) -> None:
         f" 2 years, 3 replicas {human_bytes(est['log_2y_3x'])}"
     )
     print(
-        f"  reviews an intent, 2% to +-0.5 points: {est['reviews_per_intent']:,};"
-        f" hours, 5 intents at 3 min: {est['review_hours']:,.0f}"
+        f"  reviews an intent, 2% +-0.5 points: {est['reviews_per_intent']:,};"
+        f" 5 intents at 3 min: {est['review_hours']:,.0f} h,"
+        f" ${est['review_usd']:,.0f}"
+    )
+    print(
+        "  A/B by customer (design effect 1.2, 80% power), chats an arm for +10%:"
+        " repeats"
+    )
+    print(
+        f"    (10% base) {est['ab_repeat']:,}, bad (2%) {est['ab_bad']:,};"
+        f" the reviews of 5 intents detect +{est['ab_reviewed_mde']:.0%}"
+    )
+    print(
+        "  policy-passage index, 5,000 passages x 1,024 float32:"
+        f" {human_bytes(est['index_bytes'])}"
     )
     print(
         "  a turn with a tool call, to the first token"

@@ -217,7 +217,12 @@ def keep_mask(
     """Which conversations the bot keeps: score at or above its (group's) threshold."""
     s, grp = np.asarray(score, dtype=float), np.asarray(group)
     if isinstance(threshold, dict):
-        cut = np.array([threshold[int(g)] for g in grp])
+        missing = set(np.unique(grp).tolist()) - set(threshold)
+        if missing:
+            raise ValueError(f"no threshold for groups {sorted(missing)}")
+        cut = np.empty(s.size)
+        for g, t in threshold.items():
+            cut[grp == g] = t
     else:
         cut = np.full(s.size, float(threshold))
     return s >= cut

@@ -15,6 +15,8 @@ Run it: ``python -m snippets.problems.text_to_image``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -26,8 +28,10 @@ from snippets.common.estimation import (
     storage_bytes,
 )
 from snippets.common.stats import paired_interval
-from snippets.concepts.generative_ai import A100_80GB, H100_SXM, L4
+from snippets.concepts.generative_ai import A100_40GB, H100_SXM, L4
+from snippets.framework.cost import CPU as C7I_8XLARGE
 from snippets.framework.cost import GPU as G6_XLARGE
+from snippets.framework.cost import HOURS_PER_MONTH
 from snippets.framework.cost import TRAINER as P4D_24XLARGE
 from snippets.problems import text_to_image_diffusion as dm
 from snippets.problems.text_to_image_serving import (
@@ -36,6 +40,7 @@ from snippets.problems.text_to_image_serving import (
     T5_XXL,
     image_tflop,
     layer_cost,
+    tiered_cost,
     vae_decoder_layers,
     wait_quantile,
 )
@@ -47,14 +52,28 @@ RECIPES = {  # sampling recipe -> (network evaluations per image, guided)
     "20 steps, guided": (20, True),
     "4 steps, distilled": (4, False),  # guidance distilled into the student
 }
-# Hourly prices: AWS on demand, us-east-1, as snippets/framework/cost.py states
-# them (g6.xlarge: one L4; p4d.24xlarge: eight A100 40GB, whose dense FP16 peak
-# equals the 80GB part's). No H100 price is assumed: its row is latency only.
+# Hourly prices: AWS on demand, us-east-1, from AWS's price list of 2026-01-19 (as
+# generated in github.com/aws/karpenter-provider-aws, zz_generated.pricing_aws.go):
+# g6.xlarge, one L4, $0.8048, and p4d.24xlarge, eight A100 40GB, $21.957642, as
+# snippets/framework/cost.py states them; p5.48xlarge, eight H100 SXM, $55.04.
+# The p4d's A100 is the 40GB part (A100_40GB).
+H100_DOLLARS_PER_HOUR = 55.04 / 8
 GPUS = {
     "L4": (L4, G6_XLARGE.dollars_per_hour),
-    "A100": (A100_80GB, P4D_24XLARGE.dollars_per_hour / 8),
-    "H100": (H100_SXM, None),
+    "A100": (A100_40GB, P4D_24XLARGE.dollars_per_hour / 8),
+    "H100": (H100_SXM, H100_DOLLARS_PER_HOUR),
 }
+# Storage and delivery, us-east-1 list prices (assumptions to check before quoting):
+# S3 Standard per GB-month, https://aws.amazon.com/s3/pricing/ (first 50 TB, next
+# 450 TB, beyond); CloudFront to the United States per GB a month,
+# https://aws.amazon.com/cloudfront/pricing/ (10 TB, 40 TB, 100 TB, 350 TB, 524 TB,
+# 4 PB, beyond). S3 already keeps copies in three zones: one stored copy is billed.
+S3_TIERS = ((50e3, 0.023), (450e3, 0.022), (math.inf, 0.021))
+CDN_TIERS = (
+    (10e3, 0.085), (40e3, 0.080), (100e3, 0.060), (350e3, 0.040),
+    (524e3, 0.030), (4e6, 0.025), (math.inf, 0.020),
+)  # fmt: skip
+CORES_PER_CPU_HOST = 16  # c7i.8xlarge: 16 cores (32 vCPUs)
 
 
 # --8<-- [start:estimate]
@@ -102,20 +121,46 @@ def estimate() -> dict:
 
     stages_ms = {  # server-side p99 allocations; the GPU stages are computed
         "front end, auth, prompt checks": 100,
-        "text encoder, one prompt": t5_ms,
         "queue wait for a GPU": 400,
+        "text encoder, one prompt": t5_ms,
         "4 steps x 4 images, denoiser": l4_ms(per_request["denoiser"]),
         "VAE decoder, 4 images": l4_ms(per_request["vae decoder"]),
         "image safety classifiers": 60,
         "watermark, encode, store": 150,
     }
     image_bytes, gallery_days = 300e3, 30  # assumed: 1,024 px WebP; free-tier days
+    flagged_share, flagged_days, log_days = 0.03, 90, 90  # assumed retention
     images_per_day = requests_per_day * IMAGES_PER_REQUEST
     logs = {  # bytes a day per stream (assumed record sizes)
         "requests": requests_per_day * 500,  # prompt, settings, seed, model version
         "images": images_per_day * 200,  # id, seed, safety scores, storage key
         "feedback": requests_per_day * 2 * 100,  # downloads, re-rolls, reports
-        "flagged for review": requests_per_day * 0.03 * 1_000,  # 3% blocked or flagged
+        "flagged for review": requests_per_day * flagged_share * 1_000,  # decisions
+    }
+    # Reviewers and legal reports need the blocked or flagged images themselves.
+    flagged_images = requests_per_day * flagged_share * IMAGES_PER_REQUEST * image_bytes
+    stored_gb = (  # steady state, one billed copy (the store replicates itself)
+        storage_bytes(images_per_day * gallery_days, image_bytes)
+        + flagged_images * flagged_days
+        + sum(logs.values()) * log_days
+    ) / 1e9
+    month_days = HOURS_PER_MONTH / 24
+    egress_gb = images_per_day * image_bytes / 1e9  # each image delivered once
+    cpu_core_s = requests_per_day * 0.02 + images_per_day * 0.10  # assumed: 20 ms
+    # of CPU a request (front end, prompt checks), 100 ms an image (encode, mark)
+    core_dollars_per_hour = C7I_8XLARGE.dollars_per_hour / CORES_PER_CPU_HOST
+    gpu_day = images_per_day * chosen["dollars_per_1k"] / 1_000 / busy
+    quality_share = 0.10  # assumed share of requests on the paid quality tier
+    quality = table["20 steps, guided", "H100"]["dollars_per_1k"] / busy
+    bill = {  # dollars a day, fleets autoscaled to the load at `busy`
+        "student L4s": gpu_day,
+        "classifier L4s": gpu_day
+        * stages_ms["image safety classifiers"]
+        / 1e3
+        / chosen["s_per_request"],
+        "CPU cores": cpu_core_s / 3600 / busy * core_dollars_per_hour,
+        "S3 storage": tiered_cost(stored_gb, S3_TIERS) / month_days,
+        "CDN egress": tiered_cost(egress_gb * month_days, CDN_TIERS) / month_days,
     }
     return {
         "requests_per_day": requests_per_day,
@@ -133,7 +178,11 @@ def estimate() -> dict:
         "text_tflop": per_request["text encoder"],
         "t5_weights": T5_XXL.layer_parameters,
         "t5_flop_per_byte": per_request["text encoder"] * 1e12 / t5_bytes,
-        "weights_gb": {  # fp16, what one L4 must hold
+        # The decoder's largest activation, one 128-channel map at full size in
+        # 16 bits; assume three live at once an image (a resnet's input, hidden,
+        # output), for a request's 4 images.
+        "activations_gb": 3 * 128 * PIXELS**2 * 2 * IMAGES_PER_REQUEST / 1e9,
+        "weights_gb": {  # bf16, what one L4 must hold
             "T5-XXL encoder": t5_bytes / 1e9,
             "denoiser": weight_bytes / 1e9,
             "VAE decoder": 2 * layer_cost(vae_decoder_layers(PIXELS // 8))[1] / 1e9,
@@ -144,6 +193,14 @@ def estimate() -> dict:
         "busy": busy,
         "chosen": chosen,
         "gpus_at_peak": servers_needed(peak_images, 1 / chosen["s_per_image"], busy),
+        "cores_at_peak": math.ceil((peak_requests * 0.02 + peak_images * 0.10) / busy),
+        "bill": bill,
+        "quality_share": quality_share,
+        "quality_extra": images_per_day
+        * quality_share
+        * (quality - chosen["dollars_per_1k"] / busy)
+        / 1_000,
+        "egress_tb": egress_gb / 1e3,
         "dollars_per_1k_busy": chosen["dollars_per_1k"] / busy,
         "dollars_per_request": chosen["dollars_per_1k"]
         / busy
@@ -157,9 +214,12 @@ def estimate() -> dict:
         "stages_ms": stages_ms,
         "headroom_ms": remaining_budget_ms(5_000.0, stages_ms),
         "gallery": human_bytes(
-            storage_bytes(images_per_day * gallery_days, image_bytes, replicas=3)
+            storage_bytes(images_per_day * gallery_days, image_bytes)
         ),
         "gallery_days": gallery_days,
+        "flagged_images": human_bytes(flagged_images),
+        "flagged_kept": human_bytes(flagged_images * flagged_days),
+        "flagged_days": flagged_days,
         "logs": {name: human_bytes(b) for name, b in logs.items()},
         "logs_total": human_bytes(sum(logs.values())),
     }
@@ -306,10 +366,10 @@ def print_estimate() -> None:
     )
     weights = est["weights_gb"]
     print(
-        "fp16 weights on one GPU: "
+        "bf16 weights on one GPU: "
         + " + ".join(f"{name} {gb:.1f}" for name, gb in weights.items())
-        + f"\n  = {sum(weights.values()):.1f} GB of the L4's "
-        f"{L4.memory_bytes / 1e9:.0f} GB"
+        + f"\n  = {sum(weights.values()):.1f} GB, + decoder activations at batch 4 "
+        f"{est['activations_gb']:.1f} GB, of the L4's {L4.memory_bytes / 1e9:.0f} GB"
     )
     print("recipe                 TFLOP/image  denoiser  decoder  text")
     for name, t in est["recipes"].items():
@@ -351,14 +411,27 @@ def print_estimate() -> None:
     stages = dict(est["stages_ms"], **{"headroom": est["headroom_ms"]})
     for name, ms in stages.items():
         print(f"    {name:<34} {ms:>6,.0f} ms")
+    days = est["gallery_days"]
+    print(f"Gallery, {days} days of images, one billed copy: {est['gallery']}")
     print(
-        f"Gallery, {est['gallery_days']} days of images, 3 replicas: {est['gallery']}"
+        f"Flagged images kept for review: {est['flagged_images']} a day, "
+        f"{est['flagged_kept']} over {est['flagged_days']} days"
     )
     logs = [f"{name} {size}" for name, size in est["logs"].items()]
     print(
         f"Logs a day, {len(logs)} streams, {est['logs_total']}: {', '.join(logs[:2])},"
     )
     print(f"  {', '.join(logs[2:])}")
+    bill = est["bill"]
+    total = sum(bill.values())
+    items = [f"{name} ${d:,.0f} ({d / total:.1%})" for name, d in bill.items()]
+    print(f"Bill a day, ${total:,.0f}: " + ", ".join(items[:2]) + ",")
+    print("  " + ", ".join(items[2:]))
+    print(
+        f"  ({est['cores_at_peak']:,} CPU cores at peak, {est['egress_tb']:.0f} TB "
+        f"delivered a day); {est['quality_share']:.0%} of requests on the H100\n"
+        f"  quality tier instead: +${est['quality_extra']:,.0f} a day"
+    )
 
 
 def main() -> None:

@@ -193,3 +193,21 @@ def wait_quantile(
     if waits <= 1 - q:
         return 0.0
     return math.log(waits / (1 - q)) * s / (c * (1 - utilisation))
+
+
+def tiered_cost(quantity: float, tiers: tuple[tuple[float, float], ...]) -> float:
+    """Price of `quantity` under a volume schedule of (tier size, price a unit)
+    pairs, cheapest last; the last tier's size may be math.inf."""
+    left = positive("quantity", quantity)
+    if not tiers or tiers[-1][0] != math.inf:
+        raise ValueError("tiers must end with an unbounded (math.inf) tier")
+    total = 0.0
+    for size, price in tiers:
+        if size <= 0 or price < 0:
+            raise ValueError(f"a tier needs a positive size and a price >= 0: {size}")
+        used = min(left, size)
+        total += used * price
+        left -= used
+        if left <= 0:
+            break
+    return total

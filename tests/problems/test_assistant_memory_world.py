@@ -82,3 +82,21 @@ def test_bad_arguments_raise_clear_errors():
         w.simulate_histories(0, seed=1)
     with pytest.raises(TypeError, match="seed"):
         w.simulate_histories(3, seed=1.5)
+
+
+def test_equal_mentions_thins_only_changed_facts_to_equal_counts():
+    keep = w.equal_mentions(H, seed=3)
+    assert not (keep & ~H.valid).any()
+    for u in range(H.users):
+        changed = np.flatnonzero(H.query_changed[u])
+        other = H.valid[u] & ~np.isin(H.slot[u], changed)
+        np.testing.assert_array_equal(keep[u][other], H.valid[u][other])
+        for s in changed:
+            of_slot = keep[u] & (H.slot[u] == s)
+            old = (of_slot & H.superseded[u]).sum()
+            now = (of_slot & H.current[u]).sum()
+            full_old = ((H.slot[u] == s) & H.superseded[u]).sum()
+            full_now = ((H.slot[u] == s) & H.current[u]).sum()
+            assert old == now == min(full_old, full_now) >= 1
+    with pytest.raises(TypeError):
+        w.equal_mentions(H, seed=1.5)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from guide import assert_page_quotes, module_output, paired_differences
 
-from snippets.concepts.generative_ai import A100_80GB, H100_SXM
+from snippets.concepts.generative_ai import H100_SXM
 from snippets.problems import chat_training as ct
 
 PAGE = "problems/chat-training.md"
@@ -48,7 +48,7 @@ def table_rows(start: str, end: str) -> dict[float, list[float]]:
 
 def hacking() -> dict[float, list[float]]:
     """beta -> fair (KL, RM gain, true, length), then biased raters' four."""
-    return table_rows("Reward hacking", "DPO on")
+    return table_rows("Proxy bias", "DPO on")
 
 
 def dpo_rows() -> dict[float, list[float]]:
@@ -73,13 +73,55 @@ def test_six_n_d_and_the_gpu_hours_by_hand():
     assert est["flops"]["Llama 3 8B"] == pytest.approx(6 * n * 15e12)
     hours = 6 * n * 15e12 / (989e12 * 0.40) / 3_600
     assert est["h100_hours"]["Llama 3 8B"] == pytest.approx(hours)
-    assert H100_SXM.peak_flops == 989e12 and A100_80GB.peak_flops == 312e12
-    # Llama 2 7B: 6.74B parameters, 2T tokens, 184,320 A100-hours.
-    assert est["implied"]["7B"] == pytest.approx(
-        6 * 6.74e9 * 2e12 / (184_320 * 3_600 * 312e12), rel=1e-3
+    assert H100_SXM.peak_flops == 989e12  # dense BF16: half the sparse 1,979
+    # Llama 3 model card: 1.3M H100-hours for 8B, 6.4M for 70B (70.55B), 15T tokens.
+    assert est["implied"]["8B"] == pytest.approx(
+        6 * n * 15e12 / (1.3e6 * 3_600 * 989e12)
     )
+    assert est["implied"]["70B"] == pytest.approx(
+        6 * 70.55e9 * 15e12 / (6.4e6 * 3_600 * 989e12), rel=1e-3
+    )
+    assert 0.15 < est["implied"]["8B"] < est["implied"]["70B"] < 0.40
     assert est["cluster_days"] == pytest.approx(hours / 1_024 / 24)
+    assert est["reported_days"] == pytest.approx(1.3e6 / 1_024 / 24)
+    assert est["h100_dollars"] == pytest.approx(55.04 / 8)
+    # Causal attention, forward + backward: 6 x layers x context x width a token.
+    assert est["attention"] == pytest.approx(6 * 32 * 8_192 * 4_096 / (6 * n))
     assert est["state"]["8B"] == 16 * n and est["ppo_bytes"] == 2 * est["dpo_bytes"]
+
+
+def test_the_equal_loss_compute_optimal_model_by_bisection():
+    """Chinchilla's fit written out, solved by bisection on D = 20 N."""
+    est = ct.estimate_budget()
+    n = est["parameters"]
+
+    def loss(params: float, tokens: float) -> float:
+        return 1.69 + 406.4 / params**0.34 + 410.7 / tokens**0.28
+
+    target, low, high = loss(n, 15e12), n, 1e13
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if loss(mid, 20 * mid) > target else (low, mid)
+    assert est["equal_n"] == pytest.approx(low, rel=1e-6)
+    assert est["equal_flops"] == pytest.approx(6 * low * 20 * low, rel=1e-6)
+    assert est["equal_flops"] < est["flops"]["Llama 3 8B"]  # cheaper to train
+    saved_per_token = 2 * (low - n)
+    extra = est["flops"]["Llama 3 8B"] - est["equal_flops"]
+    assert est["break_even_tokens"] == pytest.approx(extra / saved_per_token, rel=1e-5)
+    with pytest.raises(ValueError):
+        ct.chinchilla_loss(0, 1e12)
+
+
+def test_the_pipeline_and_the_logs_by_hand():
+    pipe = ct.estimate_pipeline()
+    assert pipe["raw_bytes"] == 150e12 * 4 and pipe["documents"] == 150e9
+    assert pipe["filter_core_hours"] == pytest.approx(600e12 / 5e6 / 3_600)
+    assert pipe["signatures"] == 150e9 * 512
+    assert pipe["lsh_index"] == 150e9 * 16 * 16 * 2
+    assert pipe["ngram_index"] == 20e6 * 16
+    logs = pipe["logs"]
+    assert logs["feedback conversations"] == 1e6 * 42 * 2_000 * 4 * 3
+    assert logs["feedback conversations"] == max(logs.values())
 
 
 def test_evaluation_sizes_by_hand():
@@ -91,6 +133,11 @@ def test_evaluation_sizes_by_hand():
     root = 1.959964 * math.sqrt(disc) + 0.841621 * math.sqrt(disc - gain**2)
     assert est["win_rate_prompts"] == math.ceil(root**2 / gain**2)
     assert est["spare_days"] == pytest.approx(42 * 0.8 - sum(est["stages"].values()))
+    per_day = 50 * 30 / 7  # rater-hours a calendar day at 30 hours a week
+    assert est["stages"]["human win-rate eval"] == pytest.approx(
+        2_353 * 3 / 60 / per_day
+    )
+    assert est["stages"]["preference labelling"] == pytest.approx(5_500 / per_day)
 
 
 def test_post_training_is_a_sliver_of_pre_training_and_labelling_is_the_calendar():
@@ -98,6 +145,11 @@ def test_post_training_is_a_sliver_of_pre_training_and_labelling_is_the_calendar
     assert est["post_share"] < 1e-3
     assert est["stages"]["preference labelling"] == max(est["stages"].values())
     assert est["generate_gpu_s"] > 0 and est["update_gpu_s"] > est["generate_gpu_s"]
+    assert est["label_dollars"] == pytest.approx(5_500 * 40)
+    assert est["post_dollars"] == pytest.approx(
+        sum(est["post_hours"].values()) * 55.04 / 8
+    )
+    assert est["label_dollars"] > 100 * est["post_dollars"]  # people, not GPUs
 
 
 def test_reward_model_accuracy_saturates_at_the_noise_ceiling():
@@ -169,33 +221,50 @@ def test_the_page_quotes_the_output():
     est = ct.estimate_budget()
     out = output()
 
-    def dollars(name: str) -> float:
-        return est["a100_hours"][name] * est["a100_dollars_per_hour"] / 1e6
-
+    price, pipe = est["h100_dollars"], ct.estimate_pipeline()
     quoted = [
         f"{est['parameters'] / 1e9:.2f}B",
         f"{est['tokens']['compute-optimal'] / 1e9:.0f}B tokens",
         f"{est['flops']['compute-optimal']:.2e}",
         f"{est['flops']['Llama 3 8B']:.2e}",
         f"{est['overtrained']:.0f}x",
-        f"{est['h100_hours']['Llama 3 8B']:,.0f} H100-hours",
+        f"{est['h100_hours']['Llama 3 8B']:,.0f}",
         f"{est['cluster_days']:.1f} days",
-        f"{est['a100_hours']['Llama 3 8B']:,.0f} GPU-hours",
-        *(
-            f"${dollars(name):.2f} million"
-            for name in ("Llama 3 8B", "compute-optimal")
-        ),
-        f"{est['implied']['7B']:.0%} and {est['implied']['70B']:.0%}",
+        f"{est['reported_days']:.1f} days",
+        f"${price:.2f} an H100-hour",
+        f"${est['h100_hours']['Llama 3 8B'] * price / 1e6:.2f} million",
+        f"${est['reported']['8B'] * price / 1e6:.2f} million",
+        f"{est['reported']['8B']:,.0f} H100-hours",
+        f"{est['implied']['8B']:.0%} of the peak",
+        f"{est['implied']['70B']:.0%} for 70B",
+        f"about {est['attention']:.0%} more",
+        f"{est['equal_n'] / 1e9:.0f}B on {20 * est['equal_n'] / 1e9:,.0f}B tokens",
+        f"{est['equal_flops']:.2e}",
+        f"{est['equal_n'] / est['parameters']:.1f}x the compute",
+        f"{est['break_even_tokens'] / 1e12:.1f}T tokens served",
         f"{est['post_share']:.4%}",
+        f"${est['post_dollars']:,.0f}",
         f"{est['generate_gpu_s']:.0f} GPU-s",
         f"{est['update_gpu_s']:.0f} GPU-s",
         f"{est['rater_hours']:,.0f} rater-hours",
+        f"${est['label_dollars'] / 1e6:.2f}M",
         f"{est['label_weeks']:.1f} weeks",
         f"{est['stages']['preference labelling']:.1f}",
-        f"over-runs by {-est['spare_days']:.1f} days",
+        f"over-runs by {-est['spare_days']:.1f}",
         f"{est['win_rate_prompts']:,} prompts",
         f"{est['safety_prompts']} must-refuse",
+        f"{pipe['documents'] / 1e9:,.0f}B documents",
+        f"{pipe['filter_core_hours']:,.0f} core-hours",
+        f"{pipe['ngram_core_hours']:,.0f} core-hours",
     ]
+    quoted += re.findall(r"raw crawl ([\d.]+ TB)", out)
+    quoted += re.findall(r"signatures ([\d.]+ TB)", out)
+    quoted += re.findall(r"LSH index ([\d.]+ TB)", out)
+    quoted += re.findall(r"13-gram index ([\d.]+ MB)", out)
+    quoted += re.findall(
+        r"(?:conversations|rollouts|generations|records) ([\d.]+ [GT]B)", out
+    )
+    quoted += re.findall(r"\$([\d.]+)M", out)[:1]
     quoted += re.findall(r"8B ([\d.]+ GB) \(", out)
     quoted += re.findall(r"PPO holds 36 bytes a parameter, ([\d.]+ GB)", out)
     quoted += re.findall(r"DPO 18, ([\d.]+ GB)", out)
@@ -213,6 +282,7 @@ def test_the_page_quotes_the_output():
     quoted += re.findall(r"best possible vs these labels (\S+);", out)
     fair, biased = hacking()[0.1][:4], hacking()[0.1][4:]
     quoted += [f"{fair[1]:.2f} and {fair[2]:.2f}"]
+    quoted += [", ".join(f"{hacking()[b][6]:.2f}" for b in (1.0, 0.3, 0.1))]
     dpo = dpo_rows()
     quoted += [f"{dpo[0.1][0]:.3f}", f"{dpo[3.0][0]:.3f}", f"{dpo[0.1][3]:.3f}"]
     quoted += [f"{dpo[3.0][3]:.3f}", f"{dpo[0.1][6]:.3f}", f"{dpo[3.0][1]:.3f}"]

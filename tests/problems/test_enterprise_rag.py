@@ -224,8 +224,47 @@ def test_estimate_comes_from_the_shared_helpers_and_the_model_shapes():
     assert est["replicas"] == max(
         2, int(np.ceil(11.1111 * est["replica_s_per_question"] / 0.6))
     )
-    assert est["red_team_upper"] == pytest.approx(stats.beta.ppf(0.975, 1, 3_000))
-    assert est["red_team_upper"] == pytest.approx(1 - 0.025 ** (1 / 3_000))
+    # One-sided 95% upper bound for 0 successes: 1 - 0.05^(1/n).
+    assert est["red_team_upper"] == pytest.approx(stats.beta.ppf(0.95, 1, 3_000))
+    assert est["red_team_upper"] == pytest.approx(1 - 0.05 ** (1 / 3_000))
+    assert est["red_team_upper_documents"] == pytest.approx(1 - 0.05 ** (1 / 300))
+
+
+def test_peak_batch_cost_per_stage_and_working_days():
+    est = er.estimate()
+    # Little's law: in flight = arrival rate x time in the system.
+    in_flight = est["peak_qps"] * (est["prefill_ms"] / 1e3 + est["answer_s"])
+    assert est["in_flight_at_peak"] == pytest.approx(in_flight)
+    assert est["batch_at_peak"] == int(np.ceil(in_flight / est["replicas"]))
+    assert est["batch_at_peak"] < est["batch"]
+    # Memory-bound decode: a smaller batch steps faster but costs more per sequence.
+    assert est["tpot_at_peak_ms"] < est["tpot_ms"]
+    assert est["replica_s_at_peak"] == pytest.approx(
+        est["prefill_ms"] / 1e3
+        + 300 * est["tpot_at_peak_ms"] / 1e3 / est["batch_at_peak"]
+    )
+    assert est["replica_s_at_peak"] > est["replica_s_per_question"]
+    # Prefix caching skips 700 of 3,500 prompt tokens: about a fifth of prefill.
+    assert 0.15 < 1 - est["cached_prefill_ms"] / est["prefill_ms"] < 0.25
+    # The rewrite allocation covers the rewrite's roofline latency.
+    assert est["stage:query rewrite (small model)"] >= est["rewrite_ms"]
+    months = {k: v for k, v in est.items() if k.startswith("month:")}
+    assert set(months) == {
+        f"month:{n}" for n in ("LLM", "rewrite", "re-ranker", "checks", "index hosts")
+    }
+    assert months["month:LLM"] == pytest.approx(est["gpus"] * 55.04 / 8 * 730)
+    # Encoders compute-bound on L4s at 30% of 121 TFLOP/s, 50% utilisation.
+    entail_s = 2 * 435e6 * 20 * 330 / (121e12 * 0.3)
+    classify_s = 2 * 2 * 110e6 * 400 / (121e12 * 0.3)
+    assert est["entail_ms"] == pytest.approx(entail_s * 1e3)
+    checkers = max(
+        2, int(np.ceil(240_000 / 86_400 * 4 * (entail_s + classify_s) / 0.5))
+    )
+    assert months["month:checks"] == pytest.approx(checkers * 0.8048 * 730)
+    # 240,000 questions on each of 365 x 5 / 7 / 12 working days a month.
+    per_question = sum(months.values()) / (240_000 * 365 * 5 / 7 / 12)
+    assert est["dollars_per_question"] == pytest.approx(per_question)
+    assert est["membership_headroom_s"] == 300 - 120 - 60 > 0
 
 
 def test_the_page_quotes_the_programs_numbers():
@@ -251,14 +290,24 @@ def test_the_page_quotes_the_programs_numbers():
         *grab(r"at ([\d.]+ ms) \(batch 64\) = ([\d.]+ s); KV ([\d.]+ GB)"),
         *grab(r"(\d+) fit"),
         *grab(r"([\d.]+) replica-s"),
+        *grab(r"prefill (\d+ ms) with the prefix cached"),
         *grab(r"(\d+ replicas) = (\d+ H100s)"),
+        *grab(r"at peak (\d+) sequences in flight, batch (\d+)"),
+        *grab(r"a replica: ([\d.]+ ms) a token, ([\d.]+) replica-s"),
+        *grab(r"rewrite (\d+ ms) on (\d+) H100s"),
         *grab(r"re-ranker (\d+ ms) on (\d+) L4s"),
-        *grab(r"LLM (\$[\d,]+), re-ranker (\$[\d,]+), index hosts (\$[\d,]+)"),
-        *grab(r"\(LLM (\d+%)\)"),
-        *grab(r"(\$[\d.]+) a question; GPU time of one question (\$[\d.]+)"),
+        *grab(
+            r"input checks (\d+ ms), citation entailment (\d+ ms) a sentence on (\d+)"
+        ),
+        *grab(r"LLM (\$[\d,]+), rewrite (\$[\d,]+), re-ranker (\$[\d,]+),"),
+        *grab(r"checks (\$[\d,]+), index hosts (\$[\d,]+) \(LLM (\d+%)\)"),
+        *grab(r"(\$[\d.]+) a question \(working days\)"),
+        *grab(r"question (\$[\d.]+) at full batch, (\$[\d.]+) at the peak"),
         *grab(r"0 leaks in ([\d,]+) probes: leak rate below ([\d.]+%)"),
+        *grab(r"([\d.]+%) counting the 300"),
         *grab(r"headroom\s+(\d+) ms"),
         *grab(r"within (\d+ s)"),
+        *grab(r"membership cache TTL 60, headroom (\d+)"),
     )
     tiers = tier_table()
     recall, filled = cut_tables()

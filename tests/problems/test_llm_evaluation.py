@@ -11,6 +11,7 @@ from guide import assert_page_quotes, module_output, paired_differences
 
 from snippets.common import estimation
 from snippets.concepts.generative_ai import A100_80GB, LLAMA_3_70B
+from snippets.framework.generative_ai import kv_cache_bytes
 from snippets.problems import llm_evaluation as le
 
 PAGE = "problems/llm-evaluation.md"
@@ -225,8 +226,30 @@ def test_the_estimate_recomputed_by_hand():
     assert e["change pairwise"] == pytest.approx(3_000 * pairwise)
     assert e["label hours"] == 12 * 5 * 100 * 2 * 3 / 60
     assert e["headroom min"] == pytest.approx((1_800 - 1_230) / 60)
-    assert e["peak runs per hour"] == pytest.approx(
-        estimation.peak_qps(40, 1, 3.0) * 3_600
+    # A dozen nightly A/A sweeps: a suite of answers and its pairwise judging each.
+    sweep = 2_500 * e["generate"] + 3_000 * pairwise
+    assert e["sweeps per day"] == pytest.approx(12 * sweep)
+    online = 100_000 * e["pointwise"]
+    assert e["api judge per day"] == pytest.approx(
+        (40 + 12) * 3_000 * pairwise + online
+    )
+    # Both token streams of one run: 2,500 x 6,400 in 10 min; 3,000 x 3,650 in 8.
+    assert e["tokens per minute generate"] == pytest.approx(2_500 * 6_400 / 10)
+    assert e["tokens per minute"] == pytest.approx(3_000 * 3_650 / 8)
+    # 40 changes in 8 working hours, the peak hour twice that mean; stages in
+    # progress at once are Poisson (M/G/inf): size for the 95th percentile.
+    assert e["peak runs per hour"] == pytest.approx(40 / 8 * 2)
+    for stage, minutes in (("generate", 10), ("judge", 8)):
+        mean = 10 * minutes / 60
+        assert e[f"{stage} stages at once"] == pytest.approx(mean)
+        cdf, k = math.exp(-mean), 0
+        while cdf < 0.95:
+            k += 1
+            cdf += math.exp(-mean) * mean**k / math.factorial(k)
+        assert e[f"{stage} stages sized"] == k
+    assert e["judge stages sized"] > 1  # at the peak, runs overlap
+    assert e["peak tokens per minute judge"] == pytest.approx(
+        e["judge stages sized"] * e["tokens per minute"]
     )
     # Prefill of one pairwise call dominates: at least 2 FLOPs per weight per
     # uncached prompt token, on 4 GPUs' peak.
@@ -235,11 +258,24 @@ def test_the_estimate_recomputed_by_hand():
     assert floor < e["gpu s pair"] < 1.5 * floor
     burst = 3_000 / 480 * e["gpu s pair"] / 4
     assert e["nodes"] == math.ceil(burst / 0.5)
+    assert e["peak nodes"] == math.ceil(e["judge stages sized"] * burst / 0.5)
+    assert e["fleet per day"] == pytest.approx(e["peak nodes"] * 4 * 24 * 2.00)
     assert e["break-even efficiency"] == pytest.approx(
         e["fleet per day"] / e["api judge per day"]
     )
     assert e["traces"] == estimation.storage_bytes(5e6 * 30, 30e3, 3)
-    assert e["list per gpu hour"] == pytest.approx(21.957642 / 8)
+    assert e["run rows"] == estimation.storage_bytes(52 * 2_500 * 730, 6e3, 3)
+    # The p4d's eight A100 40GB: four of them could not batch 64 sequences of
+    # 3,650 tokens beside 70B FP16 weights (141 GB of 160); eight can.
+    weights, kv = 2 * LLAMA_3_70B.parameters, kv_cache_bytes(LLAMA_3_70B, 3_650)
+    assert 4 * 40e9 - weights < 64 * kv < 8 * 40e9 - weights
+    assert e["p4d batch"] == 64
+    assert e["p4d per hour"] == pytest.approx(21.957642)
+    assert e["p4d fleet per day"] == pytest.approx(e["p4d at peak"] * 24 * 21.957642)
+    # Instance-seconds a call on eight GPUs, floored by prefill at peak FLOP/s.
+    floor_p4d = 2 * LLAMA_3_70B.parameters * fresh / (8 * A100_80GB.peak_flops)
+    low = math.ceil(3_000 / 480 * floor_p4d / 0.5)
+    assert low <= e["p4d for one burst"] <= math.ceil(1.5 * low)
 
 
 def test_bad_input_raises_a_clear_error():
@@ -263,34 +299,39 @@ def test_page_quotes_the_numbers_the_code_prints():
             "people grading it instead: hours",
             "per day, 40 changes: candidate answers",
             "offline judge",
+            "nightly A/A sweeps, 12 features, all costs",
             "online judge calls (2% of 5M tasks)",
             "online judge",
-            "all judging by API",
+            "all judging by API (changes, sweeps, online)",
             "per quarter: all judging by API",
             "human labels: hours",
             "human labels at $30 an hour",
-            "judge tokens per minute",
-            "peak runs per hour (3x the mean)",
-            "judge stages running at peak",
-            "nodes for one run's burst, 50% busy",
+            "peak runs an hour (2x the working-hours mean)",
             "GPUs busy on average over a day",
-            "burst fleet always on, per day",
+            "peak fleet always on, per day",
             "break-even share of the roofline",
+            "instances always on for the peak, per day",
             "logs, 3 replicas: run rows, 2 years",
             "production traces, 30 days",
             "feedback events, 2 years",
             "online verdicts, 2 years",
         )
-        if k in rows
     ]
-    quoted += rows["API calls in flight: generate, judge"].split(", ")
-    quoted += rows["GPU-seconds a call: pairwise, pointwise"].split(", ")
+    for k in (
+        "API calls in flight: generate, judge",
+        "tokens a minute: generate, judge",
+        "stages at once at peak: generate, judge",
+        "tokens a minute at that peak",
+        "GPU-seconds a call: pairwise, pointwise",
+    ):
+        quoted += rows[k].split(", ")
+    burst, peak = rows["nodes, 50% busy: one burst, peak overlap"].split(", ")
+    quoted += [f"**{burst} nodes**", f"need **{peak}**"]
     quoted += [rows["gate run, 30 min budget: stages"].replace(" min", " minutes")]
     quoted += [rows["headroom"].replace(" min", " minutes")]
-    assert len(quoted) == 33
-    quoted += [re.search(r"at p4d list, (\$\d+\.\d\d)/GPU-h", output())[1]]
-    quoted += [v for k, v in rows.items() if k.startswith("at p4d list")]
-    assert re.search(r"batch (\d+):", output())[1] == "64"  # the page's "batch of 64"
+    assert len(quoted) == 40
+    quoted += [re.search(r"p4d\.24xlarge .* at (\$\d+\.\d\d)/h", output())[1]]
+    assert re.findall(r"batch (\d+):", output()) == ["64", "64"]  # "a batch of 64"
     g = graders()
     for name in g:
         quoted += [f"{g[name]['quadratic']:.3f}"]
@@ -306,6 +347,9 @@ def test_page_quotes_the_numbers_the_code_prints():
     quoted += [f"{caps['reasoning'][0][0]:.3f} [{caps['reasoning'][0][1]:.3f}"]
     quoted += [f"{caps['reasoning'][1][0]:.3f} [{caps['reasoning'][1][1]:.3f}"]
     quoted += [f"{caps['factual QA'][0][0]:.3f} against {caps['factual QA'][1][0]:.3f}"]
+    judge, people = caps["drafting"][0][0], caps["drafting"][1][0]
+    assert judge > people  # the human-human level is a reference, not a bound
+    quoted += [f"judge's {judge:.3f} beats the people's {people:.3f}"]
     p = pairwise()
     quoted += [f"{p[k][0]:.3f}" for k in p]
     for (block, label), (mean, low, high, _) in diffs().items():

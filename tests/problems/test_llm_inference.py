@@ -176,7 +176,7 @@ def test_shedding_keeps_the_admitted_within_the_objective():
             map(
                 float,
                 re.search(
-                    r"p99\s+(\S+) s, shed\s+(\S+)%, good\s+(\S+)%", line
+                    r"p99\s+(\S+) s \[.+?\], shed\s+(\S+)%, good\s+(\S+)%", line
                 ).groups(),
             )
         )
@@ -224,6 +224,47 @@ def test_speculative_gain_matches_the_closed_form_at_batch_one():
     assert li.speculative_gain(1, 1_682) <= speculative_speedup(0.7, 4, 0.05)
 
 
+def test_speculation_at_the_full_batch_pays_for_its_prefill_and_its_draft():
+    from snippets.concepts.generative_ai import forward_time
+
+    est = li.estimate_capacity()
+    eight = est["bounds"]["Llama 3 8B, 1 GPU"]
+    args = (eight["batch"], est["prompt"], est["output"])
+    gain, check, share = li.speculative_at_bound(*args)
+    small, check_1b, share_1b = li.speculative_at_bound(*args, li.LLAMA_3_2_1B)
+    context = round(est["prompt"] + est["output"] / 2)
+    assert share == pytest.approx(0.05) and check_1b == check
+    draft = forward_time(li.LLAMA_3_2_1B, H100_SXM, 1, context, eight["batch"])
+    assert share_1b == pytest.approx(draft.seconds / eight["step"], rel=0.01)
+    tokens = (1 - 0.7**5) / 0.3
+    assert gain == pytest.approx(tokens / (check + 0.2), rel=1e-6)
+    assert small < gain < li.speculative_gain(eight["batch"], context)
+    # The draft reads its KV: a 1B-shaped KV is a quarter of the 8B's per token.
+    assert 16 * 8 * 64 * 2 * 2 * 4 == 2 * 32 * 8 * 128 * 2
+
+
+def test_spare_prefill_fills_the_idle_compute_exactly():
+    model = li.step_model(LLAMA_3_8B, H100_SXM)
+    spare, room = li.spare_prefill(model, 256, 1_550)
+    kv, attended = 256 * 1_550 + room, 256 * 1_550 + room * 775
+    memory = model.weights + model.per_new_byte * (256 + room) + model.per_kv_token * kv
+    compute = (
+        model.per_new_flop * (256 + room)
+        + model.per_attended * attended
+        + model.per_logit * 256
+    )
+    assert spare > 0 and memory == pytest.approx(compute, rel=1e-9)
+
+
+def test_front_stages_are_a_1b_prefill_of_the_user_text_twice_and_the_answer():
+    est = li.estimate_capacity()
+    p = li.LLAMA_3_2_1B.layer_parameters
+    user, answer = round(est["prompt"] - 1_000), round(est["output"])
+    flops = 2 * 2 * p * user + 2 * p * answer  # the attention FLOPs left out
+    assert est["front_gpu_s"] >= flops / H100_SXM.peak_flops
+    assert est["front_gpu_s"] < 1.5 * flops / H100_SXM.peak_flops
+
+
 def test_fleet_is_the_peak_over_the_measured_load():
     loads = max_loads()
     small = loads["+ prefix caching"][0]
@@ -232,11 +273,16 @@ def test_fleet_is_the_peak_over_the_measured_load():
     )
     est = li.estimate_capacity()
     line = re.search(
-        r"at peak\s+[\d,]+ requests/s: 8B\s+(\d+) GPUs, 70B\s+(\d+) GPUs", output()
+        r"at peak\s+[\d,]+ requests/s: 8B\s+(\d+), 70B\s+(\d+), guard and router"
+        r" (\d+): (\d+) nodes, (\d+) GPUs",
+        output(),
     )
     assert int(line[1]) == math.ceil(est["peak_rps"] * 0.8 / (small * 0.8))
     large = est["bounds"]["Llama 3 70B, TP 4"]["rate"] * ratio
     assert int(line[2]) == 4 * math.ceil(est["peak_rps"] * 0.2 / (large * 0.8))
+    assert int(line[3]) == math.ceil(est["peak_rps"] * est["front_gpu_s"] / 0.8)
+    used = int(line[1]) + int(line[2]) + int(line[3])
+    assert int(line[4]) == math.ceil(used / 8) and int(line[5]) == 8 * int(line[4])
 
 
 def test_the_diagram_carries_the_budget():
@@ -282,28 +328,74 @@ def test_page_quotes_the_numbers_the_code_prints():
         r" resident take (\d+%)",
         out,
     )[0]
-    spec = re.search(r"(\S+)-token contexts: batch 1 (\S+)x, batch (\d+) (\S+)x", out)
-    quoted += [
-        f"{spec[1]}-token contexts",
-        f"{spec[2]}x at batch 1",
-        f"{spec[4]}x at a batch of {spec[3]}",
-    ]
-    fleet = re.findall(
-        r"(at peak|at the mean)\s+([\d,]+) requests/s: 8B\s+(\d+) GPUs, 70B\s+(\d+)"
-        r" GPUs; all day \$ *([\d,]+), \$(\S+) a million tokens, \$(\S+) a million",
+    spec = re.search(r"(\S+)-token contexts: batch 1 (\S+)x", out)
+    quoted += [f"{spec[2]}x at batch 1"]
+    loaded = re.search(
+        r"batch (\d+) with its (\S+) prefill tokens: checking costs (\S+) steps;"
+        r" (\S+)x with a 5% draft, (\S+)x with a 1B draft \((\d+%) of a step, KV"
+        r" (\d+%)",
         out,
     )
-    (_, _, p8, p70, pday, ptok, pout), (_, mrate, m8, m70, mday, mtok, _) = fleet
     quoted += [
-        f"{p8} GPUs for the 8B and {p70} for the 70B",
-        f"**{int(p8) + int(p70)} H100s**",
-        f"**${pday} a day**",
-        f"**${ptok} per million tokens**",
-        f"${pout} per million output",
-        f"({mrate} requests/s) {int(m8) + int(m70)} GPUs",
-        f"${mday} a day",
-        f"${mtok}",
+        f"full batch of {loaded[1]}",
+        f"{loaded[2]} prompt tokens",
+        f"costs {loaded[3]} steps",
+        f"({loaded[4]}x)",
+        f"{loaded[6]} of a target step each: {loaded[5]}x",
+        f"KV ({loaded[7]} of the 8B's a token)",
     ]
+    fp8 = re.search(
+        r"reads (\d+) GB, the weights (\d+%) of it; FP8 weights save"
+        r" (\d+%) of the step, an FP8 KV cache (\d+%)",
+        out,
+    )
+    quoted += [
+        f"reads {fp8[1]} GB, the weights {fp8[2]}",
+        f"{fp8[3]} of the step",
+        f"({fp8[4]} of the step",
+    ]
+    front = re.search(
+        r"\(1B-shaped\) (\S+ ms) of H100 a request, (\S+) H100s busy at peak; gateway"
+        r" (\d+ ms) of CPU a request, (\S+) cores",
+        out,
+    )
+    quoted += [
+        f"{front[1]} of H100",
+        f"{front[2]} H100s busy",
+        f"{front[3]} of CPU",
+        f"{front[4]} cores",
+    ]
+    spare = re.search(
+        r"batch 256: (\S+ ms) of compute idle, room for (\S+) prompt tokens; with a"
+        r" 2,048-token chunk the step takes (\S+ ms)",
+        out,
+    )
+    quoted += [f"leaves {spare[1]} of compute idle, about {spare[2]}"]
+    quoted += [f"compute-bound at {spare[3]}"]
+    fleet = re.findall(
+        r"(at peak|at the mean)\s+([\d,]+) requests/s: 8B\s+(\d+), 70B\s+(\d+),"
+        r" guard and router (\d+): (\d+) nodes, (\d+) GPUs; gateway (\d+) vCPUs;"
+        r" all day \$([\d,]+), \$(\S+) per 1,000 requests",
+        out,
+    )
+    (_, _, p8, p70, pf, pn, pg, pv, pday, preq) = fleet[0]
+    (_, mrate, _, _, _, mn, _, _, mday, mreq) = fleet[1]
+    quoted += [
+        f"{p8} GPUs for the 8B, {p70} for the 70B and {pf}",
+        f"**{pn} nodes, {pg} GPUs**",
+        f"{pv} vCPUs",
+        f"**${pday} a day**",
+        f"**${preq} per 1,000 requests**",
+        f"{int(p8) + int(p70) + int(pf)} H100s",
+        f"({mrate}\n  requests/s) {mn} nodes",
+        f"${mday} a day",
+        f"${mreq} per 1,000",
+    ]
+    per_token = re.findall(r"^    (.+?)\s+\$(\d\.\d{3})$", out, re.M)
+    quoted += [f"${v}" for _, v in per_token]
+    quoted += re.findall(r"\((\d+%) of tokens cached\)", out)
+    labels = re.search(r"router labels: \S+ 70B runs a day .+?, (\d+ GPU-hours)", out)
+    quoted += [f"{labels[1]} a day"]
     per = re.search(r"8B \$(\S+), 70B \$(\S+) \((\S+)x\)", out)
     quoted += [f"${per[1]} on the 8B", f"${per[2]} on the", f"{per[3]}x"]
     quoted += [f"${li.DOLLARS_PER_GPU_HOUR:.2f} an H100-hour"]
@@ -326,9 +418,10 @@ def test_page_quotes_the_numbers_the_code_prints():
         ).groups()
     )
     for (_, label), (mean, low, high, _) in paired_differences(out).items():
-        quoted.append(f"{abs(mean):.2f}")
+        d = 1 if label.startswith("max load") else 2  # printed to a 0.1 grid
+        quoted.append(f"{abs(mean):.{d}f}")
         if "TTFT" not in label:
-            quoted.append(f"[{low:.2f}, {high:.2f}]")
+            quoted.append(f"[{low:.{d}f}, {high:.{d}f}]")
     backlog = re.search(r"batch 1\s+(\d+), continuous\s+([\d,]+): +(\S+)x", out)
     quoted += [f"{backlog[3]}x", f"{backlog[2]} against {backlog[1]} tokens/s"]
     quoted += [f"{g}x" for g in re.findall(r": (\d\.\d\d)x$", out, re.M)]
@@ -344,15 +437,17 @@ def test_page_quotes_the_numbers_the_code_prints():
     quoted += [f"from {prefix[0]:.0%} at 5 requests/s to {prefix[1]:.0%} at 40"]
     # Overload.
     rate = re.search(r"Overload, (\d+) requests/s", out)[1]
-    shed = re.findall(r"p99\s+(\S+) s, shed\s+(\S+)%, good\s+(\d+)%", out)
+    shed = re.findall(
+        r"p99\s+(\S+) s (\[\S+, \S+\]), shed\s+(\S+)%, good\s+(\d+)%", out
+    )
     cap = re.search(r"shed beyond (\d+) waiting", out)[1]
     quoted += [
         f"({rate} requests/s)",
-        f"TTFT p99 of {shed[0][0]} s",
-        f"only {shed[0][2]}% of requests",
+        f"TTFT p99 of {shed[0][0]} s {shed[0][1]}",
+        f"only {shed[0][3]}% of requests",
         f"at {cap}",
-        f"turns away {shed[1][1]}%",
-        f"at {shed[1][0]} s",
-        f"{shed[1][2]}% meet both",
+        f"turns away {shed[1][2]}%",
+        f"at {shed[1][0]} s {shed[1][1]}",
+        f"{shed[1][3]}% meet both",
     ]
     assert_page_quotes(PAGE, *quoted)

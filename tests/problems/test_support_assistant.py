@@ -87,7 +87,7 @@ def test_calibrating_per_intent_keeps_more_at_the_same_cap_because_of_overstatem
     assert low > 0 and not tie
     assert diff("calibrated, one threshold minus raw", "$ a chat")[2] < 0
     assert (
-        diff("calibrated, one threshold minus raw", "worst intent's bad rate, points")[
+        diff("calibrated, one threshold minus raw", "each seed's worst intent, points")[
             2
         ]
         < 0
@@ -95,6 +95,9 @@ def test_calibrating_per_intent_keeps_more_at_the_same_cap_because_of_overstatem
     # Ablation: without the per-intent overstatement most of the gain is gone.
     ablated = diff("no overstatement", "kept, points")[0]
     assert ablated < mean / 4
+    # Second ablation: intents alike in ability too; what was left is gone (a tie).
+    alike = diff("intents alike", "kept, points")
+    assert alike[3] and alike[0] < ablated
     rows = policies()
     raw, cal = rows["raw confidence, one threshold"], rows["calibrated, one threshold"]
     assert raw["intent"] == "refund"  # where the bot overstates itself
@@ -109,7 +112,9 @@ def test_per_intent_thresholds_hold_every_intent_at_a_price_in_containment():
     cal, per = rows["calibrated, one threshold"], rows["per-intent thresholds"]
     assert cal["worst"] > sa.CAP * 100 >= per["worst"]
     assert diff("per-intent thresholds minus", "kept, points")[2] < 0
-    assert diff("per-intent thresholds minus", "worst intent's bad rate, points")[2] < 0
+    assert (
+        diff("per-intent thresholds minus", "each seed's worst intent, points")[2] < 0
+    )
 
 
 def test_the_margin_holds_the_cap_and_the_point_estimate_does_not():
@@ -233,12 +238,12 @@ def test_page_quotes_the_numbers_the_code_prints():
         ("calibrated, one threshold minus raw", "kept, points", "{:.2f}"),
         (
             "calibrated, one threshold minus raw",
-            "worst intent's bad rate, points",
+            "each seed's worst intent, points",
             "{:.2f}",
         ),
         ("no overstatement", "kept, points", "{:.2f}"),
         ("per-intent thresholds minus", "kept, points", "{:.2f}"),
-        ("per-intent thresholds minus", "worst intent's bad rate, points", "{:.2f}"),
+        ("per-intent thresholds minus", "each seed's worst intent, points", "{:.2f}"),
         ("calibrated, one + confirmation", "wrong writes per 10,000", "{:.2f}"),
         ("calibrated, one + confirmation", "kept, points", "{:.2f}"),
         ("confirmation, one threshold re-set", "kept, points", "{:.2f}"),
@@ -254,6 +259,9 @@ def test_page_quotes_the_numbers_the_code_prints():
     ]
     _, low, high, _ = diff("no overstatement", "kept, points")
     quoted.append(f"{low:.2f} to {high:.2f}")
+    mean, low, high, _ = diff("intents alike", "kept, points")
+    alike = f"{mean:.2f} points, {low:.2f} to {high:.2f}"
+    quoted.append(alike.replace("-", "\u2212"))
     quoted.append(f"${abs(diff('confirmation, per-intent re-set', '$ a chat')[0]):.2f}")
     quoted += [f"{v:.1f}" for v in gate["harmful calls proposed"]]
     quoted += [
@@ -279,6 +287,7 @@ def test_page_quotes_the_numbers_the_code_prints():
         first(r"\n\s+0%\s+([\d,]+)"),
         first(r"\n\s+50%\s+([\d,]+)"),
         "$" + first(r"\n\s+0%\s+[\d,]+\s+([\d,]+)"),
+        "$" + first(r"\n\s+50%\s+[\d,]+\s+([\d,]+)"),
         "$" + first(r"\n\s+0%\s+[\d,]+\s+[\d,]+\s+([\d,]+)"),
         first(r"TB if all kept\s+(\S+);") + " GB",
         first(r"TB if all kept\s+\S+ ([\d,]+);"),
@@ -289,10 +298,17 @@ def test_page_quotes_the_numbers_the_code_prints():
         first(r"of which prefill\s+\S+ (\S+)\n"),
         first(r"at \$2/h\s+(\d+);") + " replicas",
         first(r"at \$2/h\s+\d+; (\d+);") + " A100s",
+        first(r"of peak \(assumed\)\s+(\d+);") + " replicas",
+        "$" + first(r"of peak \(assumed\)\s+\d+; \d+; ([\d,]+)"),
+        "$" + first(r"min: [\d,]+ h, \$([\d,]+)"),
+        first(r"\(10% base\) ([\d,]+),"),
+        first(r"bad \(2%\) ([\d,]+);"),
+        first(r"detect (\+\d+%)"),
+        first(r"float32: (\S+ MB)"),
         first(r"all (\S+ \wB) a day"),
         first(r"3 replicas (\S+ TB)"),
         first(r"points: ([\d,]+);"),
-        first(r"3 min: ([\d,]+)"),
+        first(r"3 min: ([\d,]+) h"),
         first(r"headroom\s+(\d+) ms") + " ms",
         first(r"call 1 ([\d,]+) ms") + " ms",
         first(r"call 2 ([\d,]+) ms") + " ms",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy.stats import norm
 from statsmodels.stats.proportion import samplesize_confint_proportion
 
 from snippets.concepts.generative_ai import LLAMA_3_70B
@@ -25,10 +26,13 @@ def test_traffic_and_tokens():
 def test_bot_cost_per_chat_by_hand():
     """$3.00 in, $0.30 cached in, $15.00 out per million tokens (assumed prices)."""
     full = sum(p * 3.00 + OUT * 15.00 for p in PROMPTS) / 1e6
+    # The provider has seen the previous call's prompt (the first call: the static
+    # prefix), not the answer generated after it.
+    seen = [PREFIX] + [p - NEW - OUT for p in PROMPTS[1:]]
     cached = (
         sum(
-            (0.9 * (p - NEW) * 0.30 + (p - 0.9 * (p - NEW)) * 3.00 + OUT * 15.00)
-            for p in PROMPTS
+            (0.9 * s * 0.30 + (p - 0.9 * s) * 3.00 + OUT * 15.00)
+            for p, s in zip(PROMPTS, seen, strict=True)
         )
         / 1e6
     )
@@ -41,7 +45,7 @@ def test_agents_by_littles_law():
     for containment in (0.0, 0.3, 0.5):
         agents, dollars = e.agents_at_peak(EST, containment)
         busy = EST["peak_qps"] * (1 - containment) * 8 * 60  # chats in progress
-        assert agents == math.ceil(busy / 2 / 0.85)
+        assert agents == math.ceil(busy / 0.85)  # one chat's attention at a time
         assert dollars == pytest.approx(200_000 * (1 - containment) * 8 * 0.60)
     assert EST["containment_point_usd"] == pytest.approx(2_000 * 8 * 0.60)
     with pytest.raises(ValueError, match="containment"):
@@ -64,6 +68,10 @@ def test_kv_cache_and_batch_from_the_model_card_shape():
     ) / bandwidth
     assert EST["tpot_ms"] == pytest.approx(1e3 * bound, rel=0.02)
     assert EST["call_1_ms"] > 40 * EST["tpot_ms"]
+    # Call 2 prefills ~300 tokens; its logits give the first token: compute-bound,
+    # at least 2 FLOPs a parameter a token at the four GPUs' dense peak.
+    floor = 1e3 * 2 * LLAMA_3_70B.parameters * 300 / (4 * 312e12)
+    assert floor <= EST["call_2_ms"] < 1.2 * floor
     assert EST["prefill_s"] / EST["replica_s"] > 0.5  # re-prefilling dominates
 
 
@@ -71,20 +79,40 @@ def test_fleet_and_dollars():
     replicas = math.ceil(EST["peak_qps"] * EST["replica_s"] / 0.6)
     assert EST["replicas"] == replicas and EST["gpus"] == 4 * replicas
     assert EST["gpu_usd_day"] == pytest.approx(4 * replicas * 24 * 2.00)
+    decode = EST["replica_s"] - EST["prefill_s"]
+    real = math.ceil(EST["peak_qps"] * (EST["prefill_s"] / 0.5 + decode) / 0.6)
+    assert EST["replicas_real"] == real > replicas
 
 
 def test_logs_reviews_and_latency():
-    per_chat = 8e3 + CALLS * 2e3 + 3e3 + 2e3 + 0.5e3 + 0.3e3
+    per_chat = 8e3 + CALLS * 2e3 + 3e3 + 2e3 + 0.5e3 + 0.3e3 + 6 * 0.3e3
     assert EST["log_per_day"] == pytest.approx(200_000 * per_chat)
     assert EST["log_2y_3x"] == pytest.approx(200_000 * 730 * per_chat * 3)
     logs = [k for k in EST if k.startswith("log:")]
-    assert len(logs) == 6
+    assert len(logs) == 7
     n = samplesize_confint_proportion(0.02, 0.005, alpha=0.05)
     assert EST["reviews_per_intent"] == math.ceil(n)
     assert EST["review_half_width"] == pytest.approx(0.005, abs=2e-4)
     assert EST["review_hours"] == pytest.approx(5 * EST["reviews_per_intent"] * 3 / 60)
+    assert EST["review_usd"] == pytest.approx(EST["review_hours"] * 36)
+    assert EST["index_bytes"] == 5_000 * 1_024 * 4
     spent = sum(e.TURN_STAGES_MS.values())
     assert e.TURN_BUDGET_MS - spent == 990
     assert (
         e.TURN_STAGES_MS["LLM call 1: prefill, ~40-token tool call"] > EST["call_1_ms"]
     )
+
+
+def _per_arm(base: float, rise: float) -> float:
+    """Two-proportion z-test, equal arms, pooled variance: written out here."""
+    p1, p2 = base, base * (1 + rise)
+    p_bar = (p1 + p2) / 2
+    z = norm.ppf(0.975) + norm.ppf(0.8)
+    return 2 * p_bar * (1 - p_bar) * z**2 / (p2 - p1) ** 2
+
+
+def test_ab_sample_sizes_and_what_the_reviews_detect():
+    assert EST["ab_repeat"] == math.ceil(1.2 * math.ceil(_per_arm(0.10, 0.10)))
+    assert EST["ab_bad"] == math.ceil(1.2 * math.ceil(_per_arm(0.02, 0.10)))
+    budget, mde = 5 * EST["reviews_per_intent"], EST["ab_reviewed_mde"]
+    assert 1.2 * _per_arm(0.02, mde) <= budget < 1.2 * _per_arm(0.02, mde - 0.01)

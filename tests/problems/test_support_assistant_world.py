@@ -104,6 +104,8 @@ def test_per_group_thresholds_hold_each_group_to_the_cap():
         here = conv.intent == k
         assert (bad & kept)[here].mean() <= 0.02  # the margin keeps it below
         assert cuts[k] == w.threshold_under_cap(conv.confidence[here], bad[here], 0.02)
+    with pytest.raises(ValueError, match="no threshold for groups"):
+        w.keep_mask(conv.confidence, conv.intent, {0: 0.5})
 
 
 def reference_grade(conv, kept, confirm, rules):

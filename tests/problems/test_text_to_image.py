@@ -8,8 +8,8 @@ import re
 import pytest
 from guide import assert_page_quotes, module_output, paired_differences
 
-from snippets.concepts.generative_ai import A100_80GB, L4
-from snippets.framework.cost import GPU, TRAINER
+from snippets.concepts.generative_ai import A100_80GB, H100_SXM, L4
+from snippets.framework.cost import CPU, GPU, TRAINER
 from snippets.problems import text_to_image as t2i
 from snippets.problems.text_to_image_serving import PIXART_ALPHA, image_tflop
 
@@ -83,17 +83,19 @@ def test_traffic_is_users_times_prompts_with_the_peak():
 
 def test_gpu_seconds_and_prices_follow_from_flops_and_the_price_list():
     est = t2i.estimate()
-    prices = {"L4": GPU.dollars_per_hour, "A100": TRAINER.dollars_per_hour / 8}
-    peaks = {"L4": L4.peak_flops, "A100": A100_80GB.peak_flops}
+    prices = {  # $ an hour per GPU, AWS on demand, us-east-1, 2026-01-19
+        "L4": GPU.dollars_per_hour,
+        "A100": TRAINER.dollars_per_hour / 8,
+        "H100": 55.04 / 8,  # p5.48xlarge
+    }
+    peaks = {"L4": L4.peak_flops, "A100": 312e12, "H100": H100_SXM.peak_flops}
+    assert set(est["table"]) == {(r, g) for r in t2i.RECIPES for g in prices}
     for (recipe, gpu), row in est["table"].items():
         steps, guided = t2i.RECIPES[recipe]
         tflop = image_tflop(PIXART_ALPHA, 1024, steps, guided)["total"]
-        if gpu in prices:
-            seconds = tflop * 1e12 / (peaks[gpu] * 0.4)
-            assert row["s_per_image"] == pytest.approx(seconds)
-            assert row["dollars_per_1k"] == pytest.approx(seconds * prices[gpu] / 3.6)
-        else:
-            assert row["dollars_per_1k"] is None
+        seconds = tflop * 1e12 / (peaks[gpu] * 0.4)
+        assert row["s_per_image"] == pytest.approx(seconds)
+        assert row["dollars_per_1k"] == pytest.approx(seconds * prices[gpu] / 3.6)
     chosen = est["table"]["4 steps, distilled", "L4"]
     assert est["gpus_at_peak"] == math.ceil(
         est["peak_images"] * chosen["s_per_image"] / 0.7
@@ -111,6 +113,52 @@ def test_latency_budget_adds_up_and_the_pool_is_the_smallest_that_fits():
     assert (
         wait_quantile(pool, 0.7, service) <= 0.4 < wait_quantile(pool - 1, 0.7, service)
     )
+
+
+def test_the_priced_a100_is_the_40gb_part():
+    ridge = t2i.estimate()["ridge"]
+    assert ridge["A100"] == pytest.approx(312e12 / 1.555e12)  # datasheet, 40GB SXM
+    assert ridge["A100"] > A100_80GB.peak_flops / A100_80GB.bandwidth
+
+
+def test_the_bill_prices_every_stage_from_list_prices():
+    est = t2i.estimate()
+    bill, month = est["bill"], 730 / 24
+
+    def cdn(gb):  # CloudFront, United States, written out tier by tier
+        edges = [0, 10e3, 50e3, 150e3, 500e3, 1_024e3, 5_024e3, math.inf]
+        rates = [0.085, 0.080, 0.060, 0.040, 0.030, 0.025, 0.020]
+        return sum(
+            max(0.0, min(gb, hi) - lo) * r
+            for lo, hi, r in zip(edges[:-1], edges[1:], rates, strict=True)
+        )
+
+    def s3(gb):  # S3 Standard: 50 TB, 450 TB, the rest
+        return (
+            min(gb, 50e3) * 0.023
+            + max(0.0, min(gb, 500e3) - 50e3) * 0.022
+            + max(0.0, gb - 500e3) * 0.021
+        )
+
+    images = 40e6
+    delivered = images * 300e3 / 1e9  # GB a day
+    assert bill["CDN egress"] == pytest.approx(cdn(delivered * month) / month)
+    flagged = 10e6 * 0.03 * 4 * 300e3  # bytes a day of kept images
+    assert flagged / 1e9 == pytest.approx(360)  # the review's 360 GB a day
+    logs = 10e6 * 500 + images * 200 + 10e6 * 200 + 10e6 * 0.03 * 1_000
+    stored = (images * 30 * 300e3 + 90 * (flagged + logs)) / 1e9
+    assert bill["S3 storage"] == pytest.approx(s3(stored) / month)
+    core_hours = (10e6 * 0.02 + images * 0.1) / 3600 / 0.7
+    assert bill["CPU cores"] == pytest.approx(core_hours * CPU.dollars_per_hour / 16)
+    gpu = bill["student L4s"]
+    assert gpu == pytest.approx(est["dollars_per_day"])
+    assert bill["classifier L4s"] == pytest.approx(
+        gpu * 0.06 / est["chosen"]["s_per_request"]
+    )
+    h100 = est["table"]["20 steps, guided", "H100"]["dollars_per_1k"]
+    extra = images * 0.1 * (h100 - est["chosen"]["dollars_per_1k"]) / 0.7 / 1e3
+    assert est["quality_extra"] == pytest.approx(extra)
+    assert gpu / sum(bill.values()) > 0.8  # the GPUs are most of the bill
 
 
 def test_distillation_shifts_the_cost_to_the_decoder():
@@ -181,6 +229,17 @@ def test_page_quotes_the_estimate():
         *[f"{ms:,} ms" for ms in est["stages_ms"].values()],
         est["gallery"],
         est["logs_total"],
+        est["flagged_images"],
+        est["flagged_kept"],
+        f"{est['activations_gb']:.1f} GB",
+        f"${sum(est['bill'].values()):,.0f}",
+        f"{est['bill']['student L4s'] / sum(est['bill'].values()):.1%}",
+        *[f"${est['bill'][k]:,.0f}" for k in est["bill"]],
+        f"{est['cores_at_peak']:,}",
+        f"{est['egress_tb']:.0f} TB",
+        f"${est['quality_extra']:,.0f}",
+        f"{est['table']['20 steps, guided', 'A100']['s_per_image']:.2f} s",
+        f"${est['table']['4 steps, distilled', 'H100']['dollars_per_1k']:.3f}",
     )
     for value in (*rows, *prices, f"${est['dollars_per_day']:,.0f}"):
         assert value in output(), value

@@ -123,6 +123,18 @@ def test_a_large_pool_rarely_waits():
     assert sv.wait_quantile(1, 0.7, 3.0) == pytest.approx(3.0 * math.log(70) / 0.3)
 
 
+@pytest.mark.parametrize("quantity", [1.0, 50e3, 50e3 + 1, 123_456.7, 600e3, 2e6])
+def test_tiered_cost_matches_a_marginal_rate_integral(quantity):
+    tiers = ((50e3, 0.023), (450e3, 0.022), (math.inf, 0.021))
+    # Independent: integrate the marginal price over a fine grid of units.
+    grid = np.linspace(0, quantity, 200_001)
+    mid = (grid[:-1] + grid[1:]) / 2
+    rate = np.where(mid < 50e3, 0.023, np.where(mid < 500e3, 0.022, 0.021))
+    assert sv.tiered_cost(quantity, tiers) == pytest.approx(
+        float((rate * np.diff(grid)).sum()), rel=1e-4
+    )
+
+
 @pytest.mark.parametrize(
     ("call", "error"),
     [
@@ -135,6 +147,9 @@ def test_a_large_pool_rarely_waits():
         (lambda: sv.text_encoder_macs(sv.T5_XXL, 0), ValueError),
         (lambda: sv.image_tflop(sv.PIXART_ALPHA, 1024, 0, True), ValueError),
         (lambda: sv.vae_decoder_layers(True), ValueError),
+        (lambda: sv.tiered_cost(10.0, ((5.0, 1.0),)), ValueError),
+        (lambda: sv.tiered_cost(-1.0, ((math.inf, 1.0),)), ValueError),
+        (lambda: sv.tiered_cost(1.0, ((0.0, 1.0), (math.inf, 1.0))), ValueError),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error):
