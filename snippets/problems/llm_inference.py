@@ -114,6 +114,8 @@ def estimate_capacity() -> dict:
         memory, compute, prefill = fluid_step(model, batch, prompt, output, 1_000)
         bounds[name] = {
             "read_gb": memory * gpus * H100_SXM.bandwidth / 1e9,  # bytes a step
+            "memory_s": memory,  # the step's time to read them, and to compute
+            "compute_s": compute,
             "gpus": gpus,
             "kv": kv,
             "rate": rate,
@@ -270,11 +272,19 @@ def print_estimate(est: dict, kv8: int) -> None:
     )
     eight = est["bounds"]["Llama 3 8B, 1 GPU"]
     weights = LLAMA_3_8B.parameters * 2 / 1e9
+
+    def saved(halved_gb: float) -> float:
+        """Share of the step saved by halving these bytes: never below compute."""
+        before = max(eight["memory_s"], eight["compute_s"])
+        memory = eight["memory_s"] * (1 - halved_gb / 2 / eight["read_gb"])
+        return 1 - max(memory, eight["compute_s"]) / before
+
     print(
         f"8B at batch {eight['batch']}: a step reads {eight['read_gb']:.0f} GB, the"
         f" weights {weights / eight['read_gb']:.0%} of it; FP8 weights save"
-        f" {weights / 2 / eight['read_gb']:.0%} of the step, an FP8 KV cache"
-        f" {(eight['read_gb'] - weights) / 2 / eight['read_gb']:.0%}"
+        f" {saved(weights):.0%} of the step, an FP8 KV cache"
+        f" {saved(eight['read_gb'] - weights):.0%} (the step's compute alone takes"
+        f" {1e3 * eight['compute_s']:.1f} ms)"
     )
     batch, context = eight["batch"], round(est["prompt"] + est["output"] / 2)
     print(

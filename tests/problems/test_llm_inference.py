@@ -451,3 +451,25 @@ def test_page_quotes_the_numbers_the_code_prints():
         f"{shed[1][3]}% meet both",
     ]
     assert_page_quotes(PAGE, *quoted)
+
+
+def test_fp8_savings_never_drop_the_step_below_its_compute():
+    """Halving bytes read shortens a memory-bound step only down to its compute time."""
+    eight = li.estimate_capacity()["bounds"]["Llama 3 8B, 1 GPU"]
+    weights_gb = LLAMA_3_8B.parameters * 2 / 1e9
+    step = max(eight["memory_s"], eight["compute_s"])
+    seconds_per_gb = eight["memory_s"] / eight["read_gb"]
+    kv_halved = (
+        eight["read_gb"] - (eight["read_gb"] - weights_gb) / 2
+    ) * seconds_per_gb
+    weights_halved = (eight["read_gb"] - weights_gb / 2) * seconds_per_gb
+    kv_saved = 1 - max(kv_halved, eight["compute_s"]) / step
+    weights_saved = 1 - max(weights_halved, eight["compute_s"]) / step
+    assert kv_halved < eight["compute_s"] < eight["memory_s"], "KV halving hits compute"
+    line = next(x for x in output().splitlines() if "FP8 weights save" in x)
+    assert f"FP8 weights save {weights_saved:.0%} of the step" in line
+    assert f"an FP8 KV cache {kv_saved:.0%}" in line
+    assert f"{1e3 * eight['compute_s']:.1f} ms" in line
+    assert_page_quotes(
+        PAGE, f"({kv_saved:.0%} of the step", f"at {1e3 * eight['compute_s']:.1f} ms"
+    )
