@@ -139,6 +139,7 @@ def estimate() -> dict[str, float]:
         "change pointwise": judged * pointwise,
         "offline judge per day": changes_per_day * pair_calls * pairwise,
         "sweeps per day": features * sweep,
+        "sweep judging per day": features * pair_calls * pairwise,
         "generation per day": changes_per_day * suite * generate,
         "online calls": online_calls,
         "online judge per day": online_calls * pointwise,
@@ -356,6 +357,7 @@ def print_estimate(e: dict[str, float]) -> None:
         (f"per day, {e['changes']} changes: candidate answers", day_generation),
         ("  offline judge", _money(e["offline judge per day"])),
         ("  nightly A/A sweeps, 12 features, all costs", _money(e["sweeps per day"])),
+        ("    of which judging", _money(e["sweep judging per day"])),
         (f"  online judge calls ({online})", f"{e['online calls']:,.0f}"),
         ("  online judge", _money(e["online judge per day"])),
         (

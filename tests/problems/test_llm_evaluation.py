@@ -229,6 +229,7 @@ def test_the_estimate_recomputed_by_hand():
     # A dozen nightly A/A sweeps: a suite of answers and its pairwise judging each.
     sweep = 2_500 * e["generate"] + 3_000 * pairwise
     assert e["sweeps per day"] == pytest.approx(12 * sweep)
+    assert e["sweep judging per day"] == pytest.approx(12 * 3_000 * pairwise)
     online = 100_000 * e["pointwise"]
     assert e["api judge per day"] == pytest.approx(
         (40 + 12) * 3_000 * pairwise + online
@@ -300,6 +301,7 @@ def test_page_quotes_the_numbers_the_code_prints():
             "per day, 40 changes: candidate answers",
             "offline judge",
             "nightly A/A sweeps, 12 features, all costs",
+            "of which judging",
             "online judge calls (2% of 5M tasks)",
             "online judge",
             "all judging by API (changes, sweeps, online)",
@@ -329,7 +331,7 @@ def test_page_quotes_the_numbers_the_code_prints():
     quoted += [f"**{burst} nodes**", f"need **{peak}**"]
     quoted += [rows["gate run, 30 min budget: stages"].replace(" min", " minutes")]
     quoted += [rows["headroom"].replace(" min", " minutes")]
-    assert len(quoted) == 40
+    assert len(quoted) == 41
     quoted += [re.search(r"p4d\.24xlarge .* at (\$\d+\.\d\d)/h", output())[1]]
     assert re.findall(r"batch (\d+):", output()) == ["64", "64"]  # "a batch of 64"
     g = graders()
