@@ -280,7 +280,6 @@ def estimate_capacity() -> dict[str, float]:
     # --8<-- [end:estimate]
 
 
-# --8<-- [start:demo]
 def print_estimate() -> None:
     e = estimate_capacity()
     print("Back-of-envelope (assumptions in estimate_capacity):")
@@ -481,4 +480,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-# --8<-- [end:demo]

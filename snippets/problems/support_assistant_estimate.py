@@ -28,7 +28,6 @@ from snippets.concepts.generative_ai import (
     kv_cache_bytes,
 )
 from snippets.framework.generative_ai import (
-    GPU_DOLLARS_PER_HOUR,
     LARGE,
     cost_per_task,
     max_batch,
@@ -44,10 +43,11 @@ from snippets.framework.generative_ai import (
 AGENT_PER_MINUTE, HANDLE_MIN, COLD_HANDLE_MIN, REPEAT_MIN = 0.60, 8.0, 11.0, 12.0
 CAP = 0.02  # bad resolutions, as a share of all conversations: the guardrail
 OCCUPANCY = 0.85  # assumed share of a paid agent's shift spent on chats
-# The A100 80GB's hourly price is the shared assumption GPU_DOLLARS_PER_HOUR ($2);
-# for scale, AWS's on-demand p4d.24xlarge (eight A100 40GB) was $21.957642 an hour
-# in us-east-1 on 2026-01-19, $2.74 a GPU. Roofline times assume 100% of peak
-# FLOP/s; PREFILL_MFU is an assumed realistic share for the prefill-heavy fleet.
+# An A100 80GB's hourly price: AWS's on-demand p4de.24xlarge (eight A100 80GB) was
+# $27.44705 an hour in us-east-1 on 2026-01-19 (an assumption to check before
+# quoting). Roofline times assume 100% of peak FLOP/s; PREFILL_MFU is an assumed
+# realistic share for the prefill-heavy fleet.
+A100_80GB_DOLLARS_PER_HOUR = 27.44705 / 8
 PREFILL_MFU = 0.5
 # Four A100s hold one replica of the 70B model (tensor parallel; communication
 # ignored, so every time below is a lower bound).
@@ -156,7 +156,7 @@ def estimate_capacity() -> dict[str, float | str]:
         "replicas": replicas,
         "replicas_real": real,
         "gpus": 4 * replicas,
-        "gpu_usd_day": 4 * replicas * 24 * GPU_DOLLARS_PER_HOUR,
+        "gpu_usd_day": 4 * replicas * 24 * A100_80GB_DOLLARS_PER_HOUR,
         "call_1_ms": 1e3 * (again.seconds + 40 * step),
         "call_2_ms": 1e3 * result.seconds,  # the prefill's logits give the token
         **{f"log:{name}": per_day * size for name, size in streams.items()},
@@ -238,13 +238,13 @@ def print_estimate(est: dict) -> None:
             f"{est['replica_s']:.2f}; {est['prefill_s']:.2f}",
         ),
         (
-            "replicas 60% busy; A100s; $ a day at $2/h",
+            f"replicas 60% busy; A100s; $ a day at ${A100_80GB_DOLLARS_PER_HOUR:.2f}/h",
             f"{est['replicas']}; {est['gpus']}; {est['gpu_usd_day']:,.0f}",
         ),
         (
             f"same, prefill at {PREFILL_MFU:.0%} of peak (assumed)",
             f"{est['replicas_real']}; {4 * est['replicas_real']}; "
-            f"{4 * est['replicas_real'] * 24 * GPU_DOLLARS_PER_HOUR:,.0f}",
+            f"{4 * est['replicas_real'] * 24 * A100_80GB_DOLLARS_PER_HOUR:,.0f}",
         ),
     ]
     print("  self-hosted Llama 3 70B, fp16, 4 x A100 80GB a replica (roofline):")

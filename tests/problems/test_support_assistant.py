@@ -296,8 +296,10 @@ def test_page_quotes_the_numbers_the_code_prints():
         first(r"ms a token\s+\d+; (\S+)") + " ms",
         first(r"of which prefill\s+(\S+);"),
         first(r"of which prefill\s+\S+ (\S+)\n"),
-        first(r"at \$2/h\s+(\d+);") + " replicas",
-        first(r"at \$2/h\s+\d+; (\d+);") + " A100s",
+        "$" + first(r"\$ a day at \$([\d.]+)/h"),
+        first(r"/h\s+(\d+);") + " replicas",
+        first(r"/h\s+\d+; (\d+);") + " A100s",
+        "$" + first(r"/h\s+\d+; \d+; ([\d,]+)") + " a day",
         first(r"of peak \(assumed\)\s+(\d+);") + " replicas",
         "$" + first(r"of peak \(assumed\)\s+\d+; \d+; ([\d,]+)"),
         "$" + first(r"min: [\d,]+ h, \$([\d,]+)"),
@@ -314,4 +316,13 @@ def test_page_quotes_the_numbers_the_code_prints():
         first(r"call 2 ([\d,]+) ms") + " ms",
         first(r"first token \(([\d,]+) ms p99"),
     ]
+    # The fleet's dollars a chat as a share of a hand-off's, both fleets.
+    handoff = float(first(r"saved by the summary\s+(\S+) /"))
+    fleets = [
+        first(r"/h\s+\d+; \d+; ([\d,]+)"),
+        first(r"of peak \(assumed\)\s+\d+; \d+; ([\d,]+)"),
+    ]
+    per_chat = [float(d.replace(",", "")) / 200_000 for d in fleets]
+    low, high = (round(100 * d / handoff) for d in per_chat)
+    quoted.append(f"about {low} to {high}% of a hand-off a chat")
     assert_page_quotes(PAGE, *quoted)

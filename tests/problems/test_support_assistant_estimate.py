@@ -78,10 +78,15 @@ def test_kv_cache_and_batch_from_the_model_card_shape():
 def test_fleet_and_dollars():
     replicas = math.ceil(EST["peak_qps"] * EST["replica_s"] / 0.6)
     assert EST["replicas"] == replicas and EST["gpus"] == 4 * replicas
-    assert EST["gpu_usd_day"] == pytest.approx(4 * replicas * 24 * 2.00)
+    # p4de.24xlarge: eight A100 80GB at $27.44705 an hour (us-east-1, 2026-01-19).
+    assert EST["gpu_usd_day"] == pytest.approx(4 * replicas * 24 * 27.44705 / 8)
     decode = EST["replica_s"] - EST["prefill_s"]
     real = math.ceil(EST["peak_qps"] * (EST["prefill_s"] / 0.5 + decode) / 0.6)
     assert EST["replicas_real"] == real > replicas
+    # Either fleet costs about 2 to 3% of a hand-off a chat (the page's words).
+    for n, share in ((replicas, 2), (real, 3)):
+        per_chat = 4 * n * 24 * 27.44705 / 8 / 200_000
+        assert round(100 * per_chat / EST["handoff_usd"]) == share
 
 
 def test_logs_reviews_and_latency():
