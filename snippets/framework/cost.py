@@ -186,6 +186,9 @@ TRAINER = Instance(
     efficiency=0.20,  # share of peak the dense layers reach in training
     memory_bytes=8 * 40e9,
 )
+# One H100 SXM an hour: p5.48xlarge (8 H100) at $55.04, us-east-1 on demand, from
+# the same price list (after AWS's June 2025 cut); the generative-AI problems use it.
+H100_DOLLARS_PER_HOUR = 55.04 / 8
 LOADER_RATE = 1e6  # examples a second the input pipeline feeds one trainer
 CANDIDATES = HEAVY_CANDIDATES  # the heavy ranker scores this many items a request
 RANKER = Model(  # 2 FLOPs a dense weight; 100M ids x 32-d embedding rows

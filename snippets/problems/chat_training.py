@@ -32,6 +32,7 @@ from snippets.concepts.generative_ai import (
     LLAMA_3_70B,
     forward_time,
 )
+from snippets.framework.cost import H100_DOLLARS_PER_HOUR
 from snippets.framework.generative_ai import paired_sample_size
 from snippets.problems import chat_training_dpo as dpo
 from snippets.problems import chat_training_reward as rm
@@ -46,7 +47,7 @@ def estimate_budget() -> dict[str, float]:
     tokens = {"compute-optimal": 20 * n, "Llama 3 8B": 15e12}  # 20/param: Chinchilla
     # Assumed: 40% of peak (Llama 3 405B ran at 38-43% MFU on H100s) and 1,024 H100s
     # at AWS's p5.48xlarge on-demand rate ($55.04/h for 8 H100, us-east-1).
-    utilisation, cluster, h100_dollars = 0.40, 1_024, 55.04 / 8
+    utilisation, cluster, h100_dollars = 0.40, 1_024, H100_DOLLARS_PER_HOUR
     flops = {k: 6 * n * d for k, d in tokens.items()}
     sustained = H100_SXM.peak_flops * utilisation * HOUR  # FLOPs per GPU-hour
     h100_hours = {k: f / sustained for k, f in flops.items()}

@@ -40,12 +40,12 @@ from snippets.concepts.generative_ai import (
     kv_cache_bytes,
     kv_room_bytes,
 )
+from snippets.framework.cost import H100_DOLLARS_PER_HOUR
 from snippets.problems import enterprise_rag_retrieval as rr
 from snippets.problems import enterprise_rag_world as ew
 
 # Hourly on-demand prices, AWS us-east-1, from AWS's price list as of 2026-01-19
 # (assumptions: check them before quoting). p5.48xlarge has eight H100 SXM.
-H100_DOLLARS_PER_HOUR = 55.04 / 8
 L4_DOLLARS_PER_HOUR = 0.8048  # g6.xlarge, one L4
 RAM_HOST_DOLLARS_PER_HOUR, RAM_HOST_BYTES = 2.1168, 256 * 2**30  # r7i.8xlarge
 CPU_HOST_DOLLARS_PER_HOUR, CPU_HOST_CORES = 1.428, 16  # c7i.8xlarge

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 
 from snippets.common.estimation import (
+    SECONDS_PER_DAY,
     human_bytes,
     remaining_budget_ms,
     servers_needed,
@@ -50,8 +51,6 @@ from snippets.framework.generative_ai import (
 )
 from snippets.problems import llm_evaluation_stats as st
 from snippets.problems import llm_evaluation_world as world
-
-SECONDS_PER_DAY = 86_400
 
 
 def _node(gpu: Accelerator, count: int) -> Accelerator:

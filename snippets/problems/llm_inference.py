@@ -39,6 +39,7 @@ from snippets.concepts.generative_ai import (
     forward_time,
     kv_cache_bytes,
 )
+from snippets.framework.cost import H100_DOLLARS_PER_HOUR
 from snippets.problems.llm_inference_sim import Policy, drain, max_load, run
 from snippets.problems.llm_inference_world import (
     StepModel,
@@ -75,7 +76,7 @@ BRACKETS = {  # requests/s: the low end meets the SLO for every seed, the high e
 }
 SEARCH_STEPS = 4  # bisections on a log scale: about 3% of the rate
 LOADS = (5.0, 20.0, 40.0)  # requests/s for the sweep
-DOLLARS_PER_GPU_HOUR = 55.04 / 8  # p5.48xlarge (8 H100), us-east-1 on demand
+DOLLARS_PER_GPU_HOUR = H100_DOLLARS_PER_HOUR  # p5.48xlarge (8 H100) / 8
 GPUS_A_NODE = 8  # GPUs are rented a p5.48xlarge at a time
 DOLLARS_PER_VCPU_HOUR = 0.05  # assumed: general-purpose CPU instances on demand
 # Not in the shared constants: Llama 3.2 1B's config.json (tied embeddings, so the

@@ -31,7 +31,7 @@ from snippets.common.stats import paired_interval
 from snippets.concepts.generative_ai import A100_40GB, H100_SXM, L4
 from snippets.framework.cost import CPU as C7I_8XLARGE
 from snippets.framework.cost import GPU as G6_XLARGE
-from snippets.framework.cost import HOURS_PER_MONTH
+from snippets.framework.cost import H100_DOLLARS_PER_HOUR, HOURS_PER_MONTH
 from snippets.framework.cost import TRAINER as P4D_24XLARGE
 from snippets.problems import text_to_image_diffusion as dm
 from snippets.problems.text_to_image_serving import (
@@ -57,7 +57,6 @@ RECIPES = {  # sampling recipe -> (network evaluations per image, guided)
 # g6.xlarge, one L4, $0.8048, and p4d.24xlarge, eight A100 40GB, $21.957642, as
 # snippets/framework/cost.py states them; p5.48xlarge, eight H100 SXM, $55.04.
 # The p4d's A100 is the 40GB part (A100_40GB).
-H100_DOLLARS_PER_HOUR = 55.04 / 8
 GPUS = {
     "L4": (L4, G6_XLARGE.dollars_per_hour),
     "A100": (A100_40GB, P4D_24XLARGE.dollars_per_hour / 8),
