@@ -1,0 +1,1 @@
+// Progress on the self-checks (being written).
