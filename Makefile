@@ -21,7 +21,8 @@ unexport PYTHONDONTWRITEBYTECODE
 FONTS := docs/assets/fonts/.made
 # pytest-xdist workers: one per core (2 on the reference machine), or PYTEST_WORKERS.
 PYTEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+# loadgroup: tests marked xdist_group (the PDF's) stay on one worker; the rest balance.
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: serve build check test outputs lint format pdf bench lock clean
 

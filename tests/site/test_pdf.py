@@ -15,7 +15,10 @@ from guide import DOCS, mkdocs_config, nav_pages, page_text
 from mlsd_docs import pdf
 from mlsd_docs.site import serve
 
-pytestmark = pytest.mark.browser
+# One worker prints (`--dist loadgroup`, Makefile): the print group has the most
+# tests, so xdist hands it out first and the other worker runs the page checks
+# meanwhile, rather than both waiting on the book's lock for a minute and a half.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("print")]
 POINTS_PER_MM = 72 / 25.4
 ONE_PAGE_PRINTS = ["framework/45-minute-plan/", "framework/whiteboard-template/"]
 
