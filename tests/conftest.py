@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 
 def pytest_addoption(parser):
     parser.addoption(
@@ -21,3 +23,19 @@ def pytest_configure(config):
     if hasattr(config, "workerinput") and config.option.basetemp:
         outputs = Path(config.option.basetemp).parent / "snippet-outputs"
         os.environ["MLSD_SHARED_OUTPUTS"] = str(outputs)
+
+
+# Test modules whose module-scoped fixtures run a miniature or make a font: under
+# `--dist loadgroup` each such module stays on one worker, so a fixture is computed
+# once per run, not once per worker that happens to get one of its tests.
+GROUPED_BY_MODULE = ("common", "concepts", "framework", "problems", "test_fonts.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).parent
+    for item in items:
+        relative = Path(item.fspath).relative_to(tests)
+        if relative.parts[0] in GROUPED_BY_MODULE and not item.get_closest_marker(
+            "xdist_group"
+        ):
+            item.add_marker(pytest.mark.xdist_group(relative.as_posix()))
