@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
 
 from snippets.common.estimation import human_bytes, storage_bytes
+from snippets.common.figures import (
+    ACCENT,
+    GREYS,
+    SECOND,
+    new_figure,
+    plain_log_ticks,
+    styled,
+)
 from snippets.concepts.ranking_metrics import recall_at_k
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 faiss.omp_set_num_threads(1)  # one thread: the same graph and the same counts every run
 
@@ -208,6 +220,42 @@ class Row:
     recall: float
     distances: float
     bytes_per_vector: float
+
+
+@styled
+def recall_figure(rows: list[Row] | None = None) -> Figure:
+    """Recall@10 against distances computed per query, one line per index family."""
+    rows = benchmark() if rows is None else rows
+    fig, (ax,) = new_figure()
+    families = (
+        ("IVF-Flat 256", SECOND, "s", "nprobe"),
+        ("HNSW M=16", ACCENT, "o", "ef"),
+    )
+    for index, colour, marker, knob in families:
+        mine = [row for row in rows if row.index == index]
+        ax.plot(
+            [r.distances for r in mine],
+            [r.recall for r in mine],
+            marker=marker,
+            color=colour,
+            label=f"{index}, {knob} = "
+            + ", ".join(r.setting.split("=")[1] for r in mine),
+        )
+    exact = next(row for row in rows if row.index == "Flat (exact)")
+    ax.plot(
+        [exact.distances],
+        [exact.recall],
+        "D",
+        color=GREYS[1],
+        label="exact (flat) search",
+    )
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("distances computed per query (log scale)")
+    ax.set_ylabel("recall@10")
+    ax.set_ylim(0.6, 1.02)
+    ax.legend(loc="lower right")
+    return fig
 
 
 # --8<-- [start:demo]

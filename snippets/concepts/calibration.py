@@ -7,10 +7,19 @@ Run it: ``python -m snippets.concepts.calibration``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from snippets.common.figures import (
+    ACCENT,
+    GREYS,
+    SECOND,
+    new_figure,
+    plain_log_ticks,
+    styled,
+)
 from snippets.common.stats import paired_interval
 from snippets.concepts.classification_metrics import (
     check_binary_inputs,
@@ -18,6 +27,9 @@ from snippets.concepts.classification_metrics import (
     roc_auc,
     sigmoid,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 # --8<-- [start:reliability]
@@ -274,6 +286,59 @@ def platt_vs_isotonic(seed: int, n: int = 20_000) -> dict[str, np.ndarray]:
     }
 
 
+def downsampled_deciles(result: dict) -> list[tuple[int, float, float, float]]:
+    """Per decile of the prediction: count, mean raw, mean corrected, observed rate."""
+    y_fresh = result["test_labels"]
+    raw_bins = reliability_bins(y_fresh, result["raw"], strategy="quantile")
+    fixed_bins = reliability_bins(y_fresh, result["corrected"], strategy="quantile")
+    return [
+        (c.count, r.mean_predicted, c.mean_predicted, c.fraction_positive)
+        for r, c in zip(raw_bins, fixed_bins, strict=True)
+    ]
+
+
+@styled
+def downsampling_figure(result: dict | None = None) -> Figure:
+    """Reliability per decile before and after undoing negative downsampling."""
+    if result is None:
+        result = downsampling_experiment(200_000, negative_rate=0.05, seed=1)
+    deciles = downsampled_deciles(result)
+    observed = [d[3] for d in deciles]
+    fig, (ax,) = new_figure()
+    ax.plot(
+        (1e-3, 1),
+        (1e-3, 1),
+        ":",
+        color=GREYS[1],
+        linewidth=1,
+        label="perfect calibration",
+    )
+    ax.plot(
+        [d[1] for d in deciles],
+        observed,
+        "-s",
+        color=SECOND,
+        label="raw (trained on 5% of negatives)",
+    )
+    ax.plot(
+        [d[2] for d in deciles],
+        observed,
+        "-o",
+        color=ACCENT,
+        label="corrected for the downsampling",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(1e-3, 1)
+    ax.set_ylim(1e-3, 1)
+    plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.yaxis)
+    ax.set_xlabel("mean predicted CTR in the decile (log scale)")
+    ax.set_ylabel("observed CTR (log scale)")
+    ax.legend(loc="upper left")
+    return fig
+
+
 def main() -> None:
     rng = np.random.default_rng(5)  # the run below is seed 5 of platt_vs_isotonic
     y_cal, logit_cal, p_cal = overconfident_model(20_000, rng)  # held-out split
@@ -335,16 +400,10 @@ def main() -> None:
     print(f"intercept shift {shift:.2f} vs -log(w) = {-np.log(w):.2f}")
 
     # Per bucket, not only the mean: deciles of the prediction on fresh data.
-    y_fresh = result["test_labels"]
-    raw_bins = reliability_bins(y_fresh, result["raw"], strategy="quantile")
-    fixed_bins = reliability_bins(y_fresh, result["corrected"], strategy="quantile")
     print("\nReliability on fresh data, deciles of the prediction:")
     print(f"{'decile':<6} {'n':>6} {'raw':>7} {'corrected':>9} {'observed':>8}")
-    for i, (r, c) in enumerate(zip(raw_bins, fixed_bins, strict=True), start=1):
-        print(
-            f"{i:<6} {c.count:>6} {r.mean_predicted:>7.4f} "
-            f"{c.mean_predicted:>9.4f} {c.fraction_positive:>8.4f}"
-        )
+    for i, (n, raw, fixed, seen) in enumerate(downsampled_deciles(result), start=1):
+        print(f"{i:<6} {n:>6} {raw:>7.4f} {fixed:>9.4f} {seen:>8.4f}")
 
     curved = downsampling_experiment(200_000, negative_rate=w, seed=1, curvature=0.4)
     print("\nMisspecified: the true logit has a 0.4 x^2 term the model lacks")

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from snippets.common.figures import ACCENT, GREYS, SECOND, new_figure, styled
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 # --8<-- [start:validate]
@@ -304,6 +310,91 @@ def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
     # --8<-- [end:threshold]
 
 
+RECALLS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def operating_points(
+    y_true: ArrayLike, y_score: ArrayLike, recalls: tuple[float, ...] = RECALLS
+) -> list[tuple[float, float, float]]:
+    """(recall, FPR, precision) at the highest threshold that reaches each recall."""
+    labels, scores = check_binary_inputs(y_true, y_score)
+    if labels.min() == labels.max():
+        raise ValueError("operating_points needs both positives and negatives")
+    order = np.argsort(-scores, kind="stable")
+    true_pos = np.cumsum(labels[order])
+    false_pos = np.cumsum(1 - labels[order])
+    points = []
+    for target in recalls:
+        if not 0 < target <= 1:
+            raise ValueError(f"recalls must be in (0, 1], got {target}")
+        k = int(np.searchsorted(true_pos, target * true_pos[-1]))  # first to reach it
+        points.append(
+            (
+                float(true_pos[k] / true_pos[-1]),
+                float(false_pos[k] / false_pos[-1]),
+                float(true_pos[k] / (k + 1)),
+            )
+        )
+    return points
+
+
+def prevalence_samples(
+    rng: np.random.Generator, separation: float = 1.5
+) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """200,000 scored examples at each prevalence, the same model every time."""
+    return {
+        prevalence: simulate_scores(200_000, prevalence, separation, rng=rng)
+        for prevalence in (0.5, 0.1, 0.01)
+    }
+
+
+def _print_operating_points(samples: dict) -> None:
+    """FPR and precision at fixed recalls, per prevalence (the figure's points)."""
+    points = {rate: operating_points(*sample) for rate, sample in samples.items()}
+    print("\nAt a fixed recall: the FPR stays, the precision falls with prevalence")
+    rates = " ".join(f"{rate:>6.0%}" for rate in points)
+    print(f"{'recall':>6}  FPR at {rates}  precision at {rates}")
+    for i, target in enumerate(RECALLS):
+        fpr = " ".join(f"{points[rate][i][1]:>6.3f}" for rate in points)
+        prec = " ".join(f"{points[rate][i][2]:>6.3f}" for rate in points)
+        print(f"{target:>6.2f}         {fpr}               {prec}")
+
+
+@styled
+def pr_roc_figure() -> Figure:
+    """ROC and precision-recall curves of one model at three prevalences."""
+    samples = prevalence_samples(np.random.default_rng(7))  # main()'s first draws
+    fig, (roc, pr) = new_figure(ncols=2)
+    styles = {
+        0.5: (SECOND, "-", "s"),
+        0.1: (GREYS[1], "--", "^"),
+        0.01: (ACCENT, "-", "o"),
+    }
+    for rate, sample in samples.items():
+        colour, line, marker = styles[rate]
+        recall, fpr, prec = zip(*operating_points(*sample), strict=True)
+        roc.plot(
+            (0, *fpr, 1),
+            (0, *recall, 1),
+            line,
+            marker=marker,
+            color=colour,
+            label=f"{rate:.0%} positive",
+            markevery=range(1, len(fpr) + 1),
+        )
+        pr.plot(recall, prec, line, marker=marker, color=colour)
+    roc.plot((0, 1), (0, 1), ":", color=GREYS[2], linewidth=1)
+    roc.set_xlabel("false-positive rate")
+    roc.set_ylabel("recall (true-positive rate)")
+    pr.set_xlabel("recall")
+    pr.set_ylabel("precision")
+    for ax in (roc, pr):
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+    roc.legend(loc="lower right", handlelength=2.2)
+    return fig
+
+
 # --8<-- [start:demo]
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Map real scores to (0, 1); strictly increasing, so rankings are unchanged."""
@@ -329,8 +420,8 @@ def main() -> None:
     print(
         "prevalence ROC-AUC  95% CI (DeLong)  PR-AUC  recall@1%FPR  95% CI (bootstrap)"
     )
-    for prevalence in (0.5, 0.1, 0.01):
-        y, p = simulate_scores(200_000, prevalence, separation, rng=rng)
+    samples = prevalence_samples(rng)
+    for prevalence, (y, p) in samples.items():
         auc, low, high = roc_auc_ci(y, p)
         recall_1, r_low, r_high = recall_at_fpr_ci(y, p, 0.01)
         print(
@@ -338,6 +429,8 @@ def main() -> None:
             f"{average_precision(y, p):>6.3f}  {recall_1:>12.3f}  "
             f"[{r_low:.3f}, {r_high:.3f}]"
         )
+
+    _print_operating_points(samples)
 
     # Calibrated probabilities: labels drawn from the probabilities themselves.
     logits = rng.normal(-3.0, 1.5, size=100_000)

@@ -7,14 +7,27 @@ score, validation, feature importance and double descent are in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.linear_model import LassoCV, LinearRegression, Ridge, RidgeCV
 from sklearn.model_selection import KFold, learning_curve, validation_curve
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
+from snippets.common.figures import (
+    ACCENT,
+    GREYS,
+    SECOND,
+    new_figure,
+    plain_log_ticks,
+    styled,
+)
 from snippets.common.stats import paired_interval
 from snippets.concepts.classification_metrics import sigmoid
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NOISE_SD = 1.0  # Friedman #1 noise: the best possible MSE is NOISE_SD**2
 ALPHAS = np.logspace(-3, 3, 7)  # ridge strengths the validation curve tries
@@ -163,6 +176,72 @@ def ridge_validation_curve(seed: int, n: int = 150) -> dict[str, np.ndarray | fl
     # --8<-- [end:validation-curve]
 
 
+SEEDS = range(3)
+SIZES = (50, 100, 200, 400, 800)  # training rows on the learning curves
+
+
+def seed_means(curves: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Train and validation MSE per model, averaged over the seeds' learning curves."""
+    return {
+        name: tuple(np.mean([c[name][k] for c in curves], axis=0) for k in (0, 1))
+        for name in ("linear", "cubic", "cubic+ridge")
+    }
+
+
+def ridge_means(runs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation MSE per ridge strength, averaged over the seeds."""
+    return tuple(np.mean([r[k] for r in runs], axis=0) for k in ("train", "val"))
+
+
+_COLOURS = {"linear": GREYS[1], "cubic": SECOND, "cubic+ridge": ACCENT}
+
+
+@styled
+def learning_curve_figure(curves: list[dict] | None = None) -> Figure:
+    """Train (dashed) and validation (solid) MSE against training rows, per model."""
+    curves = [learning_curves(s, SIZES) for s in SEEDS] if curves is None else curves
+    fig, (ax,) = new_figure()
+    for name, (train, val) in seed_means(curves).items():
+        ax.plot(SIZES, val, "-o", color=_COLOURS[name], label=f"{name}, validation")
+        ax.plot(
+            SIZES,
+            train,
+            "--",
+            marker="o",
+            markerfacecolor="none",
+            color=_COLOURS[name],
+            label=f"{name}, train",
+        )
+    ax.axhline(NOISE_SD**2, color=GREYS[2], linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xticks(SIZES)
+    ax.set_xlabel("training rows (log scale; dotted line: the noise floor)")
+    ax.set_ylabel("mean squared error")
+    ax.set_ylim(0, 24)  # room above the curves for the legend
+    ax.set_yticks(range(0, 20, 5))
+    ax.legend(loc="upper right", ncols=2, fontsize=10)
+    return fig
+
+
+@styled
+def ridge_figure(runs: list[dict] | None = None) -> Figure:
+    """Train and validation MSE against the ridge strength (a validation curve)."""
+    runs = [ridge_validation_curve(seed) for seed in SEEDS] if runs is None else runs
+    train, val = ridge_means(runs)
+    fig, (ax,) = new_figure()
+    ax.plot(ALPHAS, val, "-o", color=ACCENT, label="validation (5-fold CV)")
+    ax.plot(ALPHAS, train, "--o", color=SECOND, markerfacecolor="none", label="train")
+    ax.axhline(NOISE_SD**2, color=GREYS[2], linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("ridge strength \u03b1 (log scale; dotted line: the noise floor)")
+    ax.set_ylabel("mean squared error")
+    ax.set_ylim(0, 12)
+    ax.legend(loc="upper left")
+    return fig
+
+
 # --8<-- [start:l1-vs-l2]
 def l1_vs_l2(seed: int, sparse: bool, n: int = 100, p: int = 50) -> dict[str, float]:
     """Test MSE of CV-tuned lasso and ridge when 5 of 50, or all 50, inputs matter."""
@@ -271,19 +350,17 @@ def steps_to_recover(
 
 
 def main() -> None:
-    seeds = range(3)
-    sizes = (50, 100, 200, 400, 800)
+    seeds, sizes = SEEDS, SIZES
     print("[1] Bias and variance: Friedman #1, noise variance 1.00 (the floor)")
     print("Learning curves, MSE, 5-fold CV on 1,000 rows, mean of 3 seeds:")
     print(f"{'n':>5}  {'linear':>13}  {'cubic':>13}  {'cubic+ridge':>13}")
     print(f"{'':>5}" + "  train    val" * 3)
     curves = [learning_curves(seed, sizes) for seed in seeds]
+    means = seed_means(curves)
     for i, n in enumerate(sizes):
-        cells = []
-        for name in ("linear", "cubic", "cubic+ridge"):
-            train = np.mean([c[name][0][i] for c in curves])
-            val = np.mean([c[name][1][i] for c in curves])
-            cells.append(f"{train:>6.2f} {val:>6.2f}")
+        cells = [
+            f"{means[name][0][i]:>6.2f} {means[name][1][i]:>6.2f}" for name in means
+        ]
         print(f"{n:>5}  " + "  ".join(cells))
     cubic_val = [c["cubic"][1] for c in curves]
     per_seed = ", ".join(f"{v[0]:.1f} -> {v[1]:.1f}" for v in cubic_val)
@@ -308,9 +385,8 @@ def main() -> None:
     print("\n[2] Regularisation: ridge on the cubic features, n = 150, 3 seeds")
     runs = [ridge_validation_curve(seed) for seed in seeds]
     print(f"{'alpha':>7} {'train':>6} {'val':>6}")
-    for j, alpha in enumerate(ALPHAS):
-        train = np.mean([r["train"][j] for r in runs])
-        val = np.mean([r["val"][j] for r in runs])
+    train_mse, val_mse = ridge_means(runs)
+    for alpha, train, val in zip(ALPHAS, train_mse, val_mse, strict=True):
         print(f"{alpha:>7g} {train:>6.2f} {val:>6.2f}")
     chosen = ", ".join(f"{r['best_alpha']:g}" for r in runs)
     print(f"chosen alpha per seed: {chosen}")

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from snippets.common.estimation import human_bytes, storage_bytes
+from snippets.common.figures import ACCENT, SECOND, new_figure, plain_log_ticks, styled
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _probability(name: str, value: float) -> float:
@@ -202,17 +207,59 @@ def recall_with_version_skew(
     # --8<-- [end:versions]
 
 
+FAN_OUT = (1, 10, 100, 300)  # calls per request in the printed table
+
+
+def fan_out_rows(
+    rng: np.random.Generator, calls: tuple[int, ...] = FAN_OUT
+) -> list[tuple[int, float, float, float]]:
+    """(calls, 1 - 0.99^N, its simulation, the leaf quantile needed) per fan-out."""
+    return [
+        (
+            n,
+            p_any_slow(n),
+            simulated_p_any_slow(n, trials=4_000, rng=rng),
+            leaf_quantile_needed(n),
+        )
+        for n in calls
+    ]
+
+
+@styled
+def fan_out_figure() -> Figure:
+    """P(a call slower than its p99) against the fan-out: formula and simulation."""
+    fig, (ax,) = new_figure()
+    rows = fan_out_rows(np.random.default_rng(0))  # the seed main() starts from
+    calls = np.union1d(np.geomspace(1, 300, 60).round().astype(int), FAN_OUT)
+    ax.plot(
+        calls,
+        [p_any_slow(int(n)) for n in calls],
+        color=ACCENT,
+        label="1 \u2212 0.99\u1d3a (independent calls)",
+    )
+    ax.plot(
+        [r[0] for r in rows],
+        [r[2] for r in rows],
+        "o",
+        color=SECOND,
+        label="simulated, 4,000 requests each",
+    )
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("calls a request waits for (fan-out N, log scale)")
+    ax.set_ylabel("P(a call slower than its p99)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper left")
+    return fig
+
+
 # --8<-- [start:demo]
 def main() -> None:
     rng = np.random.default_rng(0)
     print("Fan-out: P(request waits on a call slower than its p99)")
     print(f"{'calls':>5} {'1-0.99^N':>8} {'simulated':>9} {'leaf quantile needed':>20}")
-    for n in (1, 10, 100, 300):
-        simulated = simulated_p_any_slow(n, trials=4_000, rng=rng)
-        print(
-            f"{n:>5} {p_any_slow(n):>8.3f} {simulated:>9.3f} "
-            f"{leaf_quantile_needed(n):>20.3%}"
-        )
+    for n, exact, simulated, leaf in fan_out_rows(rng):
+        print(f"{n:>5} {exact:>8.3f} {simulated:>9.3f} {leaf:>20.3%}")
     print("\nRequest p99 when each shard's p99 is 10 ms (lognormal, independent):")
     print(
         f"{'calls':>5} {'sigma 0.5':>10} {'simulated':>9} "

@@ -6,8 +6,13 @@ Run it: ``python -m snippets.concepts.serving_capacity``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from snippets.common.estimation import peak_qps, servers_needed
+from snippets.common.figures import ACCENT, SECOND, new_figure, styled
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _utilisation(value: float) -> float:
@@ -45,6 +50,36 @@ def batch_latency_ms(batch_size: int, fixed_ms: float, per_item_ms: float) -> fl
     # --8<-- [end:capacity]
 
 
+LOADS = (0.5, 0.6, 0.7, 0.9)  # the utilisations the table prints
+
+
+def queueing_rows(loads: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """(utilisation, mean, p99) time in system, in service times, for each load."""
+    return [(rho, time_in_system(rho), time_in_system(rho, 0.99)) for rho in loads]
+
+
+@styled
+def latency_figure() -> Figure:
+    """Mean and p99 time in system against utilisation; the table's rows marked."""
+    from matplotlib.ticker import PercentFormatter
+
+    fig, (ax,) = new_figure()
+    curve = queueing_rows(tuple(i / 100 for i in range(0, 96)))
+    rows = queueing_rows(LOADS)
+    for column, label, colour in ((2, "p99", ACCENT), (1, "mean", SECOND)):
+        ax.plot(
+            [r[0] for r in curve], [r[column] for r in curve], color=colour, label=label
+        )
+        ax.plot([r[0] for r in rows], [r[column] for r in rows], "o", color=colour)
+    ax.set_xlabel("utilisation \u03c1 (share of time the server is busy)")
+    ax.set_ylabel("time in system (service times)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 100)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.legend(loc="upper left")
+    return fig
+
+
 # --8<-- [start:demo]
 def main() -> None:
     qps = peak_qps(daily_active_users=100e6, requests_per_user_per_day=10)
@@ -64,8 +99,7 @@ def main() -> None:
 
     print("\nM/M/1 time in system, in service times (every quantile x 1/(1 - rho)):")
     print(f"{'utilisation':>13} {'mean':>6} {'p99':>6} {'p99/mean':>9}")
-    for rho in (0.5, 0.6, 0.7, 0.9):
-        mean, p99 = time_in_system(rho), time_in_system(rho, 0.99)
+    for rho, mean, p99 in queueing_rows(LOADS):
         print(f"{rho:>13.0%} {mean:>5.1f}x {p99:>5.1f}x {p99 / mean:>9.2f}")
 
     print("\nDynamic batching, assumed cost 4 ms + 0.25 ms per item:")

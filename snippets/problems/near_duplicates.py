@@ -12,6 +12,7 @@ Run it: ``python -m snippets.problems.near_duplicates``.
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from snippets.common.estimation import (
     servers_needed,
     storage_bytes,
 )
+from snippets.common.figures import ACCENT, GREYS, SECOND, new_figure, styled
 from snippets.common.stats import is_tie, paired_interval, wilson_interval
 from snippets.problems import near_duplicates_minhash as mh
 from snippets.problems.near_duplicates_world import (
@@ -30,6 +32,9 @@ from snippets.problems.near_duplicates_world import (
     make_corpus,
     shingle_codes,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SEEDS = (0, 1, 2, 3, 4)
 NUM_PERM = 128
@@ -406,6 +411,43 @@ def s_curve_rows(runs: list[dict], shingles: str) -> list[tuple]:
             cells.append((hits / pairs, *wilson_interval(hits, pairs), theory / pairs))
         rows.append((low, high, pairs, cells))
     return rows
+
+
+@styled
+def s_curve_figure(runs: list[dict] | None = None) -> Figure:
+    """Measured candidate rate per Jaccard bin (Wilson 95%) against the S-curves."""
+    runs = [run_seed(seed) for seed in SEEDS] if runs is None else runs
+    rows = s_curve_rows(runs, BO)
+    fig, (ax,) = new_figure()
+    grid = np.linspace(0, 1, 101)
+    centres = np.array([(low + high) / 2 for low, high, *_ in rows])
+    colours = {CHOSEN: ACCENT, (64, 2): GREYS[1], (16, 8): SECOND}
+    for i, (bands, rows_) in enumerate(CURVES):
+        colour = colours[bands, rows_]
+        rate, low, high = (np.array([r[3][i][j] for r in rows]) for j in range(3))
+        ax.plot(
+            grid,
+            mh.candidate_probability(grid, bands, rows_),
+            color=colour,
+            linewidth=1.5,
+            label=f"b={bands} r={rows_}",
+        )
+        ax.errorbar(
+            centres,
+            rate,
+            yerr=(rate - low, high - rate),
+            fmt="o",
+            color=colour,
+            markersize=4,
+            capsize=2,
+        )
+    ax.axvline(THRESHOLD, color=GREYS[2], linestyle=":", linewidth=1)
+    ax.set_xlabel("true Jaccard of a pair (dots: measured per 0.1 bin)")
+    ax.set_ylabel("P(pair becomes a candidate)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="lower right", title="S-curve 1\u2212(1\u2212J\u02b3)\u1d47")
+    return fig
 
 
 def inside(rows: list[tuple]) -> tuple[int, int]:
