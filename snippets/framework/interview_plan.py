@@ -6,11 +6,15 @@ interviewer steers. Minutes are counted from the end of the introductions. This 
 is the single source of the plan: the 45-minute plan page shows ``plan_table()`` (a test
 checks that the page and the data agree), and a practice timer can read ``phases()``.
 
-Run it: ``python -m snippets.framework.interview_plan`` prints the plan's table.
+Run it: ``python -m snippets.framework.interview_plan`` prints the plan's table;
+with ``--json`` it prints ``plan_json()``, the plan the mock-interview timer runs
+(``docs/assets/practice/plan.json``).
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -212,5 +216,29 @@ def plan_table(plan: tuple[Phase, ...] | None = None) -> str:
     return "\n".join(lines)
 
 
+def plan_json(plan: tuple[Phase, ...] | None = None) -> str:
+    """The plan as the JSON the mock-interview page's timer reads (one source)."""
+    rows = [
+        {
+            "name": phase.name,
+            "minutes": phase.minutes,
+            "start": start,
+            "end": end,
+            "prompt": phase.prompt,
+            "board": phase.board,
+        }
+        for start, end, phase in clock(plan)
+    ]
+    data = {
+        "round_minutes": ROUND_MINUTES,
+        "usable_minutes": total_minutes(plan),
+        "phases": rows,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
 if __name__ == "__main__":
-    print(plan_table())
+    if sys.argv[1:] == ["--json"]:
+        print(plan_json(), end="")
+    else:
+        print(plan_table())

@@ -4,11 +4,14 @@ Senior vs Staff phases all agree, and the data itself keeps the plan's promises.
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
-from guide import DOCS, assert_page_quotes, module_output, page_text
+from guide import DOCS, ROOT, assert_page_quotes, module_output, page_text
 
 from snippets.framework import interview_plan as ip
 
@@ -252,3 +255,41 @@ def test_a_plan_that_breaks_its_promises_is_rejected():
         ip.total_minutes([1, 2])
     with pytest.raises(TypeError, match="tuple of Phase"):
         ip.check_plan(None, ip.USABLE_MINUTES)
+
+
+PLAN_JSON = DOCS / "assets" / "practice" / "plan.json"
+
+
+def test_the_mock_interviews_plan_json_is_the_data():
+    """The timer's JSON is generated from the module (regenerate with
+    ``python -m snippets.framework.interview_plan --json > <file>``)."""
+    assert PLAN_JSON.read_text(encoding="utf-8") == ip.plan_json(), (
+        f"regenerate {PLAN_JSON.name}: python -m snippets.framework.interview_plan "
+        "--json"
+    )
+    # Read it on its own terms: the phases, in order, fill the usable minutes.
+    data = json.loads(PLAN_JSON.read_text(encoding="utf-8"))
+    assert data["round_minutes"] == ip.ROUND_MINUTES
+    assert data["usable_minutes"] == ip.USABLE_MINUTES
+    rows = data["phases"]
+    assert [(r["name"], r["minutes"], r["prompt"], r["board"]) for r in rows] == [
+        (p.name, p.minutes, p.prompt, p.board) for p in ip.phases()
+    ]
+    end_before = 0
+    for row in rows:
+        assert (
+            row["start"] == end_before and row["end"] - row["start"] == row["minutes"]
+        )
+        end_before = row["end"]
+    assert end_before == ip.USABLE_MINUTES
+
+
+def test_the_program_prints_the_json_when_asked():
+    printed = subprocess.run(
+        [sys.executable, "-m", "snippets.framework.interview_plan", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    assert printed == ip.plan_json()

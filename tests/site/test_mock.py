@@ -1,0 +1,290 @@
+"""The mock interview (practice/mock-interview.md and assets/javascripts/mock.js).
+
+The page's own data is checked without a browser: its problem list is the nav's worked
+problems, its phase table is the plan. Then one whole mock runs in Chromium on a
+controlled clock (36 minutes in well under a second): phases in the plan's order, pause,
+skip, notes and the run across a reload, the end with the problem's design and scoring
+table, a saved self-score in the history, axe in both schemes, and the printed record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+from guide import DOCS, assert_page_quotes, mkdocs_config, page_text
+
+from mlsd_docs.site import new_page
+from snippets.framework import interview_plan as ip
+
+
+def _browser_helpers():
+    """axe and the scheme switch from test_browser.py (tests/site is not on the path
+    in importlib mode, and its name would shadow the standard library's site)."""
+    path = Path(__file__).with_name("test_browser.py")
+    spec = importlib.util.spec_from_file_location("_mlsd_browser_helpers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.axe_violations, module.to_dark_phone, module.OFF_THE_RIGHT_EDGE
+
+
+axe_violations, to_dark_phone, OFF_THE_RIGHT_EDGE = _browser_helpers()
+PAGE = "practice/mock-interview.md"
+URL = "practice/mock-interview/"
+PROBLEM = "fraud-detection"
+START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+LINK = re.compile(
+    r"^\d+\. \[(?P<title>[^\]]+)\]\(\.\./(?P<path>problems/[\w-]+\.md)\)$"
+)
+
+
+def nav_worked_problems() -> list[tuple[str, str]]:
+    """(title, path) of each worked problem, in the nav's order (not the index)."""
+    section = next(
+        entry["Worked problems"]
+        for entry in mkdocs_config()["nav"]
+        if isinstance(entry, dict) and "Worked problems" in entry
+    )
+    return [next(iter(item.items())) for item in section if isinstance(item, dict)]
+
+
+def page_problems() -> list[tuple[str, str]]:
+    """The problem list the page's script reads, as written in the Markdown."""
+    text = page_text(PAGE)
+    block = text.split('id="mlsd-mock-problems" markdown>', 1)[1].split("</div>", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    found = [LINK.match(line) for line in lines]
+    assert all(found), [line for line, m in zip(lines, found, strict=True) if not m]
+    return [(m["title"], m["path"]) for m in found]
+
+
+def mmss(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# ── The page's data, without a browser ────────────────────────────────────────
+def test_the_page_offers_every_worked_problem_in_nav_order():
+    nav = nav_worked_problems()
+    assert len(nav) == len(list((DOCS / "problems").glob("*.md"))) - 1  # not index
+    assert page_problems() == nav
+
+
+def test_the_phase_table_is_the_plan():
+    text = page_text(PAGE)
+    rows = re.findall(r"^\| (\d+)–(\d+) \| ([^|]+) \| ([^|]+) \|$", text, re.M)
+    assert [(int(s), int(e), name, cue) for s, e, name, cue in rows] == [
+        (start, end, phase.name, phase.prompt) for start, end, phase in ip.clock()
+    ]
+
+
+def test_the_prose_quotes_the_plan_and_the_problems():
+    clock = ip.clock()
+    dive_start, dive_end = next((s, e) for s, e, p in clock if p.name == ip.DEEP_DIVE)
+    assert_page_quotes(
+        PAGE,
+        f"any of the {len(nav_worked_problems())} worked problems",
+        f"producing one in {ip.USABLE_MINUTES} minutes",
+        f"deep dive by minute {dive_start}",
+        f"the last\n{ip.USABLE_MINUTES - dive_end} minutes",
+        f"{ip.USABLE_MINUTES} usable minutes\nof a {ip.ROUND_MINUTES}-minute round",
+    )
+
+
+def test_the_page_loads_its_script_and_the_plan_it_reads_exists():
+    text = page_text(PAGE)
+    scripts = re.findall(r'<script src="([^"]+)" defer></script>', text)
+    assert scripts == ["../../assets/javascripts/mock.js"]
+    # From docs/practice/mock-interview/ (its URL), two levels up is the site root.
+    assert (DOCS / "assets/javascripts/mock.js").is_file()
+    plan = json.loads((DOCS / "assets/practice/plan.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in plan["phases"]] == [p.name for p in ip.phases()]
+
+
+# ── What the fraud page says, read from its Markdown (not from the built page) ─
+def fraud_page() -> dict[str, object]:
+    text = page_text(f"problems/{PROBLEM}.md")
+    prompt = re.search(r"^> \"(.+?)$", text, re.M)[1]
+    abstract = text.split('??? abstract "The design on one page"', 1)[1]
+    first_point = re.search(r"^\s+1\. \*\*(.+?)\*\*", abstract, re.M)[1]
+    scoring = text.split("## How an interviewer scores it", 1)[1]
+    # The table's body rows: "| Clarification | ... |" (the rule line is "|---|").
+    rows = [line for line in scoring.splitlines() if line.startswith("| ")]
+    steps = [row.split("|")[1].strip() for row in rows[1:]]  # after the header
+    return {"prompt": prompt, "first_point": first_point, "steps": steps}
+
+
+# ── One whole mock in the browser ─────────────────────────────────────────────
+BROWSER = pytest.mark.browser
+LIVE_LOG = """() => {
+  window.mlsdLive = [];
+  const region = document.getElementById('mlsd-mock-phase');
+  new MutationObserver((records) => {
+    for (const _ of records) window.mlsdLive.push(region.textContent);
+  }).observe(region, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def text(page, name: str) -> str:
+    return page.locator(f"#mlsd-mock-{name}").inner_text().strip()
+
+
+@BROWSER
+def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
+    phases = ip.phases()
+    fraud = fraud_page()
+    page = new_page(
+        browser, "light", viewport={"width": 1280, "height": 800}, timezone_id="UTC"
+    )
+    page.clock.install(time=START)
+    page.goto(site_url + URL, wait_until="load")
+    page.locator("#mlsd-mock-setup").wait_for()
+    titles = page.locator("#mlsd-mock-problem option").all_inner_texts()
+    assert titles == [title for title, _ in nav_worked_problems()]
+
+    # Keyboard only: choose, Tab to Start, Enter; focus moves to Pause.
+    page.select_option("#mlsd-mock-problem", PROBLEM)
+    page.focus("#mlsd-mock-problem")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "t => document.getElementById('mlsd-mock-prompt').textContent.includes(t)",
+        arg=fraud["prompt"][:40],
+    )
+    assert text(page, "phase").startswith(
+        f"Phase 1 of {len(phases)}: {phases[0].name}."
+    )
+    usable = ip.USABLE_MINUTES * 60
+    assert (text(page, "phase-left"), text(page, "total-left")) == (
+        mmss(phases[0].minutes * 60),
+        mmss(usable),
+    )
+    # A minute runs; a pause stops both clocks; resume goes on from there.
+    page.clock.run_for(60_000)
+    left = (mmss(phases[0].minutes * 60 - 60), mmss(usable - 60))
+    assert (text(page, "phase-left"), text(page, "total-left")) == left
+    assert page.evaluate("document.activeElement.id") == "mlsd-mock-pause"
+    page.keyboard.press("Space")
+    page.clock.run_for(10 * 60_000)
+    assert (text(page, "phase-left"), text(page, "total-left")) == left
+    assert text(page, "pause") == "Resume"
+    # Notes are saved as typed (debounced); the run and the notes survive a reload.
+    notes = "issuer, 50M cards\nlabels arrive late: maturity window"
+    page.fill("#mlsd-mock-notes", notes)
+    page.clock.run_for(1_000)
+    page.reload(wait_until="load")
+    page.locator("#mlsd-mock-run").wait_for()
+    assert page.input_value("#mlsd-mock-notes") == notes
+    assert (text(page, "phase-left"), text(page, "total-left")) == left
+    assert text(page, "pause") == "Resume"
+    page.click("#mlsd-mock-pause")
+
+    # From here the live region must change once per phase, and at the end.
+    page.evaluate(LIVE_LOG)
+    page.clock.run_for((phases[0].minutes - 1) * 60_000)
+    assert text(page, "phase").startswith(
+        f"Phase 2 of {len(phases)}: {phases[1].name}."
+    )
+    # Skip: the deep dive starts now and keeps its planned end (it gains the minutes).
+    page.click("#mlsd-mock-skip")
+    _, dive_end, _ = ip.clock()[2]
+    now = phases[0].minutes * 60
+    assert text(page, "phase").startswith(
+        f"Phase 3 of {len(phases)}: {phases[2].name}."
+    )
+    assert text(page, "phase-left") == mmss(dive_end * 60 - now)
+    page.clock.run_for((usable - now) * 1000 + 1_000)
+    page.locator("#mlsd-mock-score fieldset").first.wait_for()
+    live = page.evaluate("window.mlsdLive")
+    expected = [
+        f"Phase {i} of {len(phases)}: {phase.name}."
+        for i, phase in enumerate(phases, start=1)
+    ][2 - 1 :]
+    assert [entry.split(". ")[0] + "." for entry in live[:-1]] == expected, live
+    assert len(live) == len(expected) + 1 and live[-1].startswith("Time is up."), live
+
+    # The end: the design and the scoring table beside the notes; a score per step.
+    summary = page.locator("#mlsd-mock-reference details[open] > summary")
+    assert summary.inner_text().strip() == "The design on one page"
+    assert fraud["first_point"] in text(page, "reference")
+    assert page.locator("#mlsd-mock-reference table").count() == 1
+    legends = page.locator("#mlsd-mock-score legend").all_inner_texts()
+    assert legends == fraud["steps"]
+    scores = [1 + i % 3 for i in range(len(legends))]
+    for i, score in enumerate(scores):
+        page.check(f'input[name="mlsd-mock-score-{i}"][value="{score}"]')
+    page.click("#mlsd-mock-score button[type=submit]")
+    assert "Saved" in text(page, "saved")
+    page.reload(wait_until="load")
+    history = page.locator("#mlsd-mock-history tbody tr")
+    history.first.wait_for()
+    assert history.count() == 1
+    cells = history.first.locator("th, td").all_inner_texts()
+    assert cells[0] == START.date().isoformat()
+    assert cells[1:-1] == [str(s) for s in scores]
+    assert cells[-1] == f"{sum(scores) / len(scores):.1f}"
+    assert page.input_value("#mlsd-mock-notes") == notes
+
+    # Accessibility of the end state in light, then dark at phone width.
+    violations = axe_violations(page, skip_chrome=True)
+    assert not violations, "\n".join(violations)
+    to_dark_phone(page)
+    violations = axe_violations(page, rules=["color-contrast"], skip_chrome=True)
+    assert not violations, "(dark) " + "\n".join(violations)
+    cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
+    assert not cut_off, f"at 390 px, cut off at the right: {cut_off}"
+
+    # Paper: the record of the attempt, no controls.
+    page.emulate_media(media="print")
+    assert not page.locator("#mlsd-mock").is_visible()
+    assert not page.locator("article table").first.is_visible()
+    record = page.locator("#mlsd-mock-record")
+    assert record.is_visible()
+    printed = record.inner_text()
+    assert notes in printed and START.date().isoformat() in printed
+    assert f"{fraud['steps'][0]}: Lean hire" in printed
+    page.emulate_media(media="screen")
+
+    # A new mock; "surprise me" starts one on another problem.
+    page.click("#mlsd-mock-new")
+    page.click("#mlsd-mock-surprise")
+    assert page.input_value("#mlsd-mock-problem") != PROBLEM
+    assert text(page, "phase").startswith("Phase 1 of")
+    assert page.errors == [] and page.foreign == [], (page.errors, page.foreign)
+    page.context.close()
+
+
+@BROWSER
+def test_read_from_disk_the_page_says_what_to_do(browser, built_site):
+    """file:// cannot fetch the plan: the page keeps its instructions, no controls."""
+    page = new_page(browser, "light")
+    page.goto((built_site / URL / "index.html").as_uri(), wait_until="load")
+    assert page.locator("#mlsd-mock-fallback").is_visible()
+    assert not page.locator("#mlsd-mock").is_visible()
+    assert page.locator("#mlsd-mock-problems a").count() == len(nav_worked_problems())
+    page.context.close()
+
+
+# What mock.js takes from every problem page, as the build writes it: the prompt's
+# blockquote right after its heading, the folded design, and the scoring table first
+# in its section.
+PROMPT_HTML = re.compile(r'<h2 id="the-prompt">.*?</h2>\s*<blockquote>', re.S)
+DESIGN_HTML = re.compile(
+    r'<details class="abstract">\s*<summary>The design on one page</summary>'
+)
+SCORING_HTML = re.compile(
+    r'<h2 id="how-an-interviewer-scores-it">.*?</h2>\s*'
+    r'<div class="md-typeset__scrollwrap"><div class="md-typeset__table"><table',
+    re.S,
+)
+
+
+@pytest.mark.parametrize("path", [path for _, path in nav_worked_problems()])
+def test_every_problem_page_has_what_the_mock_borrows(built_site, path):
+    html = (built_site / path.removesuffix(".md") / "index.html").read_text("utf-8")
+    assert PROMPT_HTML.search(html), "the prompt's blockquote"
+    assert len(DESIGN_HTML.findall(html)) == 1, "one folded design on one page"
+    assert SCORING_HTML.search(html), "the scoring table opening its section"
