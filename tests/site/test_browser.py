@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from guide import ROOT, nav_pages, page_url
 
+from mlsd_docs import cards, epub
 from mlsd_docs.site import new_page
 
 pytestmark = pytest.mark.browser
@@ -430,6 +431,15 @@ def test_home_page_links_to_the_pdf(visit):
     assert [h.rsplit("/", 1)[-1] for h in hrefs] == [
         "mlsd-guide.pdf",
         "mlsd-interview-edition.pdf",
+    ]
+    # The e-book and the deck: the names the tools write (CI publishes them there).
+    downloads = page.locator(".mlsd-downloads a[download]").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert [h.rsplit("/", 1)[-1] for h in downloads] == [
+        epub.EPUB_NAME,
+        cards.APKG_NAME,
+        cards.CSV_NAME,
     ]
 
 
