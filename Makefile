@@ -24,7 +24,7 @@ PYTEST_WORKERS ?= auto
 # loadgroup: tests marked xdist_group (the PDF's) stay on one worker; the rest balance.
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-.PHONY: serve build check test outputs lint format pdf bench lock clean
+.PHONY: serve build check test outputs lint format pdf cards epub bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,8 @@ check: lint $(FONTS)  ## the fast loop: lint, snippets, page contract, strict bu
 
 outputs: $(STAMP)  ## rewrite every page's output block from what its program prints
 	$(BIN)/python -m pytest -q tests/site/test_pages.py -k output_shown --update-outputs
+	$(BIN)/python -m mlsd_docs.figures  # the SVGs, from the programs that print their data
+	$(BIN)/python -m snippets.framework.interview_plan --json > docs/assets/practice/plan.json
 
 test: lint node_modules $(FONTS)  ## lint, then every test (snippets, pages, build, browser, PDF)
 	$(PYTEST)
@@ -67,6 +69,12 @@ test: lint node_modules $(FONTS)  ## lint, then every test (snippets, pages, bui
 pdf: build  ## the book and the interview edition as PDFs in site/ (needs chromium, pdftotext)
 	$(BIN)/python -m mlsd_docs.pdf site/mlsd-guide.pdf \
 	  --edition site/mlsd-interview-edition.pdf --web-site site
+
+cards: build  ## Anki deck and CSV, one card per self-check: site/mlsd-cards.apkg and .csv
+	$(BIN)/python -m mlsd_docs.cards --site site --out-dir site
+
+epub: build  ## the guide as an EPUB 3, validated (fails on any problem): site/mlsd-guide.epub
+	$(BIN)/python -m mlsd_docs.epub --site site --out site/mlsd-guide.epub
 
 bench: $(STAMP) node_modules  ## measure build, page weight, search, Lighthouse: bench/results.md
 	$(BIN)/python bench/run.py
