@@ -56,7 +56,7 @@ format: $(STAMP)
 # file and the numeric environment are unchanged (tests/guide.py, output_key); `make
 # test`, `make outputs` and CI run every program.
 check: lint $(FONTS)  ## the fast loop: lint, snippets, page contract, strict build; no browser
-	MLSD_OUTPUT_CACHE=$(CURDIR)/.cache/outputs $(PYTEST) -m "not browser"
+	MLSD_OUTPUT_CACHE=$(CURDIR)/.cache/outputs $(PYTEST) -m "not browser and not artifact"
 
 outputs: $(STAMP)  ## rewrite every page's output block from what its program prints
 	$(BIN)/python -m pytest -q tests/site/test_pages.py -k output_shown --update-outputs

@@ -6,20 +6,19 @@ build time by ``mlsd_docs/self_checks.py``) and writes ``mlsd-cards.apkg`` and
 ``mlsd-cards.csv``:
 
 - front: the question as the page shows it (a ``??? question`` summary, or a
-  ``!!! question`` box's title and whatever it says before its folded answer);
+  ``!!! question`` box's title, without its "Self-check:" label, and whatever the box
+  says before its folded answer);
 - back: the answer's body as the site renders it (MathML kept, lazy templates expanded,
   code as plain ``<pre>``, links made absolute to ``site_url``) and a "Read on the
-  site" link to the nearest ``q-`` anchor, else to the page;
+  site" link to the self-check: its ``q-`` anchor, else its ``data-mlsd-check`` value,
+  which the site's progress script scrolls to;
 - tags: the family (``framework``, ``concepts``, ``problems``...) and the page
   (``concepts::features``).
 
 A card's id is ``<page path>#<data-mlsd-check>`` (the key progress.js uses too); the
 note's guid is ``genanki.guid_for`` of that id, and the deck and model ids are fixed,
-so re-importing a newer deck updates the cards instead of duplicating them.
-
-The small HTML tree here (``parse_html``, ``serialize``, ``plain_text``) is the
-standard library's parser keeping the case of SVG names (``viewBox``,
-``foreignObject``); ``mlsd_docs/epub.py`` uses it too.
+so re-importing a newer deck updates the cards instead of duplicating them. The card
+style sets no colours: Anki's light or night theme chooses them.
 """
 
 from __future__ import annotations
@@ -29,287 +28,45 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-import yaml
-
+from mlsd_docs.html_tree import (
+    BLOCK,
+    LAZY_ATTRIBUTE,
+    Node,
+    article,
+    copy_node,
+    drop,
+    expand_templates,
+    is_headerlink,
+    plain_code,
+    plain_text,
+    serialize,
+)
 from mlsd_docs.self_checks import CHECK_ATTRIBUTE
-from mlsd_docs.site import ROOT
+from mlsd_docs.site import ROOT, mkdocs_config, nav_pages, site_url
 
-DECK_NAME = "ML system design interview guide"
+# The guide's title as a book: the deck's name and the e-book's title.
+BOOK_TITLE = "Machine-learning system design interviews: a runnable guide"
+DECK_NAME = BOOK_TITLE
 # Chosen once (random 31-bit numbers); never change them, or Anki makes a second deck.
 DECK_ID = 1_706_449_813
 MODEL_ID = 1_291_740_587
 APKG_NAME = "mlsd-cards.apkg"
 CSV_NAME = "mlsd-cards.csv"
 CSV_HEADER = ["id", "page", "family", "question", "answer", "url"]
-LAZY_ATTRIBUTE = "data-mlsd-lazy"
-_VOID_TAGS = "area base br col embed hr img input link meta param source track wbr"
-_BLOCK_TAGS = """address article aside blockquote br dd details div dl dt figcaption
-figure footer h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table
-tbody td tfoot th thead tr ul"""
-VOID = frozenset(_VOID_TAGS.split())
-BLOCK = frozenset(_BLOCK_TAGS.split())
 # Attributes the built pages carry for the site's scripts and search only.
-_SITE_ATTRIBUTES = ("data-search-exclude", LAZY_ATTRIBUTE, "data-mlsd-check")
-_ATTRIBUTE_NAME = re.compile(
-    r"""\s([^\s"'>/=]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?"""
-)
-
-
-# ── A small HTML tree ────────────────────────────────────────────────────────
-@dataclass
-class Node:
-    """An element (``tag``; None for a document) with attributes and children."""
-
-    tag: str | None
-    attrs: dict[str, str | None] = field(default_factory=dict)
-    children: list[Node | str] = field(default_factory=list)
-
-    @property
-    def classes(self) -> set[str]:
-        return set((self.attrs.get("class") or "").split())
-
-    def iter(self) -> Iterator[Node]:
-        """This element and every element under it, in document order."""
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def find_all(self, tag: str) -> list[Node]:
-        return [node for node in self.iter() if node.tag == tag]
-
-    def elements(self) -> list[Node]:
-        return [child for child in self.children if isinstance(child, Node)]
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node(None)
-        self.stack = [self.root]
-
-    def _element(self, tag: str, attrs: list[tuple[str, str | None]]) -> Node:
-        raw = self.get_starttag_text() or ""
-        name = re.match(r"<([^\s/>]+)", raw)
-        names = _ATTRIBUTE_NAME.findall(raw[name.end() :] if name else "")
-        # HTMLParser lower-cases names; SVG needs viewBox, foreignObject...
-        if len(names) == len(attrs) and all(
-            n.lower() == a for n, (a, _) in zip(names, attrs, strict=True)
-        ):
-            attrs = [(n, v) for n, (_, v) in zip(names, attrs, strict=True)]
-        real_tag = name.group(1) if name and name.group(1).lower() == tag else tag
-        node = Node(real_tag, dict(attrs))
-        self.stack[-1].children.append(node)
-        return node
-
-    def handle_starttag(self, tag, attrs):
-        node = self._element(tag, attrs)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self._element(tag, attrs)
-
-    def handle_endtag(self, tag):
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if (self.stack[depth].tag or "").lower() == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def parse_html(text: str) -> Node:
-    """The tree of an HTML document or fragment (comments and doctypes dropped)."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a string, got {type(text).__name__}")
-    builder = _TreeBuilder()
-    builder.feed(text)
-    builder.close()
-    return builder.root
-
-
-def serialize(node: Node | str, xml: bool = False) -> str:
-    """HTML (or, with xml, well-formed XHTML) of a node and everything under it."""
-    if isinstance(node, str):
-        return html.escape(node, quote=False)
-    inner = "".join(serialize(child, xml) for child in node.children)
-    if node.tag is None:
-        return inner
-    attrs = "".join(
-        f' {name}="{html.escape(name if value is None and xml else value or "")}"'
-        for name, value in node.attrs.items()
-    )
-    if node.tag.lower() in VOID and not node.children:
-        return f"<{node.tag}{attrs} />" if xml else f"<{node.tag}{attrs}>"
-    return f"<{node.tag}{attrs}>{inner}</{node.tag}>"
-
-
-def plain_text(node: Node | str) -> str:
-    """Readable text: blocks on their own lines, code verbatim, spaces collapsed."""
-    parts: list[str] = []
-
-    def walk(item: Node | str, in_pre: bool) -> None:
-        if isinstance(item, str):
-            parts.append(item if in_pre else re.sub(r"\s+", " ", item))
-            return
-        if item.tag in ("style", "script"):
-            return
-        block = item.tag in BLOCK
-        if block:
-            parts.append("\n")
-        for child in item.children:
-            walk(child, in_pre or item.tag == "pre")
-        if block:
-            parts.append("\n")
-
-    walk(node, False)
-    text = "\n".join(line.rstrip() for line in "".join(parts).split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-# ── The site ─────────────────────────────────────────────────────────────────
-class _MkdocsLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml without resolving its !ENV and !!python tags."""
-
-
-_MkdocsLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-_MkdocsLoader.add_multi_constructor(
-    "tag:yaml.org,2002:python/", lambda loader, suffix, node: None
-)
-
-
-def mkdocs_config(config: Path = ROOT / "mkdocs.yml") -> dict:
-    return yaml.load(config.read_text(encoding="utf-8"), Loader=_MkdocsLoader)
-
-
-def site_url(config: dict | None = None) -> str:
-    """The published site's URL, ending with a slash."""
-    url = (config or mkdocs_config())["site_url"]
-    return url if url.endswith("/") else url + "/"
-
-
-def nav_entries(config: dict | None = None) -> list[tuple[str, str | None, tuple]]:
-    """(Markdown file, its nav title or None, its section titles) in nav order."""
-    found: list[tuple[str, str | None, tuple]] = []
-
-    def walk(items, sections: tuple) -> None:
-        for item in items:
-            title, value = (
-                next(iter(item.items()))
-                if isinstance(item, dict)
-                else (
-                    None,
-                    item,
-                )
-            )
-            if isinstance(value, list):
-                walk(value, (*sections, title))
-            elif isinstance(value, str) and value.endswith(".md"):
-                found.append((value, title, sections))
-
-    walk((config or mkdocs_config())["nav"], ())
-    return found
-
-
-def page_path(markdown: str) -> str:
-    """The site-relative URL path of a page: 'concepts/x.md' -> 'concepts/x/'."""
-    stem = markdown.removesuffix(".md")
-    if stem == "index" or stem.endswith("/index"):
-        return stem.removesuffix("index")
-    return stem + "/"
+_SITE_ATTRIBUTES = ("data-search-exclude", LAZY_ATTRIBUTE, CHECK_ATTRIBUTE)
+_LABEL = re.compile(r"^\s*Self-check:\s*", re.IGNORECASE)
 
 
 def built_page(site: Path, path: str) -> Path:
     return Path(site) / path / "index.html"
 
 
-def article(page_html: str) -> Node:
-    """The page's ``<article>`` (its content, without the site's chrome)."""
-    start = page_html.find("<article")
-    end = page_html.find("</article>", start)
-    if start < 0 or end < 0:
-        raise ValueError("no <article> in the page")
-    tree = parse_html(page_html[start : end + len("</article>")])
-    return tree.find_all("article")[0]
-
-
 # ── Cleaning a block for reading off the site ───────────────────────────────
-def expand_templates(node: Node) -> None:
-    """Put each lazy ``<template>``'s content in its place (what the page's JS does)."""
-    for parent in list(node.iter()):
-        if any(
-            isinstance(c, Node) and c.tag == "template" and LAZY_ATTRIBUTE in c.attrs
-            for c in parent.children
-        ):
-            expanded: list[Node | str] = []
-            for child in parent.children:
-                lazy = isinstance(child, Node) and child.tag == "template"
-                if lazy and LAZY_ATTRIBUTE in child.attrs:
-                    expanded.extend(child.children)
-                else:
-                    expanded.append(child)
-            parent.children = expanded
-
-
-def plain_code(node: Node) -> None:
-    """Highlighted listings become ``<pre><code>text</code></pre>``; the file name, if
-    any, a caption above; permalink anchors and empty spans go."""
-    for parent in list(node.iter()):
-        children: list[Node | str] = []
-        for child in parent.children:
-            if isinstance(child, Node) and _is_listing(child):
-                title = [c for c in child.elements() if "filename" in c.classes]
-                if title:
-                    caption = Node("p", {"class": "code-title"}, [plain_text(title[0])])
-                    children.append(caption)
-                for pre in child.find_all("pre"):
-                    code = Node("code", {}, [_pre_text(pre)])
-                    children.append(Node("pre", {}, [code]))
-            else:
-                children.append(child)
-        parent.children = children
-
-
-def _is_listing(node: Node) -> bool:
-    return (
-        node.tag == "div" and "highlight" in node.classes and bool(node.find_all("pre"))
-    )
-
-
-def _pre_text(pre: Node) -> str:
-    parts: list[str] = []
-
-    def walk(item: Node | str) -> None:
-        if isinstance(item, str):
-            parts.append(item)
-        elif not (item.tag == "a" and not item.children):  # line-number anchors
-            for child in item.children:
-                walk(child)
-
-    walk(pre)
-    return "".join(parts).strip("\n") + "\n"
-
-
-def drop(node: Node, unwanted) -> None:
-    """Remove every element under node for which unwanted(element) is true."""
-    for parent in list(node.iter()):
-        parent.children = [
-            c for c in parent.children if not (isinstance(c, Node) and unwanted(c))
-        ]
-
-
-def is_headerlink(node: Node) -> bool:
-    return node.tag == "a" and "headerlink" in node.classes
-
-
 def strip_site_attributes(node: Node) -> None:
     for element in node.iter():
         for name in _SITE_ATTRIBUTES:
@@ -327,19 +84,13 @@ def absolute_links(node: Node, base: str) -> None:
 
 def clean(nodes: list[Node | str], base: str) -> Node:
     """A fragment holding copies of nodes, made readable off the site."""
-    fragment = Node(None, {}, [_copy(n) for n in nodes])
+    fragment = Node(None, {}, [copy_node(n) for n in nodes])
     expand_templates(fragment)
     plain_code(fragment)
     drop(fragment, lambda n: is_headerlink(n) or n.tag in ("script", "input"))
     strip_site_attributes(fragment)
     absolute_links(fragment, base)
     return fragment
-
-
-def _copy(item: Node | str) -> Node | str:
-    if isinstance(item, str):
-        return item
-    return Node(item.tag, dict(item.attrs), [_copy(c) for c in item.children])
 
 
 # ── Cards ────────────────────────────────────────────────────────────────────
@@ -368,22 +119,41 @@ def page_tag(path: str) -> str:
     return "::".join(parts) or "home"
 
 
-def question_and_answer(block: Node) -> tuple[list, list]:
-    """(the nodes that ask, the nodes that answer) of a self-check block."""
+def question_and_answer(block: Node, where: str = "") -> tuple[list, list]:
+    """(the nodes that ask, the nodes that answer) of a self-check block; ``where``
+    (``page#check``) names it in errors."""
+    where = where or block.attrs.get(CHECK_ATTRIBUTE) or "a self-check"
     if block.tag == "details":
-        summary = block.elements()[0]
-        start = block.children.index(summary)
-        return summary.children, block.children[start + 1 :]
-    answer = next(c for c in block.elements() if c.tag == "details")
-    title = next(c for c in block.elements() if "admonition-title" in c.classes)
+        elements = block.elements()
+        if not elements or elements[0].tag != "summary":
+            raise ValueError(f"{where}: a ??? question fold needs a summary first")
+        summary = elements[0]
+        return summary.children, block.children[block.children.index(summary) + 1 :]
+    answer = next((c for c in block.elements() if c.tag == "details"), None)
+    if answer is None:
+        raise ValueError(f"{where}: a !!! question box needs a folded answer")
+    title = next((c for c in block.elements() if "admonition-title" in c.classes), None)
+    if title is None:
+        raise ValueError(f"{where}: a !!! question box needs a title")
+    answer_parts = answer.elements()
+    if not answer_parts or answer_parts[0].tag != "summary":
+        raise ValueError(f"{where}: the folded answer needs a summary first")
     asked = block.children[
         block.children.index(title) + 1 : block.children.index(answer)
     ]
-    ask = [*title.children]
+    ask = _without_label(title.children)
     if any(isinstance(c, Node) or c.strip() for c in asked):
-        ask = [Node("p", {}, list(title.children)), *asked]
-    summary = answer.elements()[0]
-    return ask, answer.children[answer.children.index(summary) + 1 :]
+        ask = [Node("p", {}, ask), *asked]
+    start = answer.children.index(answer_parts[0]) + 1
+    return ask, answer.children[start:]
+
+
+def _without_label(children: list) -> list:
+    """A box title's nodes without the "Self-check:" label in front."""
+    if children and isinstance(children[0], str) and _LABEL.match(children[0]):
+        rest = _LABEL.sub("", children[0], count=1)
+        return [rest[:1].upper() + rest[1:], *children[1:]]
+    return list(children)
 
 
 def anchors_before(tree: Node) -> dict[int, str]:
@@ -412,10 +182,11 @@ def page_cards(site: Path, path: str, url: str) -> list[Card]:
         check = block.attrs.get(CHECK_ATTRIBUTE)
         if check is None:
             continue
-        ask, answer = question_and_answer(block)
+        ask, answer = question_and_answer(block, f"{path}#{check}")
         question, body = clean(ask, base), clean(answer, base)
-        anchor = block.attrs.get("id") or anchors.get(id(block))
-        link = base + (f"#{anchor}" if anchor else "")
+        # No q- anchor before it: the site's progress script scrolls to the check.
+        anchor = block.attrs.get("id") or anchors.get(id(block)) or check
+        link = f"{base}#{anchor}"
         family = family_of(path)
         cards.append(
             Card(
@@ -441,9 +212,7 @@ def collect_cards(site: Path, config: dict | None = None) -> list[Card]:
     config = config or mkdocs_config()
     url = site_url(config)
     cards = [
-        card
-        for markdown, _, _ in nav_entries(config)
-        for card in page_cards(site, page_path(markdown), url)
+        card for page in nav_pages(config) for card in page_cards(site, page.path, url)
     ]
     ids = [card.id for card in cards]
     if len(set(ids)) != len(ids):
@@ -462,8 +231,7 @@ def csv_text(cards: list[Card]) -> str:
 
 CARD_CSS = """\
 .card { font-family: system-ui, sans-serif; font-size: 18px; line-height: 1.45;
-  text-align: left; max-width: 42em; margin: 0 auto; color: black; background: white; }
-.nightMode .card, .night_mode .card { color: #e6e6e6; background: #1e1e1e; }
+  text-align: left; max-width: 42em; margin: 0 auto; }
 pre { white-space: pre-wrap; font-size: 0.8em; background: rgba(127,127,127,.12);
   padding: .5em; border-radius: 4px; }
 table { border-collapse: collapse; }
@@ -527,9 +295,13 @@ def build(site: Path, out_dir: Path) -> tuple[Path, Path, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--site", type=Path, default=ROOT / "site")
-    parser.add_argument("--out-dir", type=Path, default=None)
+    site_help = "the built site to read (default: site/)"
+    out_help = f"where to write {APKG_NAME} and {CSV_NAME} (default: the site)"
+    parser.add_argument("--site", type=Path, default=ROOT / "site", help=site_help)
+    parser.add_argument("--out-dir", type=Path, default=None, help=out_help)
     args = parser.parse_args(argv)
+    if not (args.site / "index.html").is_file():
+        parser.error(f"{args.site} is not a built site (no index.html); run make build")
     apkg, csv_path, count = build(args.site, args.out_dir or args.site)
     print(f"{count} cards: {apkg} and {csv_path}")
 

@@ -1,23 +1,15 @@
-"""The guide as an EPUB 3 e-book, built from the site, and a structural validator.
+"""The guide as an EPUB 3 e-book, built from the site.
 
 ``python -m mlsd_docs.epub --site site --out site/mlsd-guide.epub`` (``make epub``)
 writes one XHTML chapter per nav page, in nav order, from the page's ``<article>``:
-
-- the Mermaid diagrams stay inline SVG (their HTML labels are namespaced XHTML) and the
-  font they were measured with is embedded; MathML stays MathML;
-- folded blocks are open (``details open``) and lazy listings are expanded, so every
-  answer and every listing is on the page;
-- listings are plain ``<pre><code>`` text (no highlighting spans), wrapped on small
-  screens by the book's style sheet; content tabs become labelled sections;
-- links between pages point at the chapters; links elsewhere on the site go to the
-  published site; images the pages use are copied in.
-
-``validate(path)`` checks what epubcheck's structural checks would catch without Java:
-the mimetype entry first and stored, the container, the package (identifier, title,
-language, modified date), manifest against zip, spine, the nav document listing every
-chapter, every XML file well-formed, every local reference present (fragments too), no
-remote resource, and the manifest's svg/mathml properties. ``make epub`` fails on any
-problem it reports.
+Mermaid diagrams stay inline SVG (labels in XHTML's namespace, their font embedded)
+and MathML stays MathML; folds become open sections with a heading and lazy listings
+are expanded; listings are plain ``<pre>`` text, wrapped like wide tables and figures
+on small screens; content tabs become labelled sections; links between pages point at
+the chapters, other site links at the published site; images are copied in. The
+mock interview and the review queue are left out (they are JavaScript tools); the
+Practice hub stays for its advice and downloads. ``mlsd_docs.epub_check.validate``
+then checks the book: ``make epub`` fails on any problem it reports.
 """
 
 from __future__ import annotations
@@ -27,7 +19,6 @@ import datetime as dt
 import html
 import os
 import posixpath
-import re
 import sys
 import uuid
 import zipfile
@@ -36,62 +27,37 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
 
-from mlsd_docs.cards import (
+from mlsd_docs.cards import BOOK_TITLE, built_page
+from mlsd_docs.epub_check import (
+    CONTAINER_NS,
+    DC_NS,
+    EPUB_NS,
+    MATHML_NS,
+    MEDIA_TYPES,
+    OPF_NS,
+    SVG_NS,
+    XHTML_NS,
+    XLINK_NS,
+    validate,
+)
+from mlsd_docs.html_tree import (
     LAZY_ATTRIBUTE,
     Node,
     article,
-    built_page,
     drop,
     expand_templates,
     is_headerlink,
-    mkdocs_config,
-    nav_entries,
-    page_path,
     plain_code,
     plain_text,
     serialize,
-    site_url,
 )
-from mlsd_docs.site import ROOT
+from mlsd_docs.site import ROOT, mkdocs_config, nav_pages, site_url
 
 EPUB_NAME = "mlsd-guide.epub"
-XHTML_NS = "http://www.w3.org/1999/xhtml"
-SVG_NS = "http://www.w3.org/2000/svg"
-MATHML_NS = "http://www.w3.org/1998/Math/MathML"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-OPF_NS = "http://www.idpf.org/2007/opf"
-EPUB_NS = "http://www.idpf.org/2007/ops"
-DC_NS = "http://purl.org/dc/elements/1.1/"
-CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
 OPF_PATH = "OEBPS/content.opf"
 FONTS = ("dejavu-sans-regular.woff2", "dejavu-sans-bold.woff2")
-MEDIA_TYPES = {
-    ".xhtml": "application/xhtml+xml",
-    ".css": "text/css",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-}
-# Elements whose src/href/data loads a resource (a link, <a href>, may go to the web).
-_RESOURCE_ATTRIBUTES = {
-    "img": "src",
-    "image": "href",
-    "link": "href",
-    "script": "src",
-    "source": "src",
-    "audio": "src",
-    "video": "src",
-    "object": "data",
-    "iframe": "src",
-    "embed": "src",
-    "use": "href",
-}
-_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)""")
+# JavaScript tools of the site that an e-book cannot run.
+LEFT_OUT = ("practice/mock-interview/", "practice/review/")
 
 STYLE = """\
 @font-face { font-family: "MLSD DejaVu Sans"; font-weight: 400;
@@ -103,11 +69,14 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.8em;
   background: rgba(127, 127, 127, 0.1); padding: 0.5em; }
 code { font-family: monospace; }
 .code-title { font-family: monospace; font-size: 0.8em; margin-bottom: 0; }
-table { border-collapse: collapse; font-size: 0.9em; }
+img { max-width: 100%; height: auto; }
+.md-typeset__scrollwrap { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 0.8em; overflow-wrap: anywhere; }
 th, td { border: 1px solid #999; padding: 0.15em 0.4em; vertical-align: top; }
-details, .admonition { border-left: 3px solid #999; margin: 1em 0;
+.fold, .admonition { border-left: 3px solid #999; margin: 1em 0;
   padding: 0 0 0 0.8em; }
-summary, .admonition-title, .tab-label { font-weight: bold; }
+.fold-title { font-size: 1em; margin: 0.5em 0; }
+.admonition-title, .tab-label { font-weight: bold; }
 .label-line { display: block; }
 .diagram svg { display: block; max-width: 100%; height: auto; margin: 1em auto; }
 nav ol { list-style: none; }
@@ -123,9 +92,31 @@ class Chapter:
 
 
 # ── Turning a page into a chapter ────────────────────────────────────────────
-def open_folds(tree: Node) -> None:
-    for details in tree.find_all("details"):
-        details.attrs["open"] = "open"
+def folds_to_sections(tree: Node) -> None:
+    """Each ``details`` becomes an open ``section`` whose summary is a heading one
+    level below the heading it sits under (old reading systems know no details)."""
+    level = 1
+
+    def walk(node: Node) -> None:
+        nonlocal level
+        for child in node.elements():
+            if child.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                level = int(child.tag[1])
+            if child.tag != "details":
+                walk(child)
+                continue
+            outer, level = level, min(6, level + 1)
+            classes = " ".join(["fold", *sorted(child.classes)])
+            child.tag = "section"
+            child.attrs = {**child.attrs, "class": classes}
+            child.attrs.pop("open", None)
+            first = next(iter(child.elements()), None)
+            if first is not None and first.tag == "summary":
+                first.tag, first.attrs = f"h{level}", {"class": "fold-title"}
+            walk(child)
+            level = outer
+
+    walk(tree)
 
 
 def flatten_tabs(tree: Node) -> None:
@@ -239,7 +230,7 @@ def chapter_body(
 ) -> Node:
     tree = article(built_page(site, chapter.path).read_text(encoding="utf-8"))
     expand_templates(tree)
-    open_folds(tree)
+    folds_to_sections(tree)
     flatten_tabs(tree)
     plain_code(tree)
     drop(
@@ -264,13 +255,14 @@ def chapter_body(
     )
 
 
-def xhtml_document(title: str, body: Node, extra_head: str = "") -> str:
+def xhtml_document(title: str, body: str) -> str:
+    """A whole XHTML file around the markup of its body."""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
         f'<html xmlns="{XHTML_NS}" xmlns:epub="{EPUB_NS}" lang="en" xml:lang="en">\n'
         f'<head><meta charset="utf-8" /><title>{html.escape(title)}</title>'
-        f'<link rel="stylesheet" type="text/css" href="style.css" />{extra_head}'
-        f"</head>\n{serialize(body, xml=True)}\n</html>\n"
+        f'<link rel="stylesheet" type="text/css" href="style.css" />'
+        f"</head>\n{body}\n</html>\n"
     )
 
 
@@ -296,14 +288,7 @@ def nav_document(chapters: list[Chapter], book_title: str) -> str:
         )
     lines += ["</ol></li>"] * len(open_sections)
     lines.append("</ol></nav>")
-    body = "<body>" + "\n".join(lines) + "</body>"
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        f'<html xmlns="{XHTML_NS}" xmlns:epub="{EPUB_NS}" lang="en" xml:lang="en">\n'
-        f'<head><meta charset="utf-8" /><title>Contents</title>'
-        f'<link rel="stylesheet" type="text/css" href="style.css" /></head>\n'
-        f"{body}\n</html>\n"
-    )
+    return xhtml_document("Contents", "<body>" + "\n".join(lines) + "</body>")
 
 
 def properties_of(xhtml: str) -> list[str]:
@@ -348,7 +333,7 @@ def package_document(
   xml:lang="{language}">
   <metadata xmlns:dc="{DC_NS}">
     <dc:identifier id="book-id">{identifier}</dc:identifier>
-    <dc:title>{html.escape(config["site_name"])}</dc:title>
+    <dc:title>{html.escape(BOOK_TITLE)}</dc:title>
     <dc:language>{language}</dc:language>
     <dc:creator>{html.escape(author)}</dc:creator>
     <dc:description>{html.escape(description)}</dc:description>
@@ -375,12 +360,12 @@ CONTAINER = f"""<?xml version="1.0" encoding="utf-8"?>
 
 
 def chapters_of(config: dict) -> list[Chapter]:
-    chapters = []
-    for index, (markdown, title, sections) in enumerate(nav_entries(config), 1):
-        chapters.append(
-            Chapter(page_path(markdown), f"ch-{index:02d}.xhtml", title or "", sections)
-        )
-    return chapters
+    """The book's chapters: the nav's pages in order, but the JavaScript tools."""
+    pages = [page for page in nav_pages(config) if page.path not in LEFT_OUT]
+    return [
+        Chapter(page.path, f"ch-{index:02d}.xhtml", page.title or "", page.sections)
+        for index, page in enumerate(pages, 1)
+    ]
 
 
 def build_epub(site: Path, out: Path, config: dict | None = None) -> Path:
@@ -400,9 +385,8 @@ def build_epub(site: Path, out: Path, config: dict | None = None) -> Path:
         heading = next(iter(body.find_all("h1")), None)
         title = chapter.title or (plain_text(heading) if heading else chapter.path)
         titled.append(Chapter(chapter.path, chapter.file, title, chapter.sections))
-        documents[chapter.file] = xhtml_document(title, body)
-    book_title = config["site_name"]
-    nav = nav_document(titled, book_title)
+        documents[chapter.file] = xhtml_document(title, serialize(body, xml=True))
+    nav = nav_document(titled, BOOK_TITLE)
     items = [("nav", "nav.xhtml", MEDIA_TYPES[".xhtml"], ["nav"])]
     items.append(("style", "style.css", "text/css", []))
     for index, font in enumerate(FONTS):
@@ -443,234 +427,15 @@ def build_epub(site: Path, out: Path, config: dict | None = None) -> Path:
     return out
 
 
-# ── Validation ───────────────────────────────────────────────────────────────
-def _parse(data: bytes, name: str, problems: list[str]) -> ElementTree.Element | None:
-    try:
-        return ElementTree.fromstring(data)
-    except ElementTree.ParseError as error:
-        problems.append(f"{name}: not well-formed XML ({error})")
-        return None
-
-
-def _references(root: ElementTree.Element) -> list[tuple[str, str, bool]]:
-    """(attribute, value, is a resource load) of every reference in a document."""
-    found = []
-    for element in root.iter():
-        local = element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
-        for name, value in element.attrib.items():
-            attribute = name.rpartition("}")[2]
-            if attribute not in ("href", "src", "data"):
-                continue
-            resource = _RESOURCE_ATTRIBUTES.get(local) == attribute
-            found.append((attribute, value, resource))
-    return found
-
-
-def _ids(root: ElementTree.Element) -> set[str]:
-    return {e.get("id") for e in root.iter() if e.get("id")}
-
-
-def validate(epub_path: Path) -> list[str]:
-    """Structural problems of an EPUB 3 file (an empty list when none are found)."""
-    problems: list[str] = []
-    try:
-        book = zipfile.ZipFile(epub_path)
-    except (OSError, zipfile.BadZipFile) as error:
-        return [f"not a zip file: {error}"]
-    with book:
-        infos = book.infolist()
-        names = [info.filename for info in infos]
-        if not infos or infos[0].filename != "mimetype":
-            problems.append("mimetype is not the first entry")
-        elif (
-            infos[0].compress_type != zipfile.ZIP_STORED
-            or infos[0].extra
-            or book.read("mimetype") != b"application/epub+zip"
-        ):
-            problems.append(
-                "mimetype must be stored uncompressed as application/epub+zip"
-            )
-        if len(set(names)) != len(names):
-            problems.append("duplicate entries in the zip")
-        if "META-INF/container.xml" not in names:
-            return [*problems, "META-INF/container.xml is missing"]
-        container = _parse(book.read("META-INF/container.xml"), "container", problems)
-        rootfile = None
-        if container is not None:
-            rootfile = container.find(f".//{{{CONTAINER_NS}}}rootfile")
-        opf_path = rootfile.get("full-path") if rootfile is not None else None
-        if opf_path not in names:
-            return [*problems, f"the container points at a missing package: {opf_path}"]
-        opf = _parse(book.read(opf_path), opf_path, problems)
-        if opf is None:
-            return problems
-        problems += _check_metadata(opf)
-        base = posixpath.dirname(opf_path)
-        manifest: dict[str, tuple[str, str, set[str]]] = {}
-        for item in opf.iterfind(f"{{{OPF_NS}}}manifest/{{{OPF_NS}}}item"):
-            item_id, href = item.get("id"), item.get("href") or ""
-            full = posixpath.normpath(posixpath.join(base, unquote(href)))
-            if item_id in manifest:
-                problems.append(f"manifest id {item_id} used twice")
-            props = set((item.get("properties") or "").split())
-            manifest[item_id] = (full, item.get("media-type") or "", props)
-            if full not in names:
-                problems.append(f"manifest item {href} is not in the zip")
-            expected = MEDIA_TYPES.get(posixpath.splitext(full)[1].lower())
-            if expected and expected != item.get("media-type"):
-                problems.append(f"{href}: media type {item.get('media-type')}")
-        listed = {full for full, _, _ in manifest.values()}
-        for name in names:
-            if name in ("mimetype", opf_path) or name.startswith("META-INF/"):
-                continue
-            if name not in listed and not name.endswith("/"):
-                problems.append(f"{name} is in the zip but not in the manifest")
-        navs = [i for i, (_, _, p) in manifest.items() if "nav" in p]
-        if len(navs) != 1:
-            problems.append(f"need exactly one nav document, found {len(navs)}")
-        spine = [
-            ref.get("idref")
-            for ref in opf.iterfind(f"{{{OPF_NS}}}spine/{{{OPF_NS}}}itemref")
-        ]
-        if not spine:
-            problems.append("the spine is empty")
-        for idref in spine:
-            if idref not in manifest:
-                problems.append(f"spine item {idref} is not in the manifest")
-            elif manifest[idref][1] != MEDIA_TYPES[".xhtml"]:
-                problems.append(f"spine item {idref} is not XHTML")
-        trees = {}
-        for name in names:
-            if name.endswith((".xhtml", ".svg", ".opf", ".xml", ".ncx")):
-                tree = _parse(book.read(name), name, problems)
-                if tree is not None:
-                    trees[name] = tree
-        problems += _check_documents(trees, manifest, names)
-        for name in names:
-            if name.endswith(".css"):
-                css = book.read(name).decode("utf-8", "replace")
-                for url in _CSS_URL.findall(css):
-                    target = posixpath.normpath(
-                        posixpath.join(posixpath.dirname(name), url)
-                    )
-                    if urlsplit(url).scheme or target not in names:
-                        problems.append(f"{name}: url({url}) is not in the book")
-        if len(navs) == 1 and manifest[navs[0]][0] in trees:
-            problems += _check_nav(trees, manifest, navs[0], spine)
-    return problems
-
-
-def _check_metadata(opf: ElementTree.Element) -> list[str]:
-    problems = []
-    if opf.get("version") != "3.0":
-        problems.append(f"package version {opf.get('version')}, not 3.0")
-    metadata = opf.find(f"{{{OPF_NS}}}metadata")
-    if metadata is None:
-        return [*problems, "the package has no metadata"]
-    identifiers = {e.get("id"): e.text for e in metadata.iter(f"{{{DC_NS}}}identifier")}
-    if not identifiers.get(opf.get("unique-identifier")):
-        problems.append("no dc:identifier matching unique-identifier")
-    for term in ("title", "language"):
-        if not (metadata.findtext(f"{{{DC_NS}}}{term}") or "").strip():
-            problems.append(f"dc:{term} is missing")
-    modified = [
-        e.text or ""
-        for e in metadata.iter(f"{{{OPF_NS}}}meta")
-        if e.get("property") == "dcterms:modified"
-    ]
-    if len(modified) != 1 or not re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", modified[0]
-    ):
-        problems.append("need one dcterms:modified as CCYY-MM-DDThh:mm:ssZ")
-    return problems
-
-
-def _check_documents(trees, manifest, names) -> list[str]:
-    """References resolve, nothing loads from the web, properties are declared."""
-    problems = []
-    ids = {name: _ids(tree) for name, tree in trees.items()}
-    by_path = {full: (media, props) for full, media, props in manifest.values()}
-    for name, tree in trees.items():
-        media, props = by_path.get(name, ("", set()))
-        if media == MEDIA_TYPES[".xhtml"]:
-            if tree.tag != f"{{{XHTML_NS}}}html":
-                problems.append(f"{name}: the root is not XHTML's html")
-            all_ids = [e.get("id") for e in tree.iter() if e.get("id")]
-            if len(set(all_ids)) != len(all_ids):
-                problems.append(f"{name}: an id is used twice")
-            for feature, namespace, tag in (
-                ("svg", SVG_NS, "svg"),
-                ("mathml", MATHML_NS, "math"),
-                ("scripted", XHTML_NS, "script"),
-            ):
-                has = tree.find(f".//{{{namespace}}}{tag}") is not None
-                if has != (feature in props):
-                    state = "holds" if has else "does not hold"
-                    problems.append(f"{name} {state} {tag} but properties say {props}")
-        if media not in (MEDIA_TYPES[".xhtml"], MEDIA_TYPES[".svg"]):
-            continue
-        for label in tree.iter(f"{{{SVG_NS}}}foreignObject"):
-            if any(child.tag.partition("}")[0] != "{" + XHTML_NS for child in label):
-                problems.append(f"{name}: an SVG label is not in XHTML's namespace")
-                break
-        styles = [e.text or "" for e in tree.iter() if str(e.tag).endswith("}style")]
-        styles += [e.get("style") or "" for e in tree.iter()]
-        for style in styles:
-            for url in _CSS_URL.findall(style):
-                if not url.startswith("#"):
-                    problems.append(f"{name}: a style loads {url}")
-        for attribute, value, resource in _references(tree):
-            parts = urlsplit(value)
-            if parts.scheme in ("http", "https"):
-                if resource:
-                    problems.append(f"{name}: loads a remote resource {value}")
-                continue
-            if parts.scheme:  # mailto: and the like
-                continue
-            target = name
-            if parts.path:
-                target = posixpath.normpath(
-                    posixpath.join(posixpath.dirname(name), unquote(parts.path))
-                )
-                if target not in names:
-                    problems.append(f"{name}: {attribute}={value} is not in the book")
-                    continue
-            if parts.fragment and target in ids and parts.fragment not in ids[target]:
-                problems.append(f"{name}: {attribute}={value} names no id there")
-    return problems
-
-
-def _check_nav(trees, manifest, nav_id, spine) -> list[str]:
-    nav_path = manifest[nav_id][0]
-    tree = trees[nav_path]
-    tocs = [
-        e
-        for e in tree.iter(f"{{{XHTML_NS}}}nav")
-        if "toc" in (e.get(f"{{{EPUB_NS}}}type") or "").split()
-    ]
-    if not tocs:
-        return [f"{nav_path} has no nav epub:type=toc"]
-    linked = {
-        posixpath.normpath(
-            posixpath.join(
-                posixpath.dirname(nav_path), unquote(urlsplit(a.get("href")).path)
-            )
-        )
-        for a in tocs[0].iter(f"{{{XHTML_NS}}}a")
-        if a.get("href")
-    }
-    return [
-        f"the nav does not list spine item {idref}"
-        for idref in spine
-        if idref in manifest and idref != nav_id and manifest[idref][0] not in linked
-    ]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--site", type=Path, default=ROOT / "site")
-    parser.add_argument("--out", type=Path, default=None)
+    site_help = "the built site to read (default: site/)"
+    out_help = f"the EPUB file to write (default: <site>/{EPUB_NAME})"
+    parser.add_argument("--site", type=Path, default=ROOT / "site", help=site_help)
+    parser.add_argument("--out", type=Path, default=None, help=out_help)
     args = parser.parse_args(argv)
+    if not (args.site / "index.html").is_file():
+        parser.error(f"{args.site} is not a built site (no index.html); run make build")
     out = build_epub(args.site, args.out or args.site / EPUB_NAME)
     problems = validate(out)
     for problem in problems:

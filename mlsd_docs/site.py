@@ -213,3 +213,61 @@ def new_page(browser, color_scheme: str = "light", **context_options):
 
     page.route("**/*", guard)
     return page
+
+
+# ── mkdocs.yml: the site's URL and nav ───────────────────────────────────────
+class _MkdocsLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml without resolving its !ENV and !!python tags."""
+
+
+_MkdocsLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+_MkdocsLoader.add_multi_constructor(
+    "tag:yaml.org,2002:python/", lambda loader, suffix, node: None
+)
+
+
+def mkdocs_config(config: Path = ROOT / "mkdocs.yml") -> dict:
+    """mkdocs.yml as data, its !ENV / !!python tags read as None."""
+    return yaml.load(config.read_text(encoding="utf-8"), Loader=_MkdocsLoader)
+
+
+def site_url(config: dict | None = None) -> str:
+    """The published site's URL from site_url, ending with a slash."""
+    url = (config or mkdocs_config())["site_url"]
+    return url if url.endswith("/") else url + "/"
+
+
+@dataclass(frozen=True)
+class NavPage:
+    """A page of the nav: its Markdown file, nav title (or None) and sections."""
+
+    markdown: str  # "concepts/features.md"
+    title: str | None
+    sections: tuple[str, ...]  # the nav section titles above it
+
+    @property
+    def path(self) -> str:
+        """The site-relative URL path: 'concepts/x.md' -> 'concepts/x/'."""
+        stem = self.markdown.removesuffix(".md")
+        if stem == "index" or stem.endswith("/index"):
+            return stem.removesuffix("index")
+        return stem + "/"
+
+
+def nav_pages(config: dict | None = None) -> list[NavPage]:
+    """Every page of the nav, in nav order."""
+    found: list[NavPage] = []
+
+    def walk(items, sections: tuple) -> None:
+        for item in items:
+            if isinstance(item, dict):
+                title, value = next(iter(item.items()))
+            else:
+                title, value = None, item
+            if isinstance(value, list):
+                walk(value, (*sections, title))
+            elif isinstance(value, str) and value.endswith(".md"):
+                found.append(NavPage(value, title, sections))
+
+    walk((config or mkdocs_config())["nav"], ())
+    return found
