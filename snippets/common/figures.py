@@ -28,7 +28,10 @@ FIGURE_DIR = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures"
 SIZE_INCHES = (5.6, 3.15)
 ACCENT = "#3949ab"  # the site's indigo, one shade darker for thin lines
 GREYS = ("#212121", "#757575", "#b0b0b0")  # dark, mid, light
-SECOND = GREYS[0]  # the series compared with the accent one
+# The series beside the accent are mid greys, never near-black: the dark scheme
+# inverts the image, and a near-black series would become the brightest line there.
+SECOND = "#707070"  # the series compared with the accent one
+THIRD = "#9a9a9a"  # a third series, lighter still
 
 _STYLE = {
     "font.family": "DejaVu Sans",  # bundled with matplotlib: same glyphs everywhere
@@ -84,6 +87,12 @@ def new_figure(ncols: int = 1, **subplots: object) -> tuple[Figure, list[Axes]]:
     fig = Figure(figsize=SIZE_INCHES, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False, **subplots)[0]
     return fig, list(axes)
+
+
+def printed(value: float, digits: int) -> float:
+    """``value`` as the program prints it with ``digits`` decimals: the figures plot
+    these, so a figure drawn from the printed output has the same bytes."""
+    return float(f"{value:.{digits}f}")
 
 
 def plain_log_ticks(axis: object) -> None:

@@ -17,10 +17,11 @@ import numpy as np
 from snippets.common.estimation import human_bytes, storage_bytes
 from snippets.common.figures import (
     ACCENT,
-    GREYS,
     SECOND,
+    THIRD,
     new_figure,
     plain_log_ticks,
+    printed,
     styled,
 )
 from snippets.concepts.ranking_metrics import recall_at_k
@@ -224,8 +225,20 @@ class Row:
 
 @styled
 def recall_figure(rows: list[Row] | None = None) -> Figure:
-    """Recall@10 against distances computed per query, one line per index family."""
-    rows = benchmark() if rows is None else rows
+    """Recall@10 against distances computed per query, one line per index family;
+    ``rows`` as printed (recall to three decimals, whole distances), by default the
+    benchmark ``main()`` prints."""
+    if rows is None:
+        rows = [
+            Row(
+                r.index,
+                r.setting,
+                printed(r.recall, 3),
+                printed(r.distances, 0),
+                printed(r.bytes_per_vector, 1),
+            )
+            for r in benchmark()
+        ]
     fig, (ax,) = new_figure()
     families = (
         ("IVF-Flat 256", SECOND, "s", "nprobe"),
@@ -246,7 +259,7 @@ def recall_figure(rows: list[Row] | None = None) -> Figure:
         [exact.distances],
         [exact.recall],
         "D",
-        color=GREYS[1],
+        color=THIRD,
         label="exact (flat) search",
     )
     ax.set_xscale("log")

@@ -18,6 +18,7 @@ from snippets.common.figures import (
     SECOND,
     new_figure,
     plain_log_ticks,
+    printed,
     styled,
 )
 from snippets.common.stats import paired_interval
@@ -298,12 +299,21 @@ def downsampled_deciles(result: dict) -> list[tuple[int, float, float, float]]:
 
 
 @styled
-def downsampling_figure(result: dict | None = None) -> Figure:
-    """Reliability per decile before and after undoing negative downsampling."""
-    if result is None:
+def downsampling_figure(
+    deciles: list[tuple[int, float, float, float]] | None = None,
+) -> Figure:
+    """Reliability per decile before and after undoing negative downsampling, with
+    three binomial standard errors around each observed rate. ``deciles`` are the
+    table's rows as printed (count, mean raw, mean corrected, observed; four
+    decimals); by default the experiment ``main()`` prints."""
+    if deciles is None:
         result = downsampling_experiment(200_000, negative_rate=0.05, seed=1)
-    deciles = downsampled_deciles(result)
-    observed = [d[3] for d in deciles]
+        deciles = [
+            (n, *(printed(v, 4) for v in values))
+            for n, *values in downsampled_deciles(result)
+        ]
+    observed = np.array([d[3] for d in deciles])
+    spread = 3 * np.sqrt(observed * (1 - observed) / np.array([d[0] for d in deciles]))
     fig, (ax,) = new_figure()
     ax.plot(
         (1e-3, 1),
@@ -327,14 +337,23 @@ def downsampling_figure(result: dict | None = None) -> Figure:
         color=ACCENT,
         label="corrected for the downsampling",
     )
+    ax.errorbar(
+        [d[2] for d in deciles],
+        observed,
+        yerr=spread,
+        fmt="none",
+        ecolor=ACCENT,
+        elinewidth=1,
+        capsize=2,
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(1e-3, 1)
-    ax.set_ylim(1e-3, 1)
+    ax.set_ylim(1e-4 * 5, 1)
     plain_log_ticks(ax.xaxis)
     plain_log_ticks(ax.yaxis)
     ax.set_xlabel("mean predicted CTR in the decile (log scale)")
-    ax.set_ylabel("observed CTR (log scale)")
+    ax.set_ylabel("observed CTR (log; bars \u00b13 SE)")
     ax.legend(loc="upper left")
     return fig
 

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from snippets.common.figures import ACCENT, GREYS, SECOND, new_figure, styled
+from snippets.common.figures import (
+    ACCENT,
+    GREYS,
+    SECOND,
+    THIRD,
+    new_figure,
+    plain_log_ticks,
+    printed,
+    styled,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -361,37 +370,47 @@ def _print_operating_points(samples: dict) -> None:
 
 
 @styled
-def pr_roc_figure() -> Figure:
-    """ROC and precision-recall curves of one model at three prevalences."""
-    samples = prevalence_samples(np.random.default_rng(7))  # main()'s first draws
+def pr_roc_figure(
+    points: dict[float, list[tuple[float, float, float]]] | None = None,
+) -> Figure:
+    """ROC (log FPR) and precision-recall points of one model at three prevalences:
+    ``points`` maps a prevalence to its (recall, FPR, precision) rows as printed
+    (two, three and three decimals); by default ``main()``'s first draws."""
+    if points is None:
+        samples = prevalence_samples(np.random.default_rng(7))  # main()'s first draws
+        points = {
+            rate: [
+                (printed(r, 2), printed(f, 3), printed(p, 3))
+                for r, f, p in operating_points(*sample)
+            ]
+            for rate, sample in samples.items()
+        }
     fig, (roc, pr) = new_figure(ncols=2)
     styles = {
         0.5: (SECOND, "-", "s"),
-        0.1: (GREYS[1], "--", "^"),
+        0.1: (THIRD, "--", "^"),
         0.01: (ACCENT, "-", "o"),
     }
-    for rate, sample in samples.items():
+    for rate, rows in points.items():
         colour, line, marker = styles[rate]
-        recall, fpr, prec = zip(*operating_points(*sample), strict=True)
+        recall, fpr, prec = zip(*rows, strict=True)
         roc.plot(
-            (0, *fpr, 1),
-            (0, *recall, 1),
-            line,
-            marker=marker,
-            color=colour,
-            label=f"{rate:.0%} positive",
-            markevery=range(1, len(fpr) + 1),
+            fpr, recall, line, marker=marker, color=colour, label=f"{rate:.0%} positive"
         )
         pr.plot(recall, prec, line, marker=marker, color=colour)
-    roc.plot((0, 1), (0, 1), ":", color=GREYS[2], linewidth=1)
-    roc.set_xlabel("false-positive rate")
+    chance = np.geomspace(1e-3, 1, 31)
+    roc.plot(chance, chance, ":", color=GREYS[2], linewidth=1)
+    roc.set_xscale("log")
+    roc.set_xlim(1e-3, 1)
+    plain_log_ticks(roc.xaxis)
+    roc.set_xlabel("false-positive rate (log scale)")
     roc.set_ylabel("recall (true-positive rate)")
     pr.set_xlabel("recall")
     pr.set_ylabel("precision")
+    pr.set_xlim(0, 1)
     for ax in (roc, pr):
-        ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
-    roc.legend(loc="lower right", handlelength=2.2)
+    roc.legend(loc="upper left", handlelength=2.2)
     return fig
 
 

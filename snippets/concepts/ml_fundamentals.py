@@ -19,8 +19,10 @@ from snippets.common.figures import (
     ACCENT,
     GREYS,
     SECOND,
+    THIRD,
     new_figure,
     plain_log_ticks,
+    printed,
     styled,
 )
 from snippets.common.stats import paired_interval
@@ -193,15 +195,24 @@ def ridge_means(runs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.mean([r[k] for r in runs], axis=0) for k in ("train", "val"))
 
 
-_COLOURS = {"linear": GREYS[1], "cubic": SECOND, "cubic+ridge": ACCENT}
+_COLOURS = {"linear": THIRD, "cubic": SECOND, "cubic+ridge": ACCENT}
 
 
 @styled
-def learning_curve_figure(curves: list[dict] | None = None) -> Figure:
-    """Train (dashed) and validation (solid) MSE against training rows, per model."""
-    curves = [learning_curves(s, SIZES) for s in SEEDS] if curves is None else curves
+def learning_curve_figure(
+    means: dict[str, tuple[list[float], list[float]]] | None = None,
+) -> Figure:
+    """Train (dashed) and validation (solid) MSE against training rows, per model:
+    ``means`` maps a model to its seed-mean (train, validation) curves as printed
+    (two decimals); by default the learning curves ``main()`` prints."""
+    if means is None:
+        curves = [learning_curves(s, SIZES) for s in SEEDS]
+        means = {
+            name: tuple([printed(v, 2) for v in part] for part in parts)
+            for name, parts in seed_means(curves).items()
+        }
     fig, (ax,) = new_figure()
-    for name, (train, val) in seed_means(curves).items():
+    for name, (train, val) in means.items():
         ax.plot(SIZES, val, "-o", color=_COLOURS[name], label=f"{name}, validation")
         ax.plot(
             SIZES,
@@ -225,10 +236,16 @@ def learning_curve_figure(curves: list[dict] | None = None) -> Figure:
 
 
 @styled
-def ridge_figure(runs: list[dict] | None = None) -> Figure:
-    """Train and validation MSE against the ridge strength (a validation curve)."""
-    runs = [ridge_validation_curve(seed) for seed in SEEDS] if runs is None else runs
-    train, val = ridge_means(runs)
+def ridge_figure(
+    means: tuple[list[float], list[float]] | None = None,
+) -> Figure:
+    """Train and validation MSE against the ridge strength (a validation curve):
+    ``means`` are the seed-mean (train, validation) errors per ``ALPHAS`` as printed
+    (two decimals); by default the curve ``main()`` prints."""
+    if means is None:
+        runs = [ridge_validation_curve(seed) for seed in SEEDS]
+        means = tuple([printed(v, 2) for v in part] for part in ridge_means(runs))
+    train, val = means
     fig, (ax,) = new_figure()
     ax.plot(ALPHAS, val, "-o", color=ACCENT, label="validation (5-fold CV)")
     ax.plot(ALPHAS, train, "--o", color=SECOND, markerfacecolor="none", label="train")

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from snippets.common.estimation import human_bytes, storage_bytes
-from snippets.common.figures import ACCENT, SECOND, new_figure, plain_log_ticks, styled
+from snippets.common.figures import (
+    ACCENT,
+    SECOND,
+    new_figure,
+    plain_log_ticks,
+    printed,
+    styled,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -226,10 +233,13 @@ def fan_out_rows(
 
 
 @styled
-def fan_out_figure() -> Figure:
-    """P(a call slower than its p99) against the fan-out: formula and simulation."""
+def fan_out_figure(simulated: list[tuple[int, float]] | None = None) -> Figure:
+    """P(at least one call slower than its p99) against the fan-out: the formula on a
+    fine grid, and the simulated (calls, rate) pairs as printed (three decimals)."""
+    if simulated is None:
+        rows = fan_out_rows(np.random.default_rng(0))  # the seed main() starts from
+        simulated = [(r[0], printed(r[2], 3)) for r in rows]
     fig, (ax,) = new_figure()
-    rows = fan_out_rows(np.random.default_rng(0))  # the seed main() starts from
     calls = np.union1d(np.geomspace(1, 300, 60).round().astype(int), FAN_OUT)
     ax.plot(
         calls,
@@ -238,8 +248,8 @@ def fan_out_figure() -> Figure:
         label="1 \u2212 0.99\u1d3a (independent calls)",
     )
     ax.plot(
-        [r[0] for r in rows],
-        [r[2] for r in rows],
+        [n for n, _ in simulated],
+        [rate for _, rate in simulated],
         "o",
         color=SECOND,
         label="simulated, 4,000 requests each",
@@ -247,7 +257,7 @@ def fan_out_figure() -> Figure:
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.set_xlabel("calls a request waits for (fan-out N, log scale)")
-    ax.set_ylabel("P(a call slower than its p99)")
+    ax.set_ylabel("P(at least one call slower than its p99)")
     ax.set_ylim(0, 1.02)
     ax.legend(loc="upper left")
     return fig

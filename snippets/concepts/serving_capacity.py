@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING
 
 from snippets.common.estimation import peak_qps, servers_needed
-from snippets.common.figures import ACCENT, SECOND, new_figure, styled
+from snippets.common.figures import ACCENT, SECOND, new_figure, printed, styled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,13 +59,16 @@ def queueing_rows(loads: tuple[float, ...]) -> list[tuple[float, float, float]]:
 
 
 @styled
-def latency_figure() -> Figure:
-    """Mean and p99 time in system against utilisation; the table's rows marked."""
+def latency_figure(rows: list[tuple[float, float, float]] | None = None) -> Figure:
+    """Mean and p99 time in system against utilisation (the formula on a fine grid),
+    with the table's rows as dots, as printed (one decimal); ``rows`` defaults to
+    ``queueing_rows(LOADS)``."""
     from matplotlib.ticker import PercentFormatter
 
+    if rows is None:
+        rows = [(r, printed(m, 1), printed(p, 1)) for r, m, p in queueing_rows(LOADS)]
     fig, (ax,) = new_figure()
     curve = queueing_rows(tuple(i / 100 for i in range(0, 96)))
-    rows = queueing_rows(LOADS)
     for column, label, colour in ((2, "p99", ACCENT), (1, "mean", SECOND)):
         ax.plot(
             [r[0] for r in curve], [r[column] for r in curve], color=colour, label=label

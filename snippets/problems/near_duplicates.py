@@ -23,7 +23,15 @@ from snippets.common.estimation import (
     servers_needed,
     storage_bytes,
 )
-from snippets.common.figures import ACCENT, GREYS, SECOND, new_figure, styled
+from snippets.common.figures import (
+    ACCENT,
+    GREYS,
+    SECOND,
+    THIRD,
+    new_figure,
+    printed,
+    styled,
+)
 from snippets.common.stats import is_tie, paired_interval, wilson_interval
 from snippets.problems import near_duplicates_minhash as mh
 from snippets.problems.near_duplicates_world import (
@@ -413,18 +421,39 @@ def s_curve_rows(runs: list[dict], shingles: str) -> list[tuple]:
     return rows
 
 
+def bin_mean_jaccard(runs: list[dict], shingles: str) -> list[float]:
+    """Per Jaccard bin, the mean true Jaccard of its pairs (all seeds pooled): where
+    the bin's measured rate belongs on the S-curve's x axis."""
+    bands, rows_ = CURVES[0]  # the pairs and their Jaccard are the same per setting
+    jac = np.concatenate([r[shingles, bands, rows_]["jaccard"] for r in runs])
+    return [
+        float(jac[(jac > low) & (jac <= high)].mean())
+        for low, high in itertools.pairwise(BINS)
+    ]
+
+
 @styled
-def s_curve_figure(runs: list[dict] | None = None) -> Figure:
-    """Measured candidate rate per Jaccard bin (Wilson 95%) against the S-curves."""
-    runs = [run_seed(seed) for seed in SEEDS] if runs is None else runs
-    rows = s_curve_rows(runs, BO)
+def s_curve_figure(
+    points: list[tuple[float, list[tuple[float, float, float]]]] | None = None,
+) -> Figure:
+    """The S-curves 1-(1-J^r)^b, and per Jaccard bin the measured candidate rate with
+    its Wilson 95% interval, drawn at the mean true Jaccard of the bin's pairs.
+    ``points``: per bin (mean Jaccard, [(rate, low, high) per setting]) as printed
+    (three decimals); by default the table ``main()`` prints."""
+    if points is None:
+        runs = [run_seed(seed) for seed in SEEDS]
+        means = bin_mean_jaccard(runs, BO)
+        points = [
+            (printed(mean, 3), [tuple(printed(v, 3) for v in c[:3]) for c in cells])
+            for mean, (*_, cells) in zip(means, s_curve_rows(runs, BO), strict=True)
+        ]
     fig, (ax,) = new_figure()
     grid = np.linspace(0, 1, 101)
-    centres = np.array([(low + high) / 2 for low, high, *_ in rows])
-    colours = {CHOSEN: ACCENT, (64, 2): GREYS[1], (16, 8): SECOND}
+    where = np.array([mean for mean, _ in points])
+    colours = {CHOSEN: ACCENT, (64, 2): THIRD, (16, 8): SECOND}
     for i, (bands, rows_) in enumerate(CURVES):
         colour = colours[bands, rows_]
-        rate, low, high = (np.array([r[3][i][j] for r in rows]) for j in range(3))
+        rate, low, high = (np.array([c[i][j] for _, c in points]) for j in range(3))
         ax.plot(
             grid,
             mh.candidate_probability(grid, bands, rows_),
@@ -433,7 +462,7 @@ def s_curve_figure(runs: list[dict] | None = None) -> Figure:
             label=f"b={bands} r={rows_}",
         )
         ax.errorbar(
-            centres,
+            where,
             rate,
             yerr=(rate - low, high - rate),
             fmt="o",
@@ -442,7 +471,7 @@ def s_curve_figure(runs: list[dict] | None = None) -> Figure:
             capsize=2,
         )
     ax.axvline(THRESHOLD, color=GREYS[2], linestyle=":", linewidth=1)
-    ax.set_xlabel("true Jaccard of a pair (dots: measured per 0.1 bin)")
+    ax.set_xlabel("true Jaccard of a pair (dots: a 0.1 bin's pairs, at their mean)")
     ax.set_ylabel("P(pair becomes a candidate)")
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.02, 1.02)
@@ -486,6 +515,8 @@ def print_s_curve(runs: list[dict]) -> None:
         f"All shingles kept: inside in {hit} of {cells}; in {hit_open} of the {open_}"
         " cells whose rate is neither 0 nor 1"
     )
+    means = " ".join(f"{m:.3f}" for m in bin_mean_jaccard(runs, "boilerplate out"))
+    print(f"Mean true Jaccard per bin: {means}")
     b, r = CHOSEN
     at = [float(mh.candidate_probability(s, b, r)) for s in (THRESHOLD, 0.55)]
     print(
