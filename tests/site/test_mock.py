@@ -2,9 +2,12 @@
 
 The page's own data is checked without a browser: its problem list is the nav's worked
 problems, its phase table is the plan. Then one whole mock runs in Chromium on a
-controlled clock (36 minutes in well under a second): phases in the plan's order, pause,
-skip, notes and the run across a reload, the end with the problem's design and scoring
-table, a saved self-score in the history, axe in both schemes, and the printed record.
+controlled clock (36 minutes in well under a second): phases in the plan's order, the
+interviewer's steer, pause, skip, notes and the run across a reload, the end with the
+problem's design and scoring table, a saved self-score in the history, axe in both
+schemes with a focused button, the printed record; then a second attempt that starts
+clean, a late page that must not write into a newer run, a run left open too long,
+"surprise me" under two seeds, and malformed storage.
 """
 
 from __future__ import annotations
@@ -29,10 +32,15 @@ def _browser_helpers():
     spec = importlib.util.spec_from_file_location("_mlsd_browser_helpers", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.axe_violations, module.to_dark_phone, module.OFF_THE_RIGHT_EDGE
+    return (
+        module.axe_violations,
+        module.to_dark_phone,
+        module.OFF_THE_RIGHT_EDGE,
+        module.NO_TRANSITIONS,
+    )
 
 
-axe_violations, to_dark_phone, OFF_THE_RIGHT_EDGE = _browser_helpers()
+axe_violations, to_dark_phone, OFF_THE_RIGHT_EDGE, NO_TRANSITIONS = _browser_helpers()
 PAGE = "practice/mock-interview.md"
 URL = "practice/mock-interview/"
 PROBLEM = "fraud-detection"
@@ -128,8 +136,22 @@ LIVE_LOG = """() => {
 }"""
 
 
+# Math.random under the test's control (the steer and "surprise me" draw from it).
+SEEDED_RANDOM = "window.mlsdRandom = 0.5; Math.random = () => window.mlsdRandom;"
+# Yield to the page's tasks a few times (a MessageChannel task is not on the fake
+# clock).
+SETTLE = """async () => { for (let i = 0; i < 5; i++) await new Promise((done) => {
+  const c = new MessageChannel(); c.port1.onmessage = done;
+  c.port2.postMessage(0); }); }"""
+
+
 def text(page, name: str) -> str:
     return page.locator(f"#mlsd-mock-{name}").inner_text().strip()
+
+
+def deep_steps(steps: list[str]) -> list[str]:
+    """The steps a steer can name: those after the architecture in the scoring table."""
+    return steps[steps.index("Architecture") + 1 :]
 
 
 @BROWSER
@@ -140,6 +162,7 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
         browser, "light", viewport={"width": 1280, "height": 800}, timezone_id="UTC"
     )
     page.clock.install(time=START)
+    page.add_init_script(SEEDED_RANDOM)
     page.goto(site_url + URL, wait_until="load")
     page.locator("#mlsd-mock-setup").wait_for()
     titles = page.locator("#mlsd-mock-problem option").all_inner_texts()
@@ -196,7 +219,12 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
         f"Phase 3 of {len(phases)}: {phases[2].name}."
     )
     assert text(page, "phase-left") == mmss(dive_end * 60 - now)
-    page.clock.run_for((usable - now) * 1000 + 1_000)
+    # To each later phase's end in one jump (the ticks fire once per jump, not 3,700
+    # times): the live region must still pass through every phase.
+    at = now
+    for _, end, _ in ip.clock()[2:]:
+        page.clock.fast_forward((end * 60 - at + 1) * 1000)
+        at = end * 60 + 1
     page.locator("#mlsd-mock-score fieldset").first.wait_for()
     live = page.evaluate("window.mlsdLive")
     expected = [
@@ -205,6 +233,10 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     ][2 - 1 :]
     assert [entry.split(". ")[0] + "." for entry in live[:-1]] == expected, live
     assert len(live) == len(expected) + 1 and live[-1].startswith("Time is up."), live
+    # The steer, drawn with Math.random() = 0.5, came with the deep dive.
+    deep = deep_steps(fraud["steps"])
+    steer = deep[int(0.5 * len(deep))]
+    assert live[1].endswith(f"The interviewer asks you to go deep on: {steer}."), live
 
     # The end: the design and the scoring table beside the notes; a score per step.
     summary = page.locator("#mlsd-mock-reference details[open] > summary")
@@ -213,9 +245,15 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     assert page.locator("#mlsd-mock-reference table").count() == 1
     legends = page.locator("#mlsd-mock-score legend").all_inner_texts()
     assert legends == fraud["steps"]
-    scores = [1 + i % 3 for i in range(len(legends))]
-    for i, score in enumerate(scores):
-        page.check(f'input[name="mlsd-mock-score-{i}"][value="{score}"]')
+    # 0 = not covered .. 3 = strong hire; the last step left unscored.
+    scores = [i % 4 for i in range(len(legends) - 1)] + [None]
+    page.check(f'input[name="mlsd-mock-score-0"][value="{scores[0]}"]')
+    page.evaluate(  # the others in one call (a click each costs a round trip)
+        """scores => scores.forEach((score, i) => score !== null && i > 0 &&
+        document.querySelector(`input[name="mlsd-mock-score-${i}"][value="${score}"]`)
+          .click())""",
+        scores,
+    )
     page.click("#mlsd-mock-score button[type=submit]")
     assert "Saved" in text(page, "saved")
     page.reload(wait_until="load")
@@ -224,35 +262,142 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     assert history.count() == 1
     cells = history.first.locator("th, td").all_inner_texts()
     assert cells[0] == START.date().isoformat()
-    assert cells[1:-1] == [str(s) for s in scores]
-    assert cells[-1] == f"{sum(scores) / len(scores):.1f}"
+    n = len(scores)
+    assert cells[1 : n + 1] == ["–" if s is None else str(s) for s in scores]
+    # Unscored counts as not covered (0) in the mean, and the count says so.
+    assert cells[n + 1 :] == [
+        f"{n - 1} of {n}",
+        f"{sum(s or 0 for s in scores) / n:.1f}",
+        steer,
+    ]
     assert page.input_value("#mlsd-mock-notes") == notes
+    # The notes went into the history entry (folded: text_content reads them).
+    assert notes in page.locator("#mlsd-mock-history details").text_content()
 
-    # Accessibility of the end state in light, then dark at phone width.
+    # Accessibility of the end state in light, then dark at phone width, each with a
+    # button under keyboard focus (Material's focus colours are under 4.5:1).
+    page.add_style_tag(content=NO_TRANSITIONS)  # axe must read the focused colours
+    page.focus("#mlsd-mock-new")
     violations = axe_violations(page, skip_chrome=True)
     assert not violations, "\n".join(violations)
     to_dark_phone(page)
+    page.focus("#mlsd-mock-new")
     violations = axe_violations(page, rules=["color-contrast"], skip_chrome=True)
-    assert not violations, "(dark) " + "\n".join(violations)
+    assert not violations, "(dark, focused) " + "\n".join(violations)
     cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
     assert not cut_off, f"at 390 px, cut off at the right: {cut_off}"
+    # Each score choice is a target at least 24 px tall (WCAG 2.2, 2.5.8).
+    target = page.locator("#mlsd-mock-score fieldset label").first.bounding_box()
+    assert target["height"] >= 24, target
+    # The design and the rubric come before the self-score: on screen and in the DOM.
+    reference, score = (
+        page.locator(f"#mlsd-mock-{name}").bounding_box()
+        for name in ("reference", "score")
+    )
+    assert reference["y"] + reference["height"] <= score["y"], (reference, score)
+    assert page.evaluate(
+        "document.getElementById('mlsd-mock-reference').compareDocumentPosition("
+        "document.getElementById('mlsd-mock-score')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
 
-    # Paper: the record of the attempt, no controls.
+    # Paper: the record of the attempt, no controls, no repeated title.
     page.emulate_media(media="print")
     assert not page.locator("#mlsd-mock").is_visible()
     assert not page.locator("article table").first.is_visible()
+    assert not page.locator("article h1").is_visible()
     record = page.locator("#mlsd-mock-record")
     assert record.is_visible()
     printed = record.inner_text()
     assert notes in printed and START.date().isoformat() in printed
-    assert f"{fraud['steps'][0]}: Lean hire" in printed
+    assert f"{fraud['steps'][0]}: Not covered" in printed
+    assert f"{fraud['steps'][-1]}: –" in printed
+    assert f"go deep on: {steer}." in printed
+    # The pace: the deep dive began at the skip, 5:00 (the plan said 10:00).
+    assert f"{phases[2].name} {mmss(now)}" in printed, printed
+    # ... and the evaluation at its planned start, however late the tick that saw it.
+    eval_start = ip.clock()[3][0] * 60
+    assert f"{phases[3].name} {mmss(eval_start)}" in printed, printed
     page.emulate_media(media="screen")
 
-    # A new mock; "surprise me" starts one on another problem.
+    # A mock on another problem whose page arrives late (held), ended, then a second
+    # attempt on the same problem: it starts clean, and the late page changes nothing.
+    held = []
+    page.route("**/problems/search-engine/", lambda route: held.append(route))
+    page.click("#mlsd-mock-score button[type=submit]")  # saved again: same entry
+    assert "Saved" in text(page, "saved")
     page.click("#mlsd-mock-new")
-    page.click("#mlsd-mock-surprise")
-    assert page.input_value("#mlsd-mock-problem") != PROBLEM
-    assert text(page, "phase").startswith("Phase 1 of")
+    page.select_option("#mlsd-mock-problem", "search-engine")
+    page.click("#mlsd-mock-start")
+    page.click("#mlsd-mock-finish")
+    # Ended early: said so, and only the phase reached is struck through.
+    assert text(page, "phase").startswith("Mock ended at 0:00."), text(page, "phase")
+    assert page.locator("#mlsd-mock-phases > .mlsd-mock__done").count() == 1
+    page.click("#mlsd-mock-new")
+    page.select_option("#mlsd-mock-problem", PROBLEM)
+    page.click("#mlsd-mock-start")
+    page.wait_for_function(
+        "t => document.getElementById('mlsd-mock-prompt').textContent.includes(t)",
+        arg=fraud["prompt"][:40],
+    )
+    assert page.input_value("#mlsd-mock-notes") == ""
+    assert text(page, "saved") == ""
+    assert page.locator("#mlsd-mock-score-rows fieldset").count() == 0
+    page.evaluate("dispatchEvent(new Event('beforeprint'))")
+    assert "Self-score" not in page.locator("#mlsd-mock-record").text_content()
+    assert len(held) == 1
+    with page.expect_event(
+        "requestfinished", lambda request: request.url.endswith("/search-engine/")
+    ):
+        held[0].continue_()
+    page.evaluate(SETTLE)
+    assert fraud["prompt"][:40] in text(page, "prompt")
+    assert text(page, "title").startswith("Fraud detection")
+    assert not page.locator("#mlsd-mock-reference").is_visible()
+    assert page.locator("#mlsd-mock-score-rows fieldset").count() == 0
+
+    # A run left open longer than its time left (a closed tab): paused, not ended.
+    page.evaluate("""() => { const key = 'mlsd:mock:run';
+      const run = JSON.parse(localStorage.getItem(key));
+      run.since -= 40 * 60000; localStorage.setItem(key, JSON.stringify(run)); }""")
+    page.reload(wait_until="load")
+    page.locator("#mlsd-mock-away").wait_for(timeout=5_000)
+    assert text(page, "pause") == "Resume"
+    assert text(page, "total-left") == mmss(usable)
+
+    # "Surprise me" draws another problem from Math.random: two seeds, two problems.
+    slugs = [Path(path).stem for _, path in nav_worked_problems()]
+    for seed, pick in ((0.0, 0), (0.999, -1)):
+        # End, New mock, then Surprise me in one round trip (clicks are tested above).
+        current, chosen, phase = page.evaluate(
+            """seed => {
+            const el = (name) => document.getElementById('mlsd-mock-' + name);
+            el('finish').click(); el('new').click();
+            const current = el('problem').value;
+            window.mlsdRandom = seed; el('surprise').click();
+            return [current, el('problem').value, el('phase').textContent]; }""",
+            seed,
+        )
+        others = [slug for slug in slugs if slug != current]
+        assert chosen == others[pick] and phase.startswith("Phase 1 of"), chosen
+
+    # Malformed storage (e.g. an imported file): the run is dropped, bad history
+    # entries are skipped, the page works and logs nothing.
+    # (The surprise mock ends first: its page, still arriving, would save it again.)
+    page.evaluate("""() => {
+      document.getElementById('mlsd-mock-finish').click();
+      document.getElementById('mlsd-mock-new').click();
+      localStorage.setItem('mlsd:mock:run', JSON.stringify({id: 1, problem:
+        'fraud-detection', date: '2026-03-02', elapsed: 0, since: 'abc', floor: 0,
+        ended: false, scores: []}));
+      const key = 'mlsd:mock:history:fraud-detection';
+      const past = JSON.parse(localStorage.getItem(key));
+      past.push({id: 2, date: '2026-03-03', scores: [1]}, null, 'x',
+        {id: 3, date: 'soon', steps: ['Data'], scores: [9]});
+      localStorage.setItem(key, JSON.stringify(past)); }""")
+    page.reload(wait_until="load")
+    page.locator("#mlsd-mock-setup").wait_for(timeout=5_000)
+    page.select_option("#mlsd-mock-problem", PROBLEM)
+    assert page.locator("#mlsd-mock-history tbody tr").count() == 1
     assert page.errors == [] and page.foreign == [], (page.errors, page.foreign)
     page.context.close()
 

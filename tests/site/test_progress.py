@@ -1,10 +1,10 @@
 """Progress on the self-checks, in Chromium (docs/assets/javascripts/progress.js).
 
-Two scenarios, one page load per step: mark on a concept page, reload, then read the
-review queue and the checklist; and export, import into a fresh browser profile, a
-malformed import and a reset on the Practice page. axe checks what the script drew, in
-both schemes. Time is Playwright's clock, so the
-"oldest first" order is set, not waited for.
+Two scenarios, one page load per step: mark on a concept page, read the review
+queue, follow it back to the page, then read the checklist; and, in one load of the
+Practice page, export, malformed imports, a reset and an import. axe checks what the
+script drew, in both schemes. Time is Playwright's clock, so the "oldest first" order
+is set, not waited for.
 """
 
 from __future__ import annotations
@@ -114,35 +114,48 @@ def test_marks_persist_count_on_the_checklist_and_queue_oldest_first(browser, si
     def after(anchor: str):
         return page.locator(f"{AFTER.format(anchor)}[data-mlsd-check]")
 
+    def status() -> str:
+        return page.get_by_role("status").filter(has_text="Mark").inner_text()
+
     page.clock.install(time=START)
     page.goto(site_url + PAGE, wait_until="load")
     checks = page.locator("article [data-mlsd-check]")
     total = checks.count()
     # Found by the checklist's anchors, which stay put: a !!! question box, and folds.
     boxed = after("q-precision-vs-recall")
-    toggled = after("q-roc-auc-rare-positives")
     second, first = after("q-check-calibration"), after("q-platt-vs-isotonic")
     unanchored = page.locator(f"{AFTER.format('q-platt-vs-isotonic')} + details")
     assert page.locator(".mlsd-mark").count() == 0, "buttons must wait for an opening"
     line = page.locator(".mlsd-progress-line")
     assert said(line) == f"Self-checks: 0 of {total} known · 0 to review · Review queue"
+    noun = line.get_by_text("Self-checks:").bounding_box()  # visible, not 1 px clipped
+    assert noun["width"] > 40 and noun["height"] > 8, "the count says what it counts"
 
     # Known: the open question box, whose answer is a folded block inside it.
     boxed.locator("details.success > summary").click()
     boxed.get_by_role("button", name="Knew it").click()
-    assert page.get_by_role("status").filter(has_text="Marked").inner_text() == (
-        "Marked as known."
+    assert status() == "Marked as known."
+    # A second press keeps the mark; only "Clear" removes it.
+    unanchored.locator("summary").click()
+    knew = unanchored.get_by_role("button", name="Knew it")
+    clear = unanchored.get_by_role("button", name="Clear the mark")
+    assert clear.is_hidden(), "nothing to clear yet"
+    knew.click()
+    knew.click()
+    assert knew.get_attribute("aria-pressed") == "true"
+    clear.click()
+    assert status() == "Mark removed."
+    assert knew.get_attribute("aria-pressed") == "false" and clear.is_hidden()
+    assert knew.evaluate("b => b === document.activeElement"), (
+        "focus stays in the group"
     )
-    # A second press removes a mark.
-    toggled.locator("summary").click()
-    toggled.get_by_role("button", name="Knew it").click()
-    toggled.get_by_role("button", name="Knew it").click()
-    assert toggled.get_by_role("button", name="Knew it").get_attribute(
-        "aria-pressed"
-    ) == ("false")
-    # Review again, the later one on the page first: the queue must follow the dates,
-    # not the page order or the alphabet (both put "second" first).
-    assert question(second) < question(first)
+    assert unanchored.locator(".mlsd-badge").count() == 0
+    # Review again on three days, in an order that is neither the page's, nor the
+    # alphabet's, nor either reversed: the queue must follow the dates.
+    order = [first, second, unanchored]
+    texts = [question(c) for c in order]
+    on_page = [texts[1], texts[0], texts[2]]  # second, first, unanchored
+    assert texts not in (on_page, on_page[::-1], sorted(texts), sorted(texts)[::-1])
     first.locator("summary").click()
     first.get_by_role("button", name="Review again").click()
     page.clock.fast_forward("26:00:00")  # the next mark is a day later
@@ -150,62 +163,104 @@ def test_marks_persist_count_on_the_checklist_and_queue_oldest_first(browser, si
     page.keyboard.press("Enter")
     second.get_by_role("button", name="Review again").focus()
     page.keyboard.press("Space")
-    assert said(line) == f"Self-checks: 1 of {total} known · 2 to review · Review queue"
+    page.clock.fast_forward("26:00:00")
+    unanchored.get_by_role("button", name="Review again").click()
+    assert said(line) == f"Self-checks: 1 of {total} known · 3 to review · Review queue"
+    stored = json.loads(storage(page)[KEY])
+    # Storage written by something else than this page: a script link, a foreign
+    # host, a hostile anchor. The queue must show none of them.
+    hostile = {"state": "review", "at": "2026-01-01T00:00:00Z", "q": "evil", "t": "x"}
+    evil = {
+        "javascript:alert(document.domain)//#q-x": dict(hostile, a=""),
+        "//evil.example/#q-x": dict(hostile, a=""),
+        "concepts/#q-x": dict(hostile, a='x" onclick="alert(1)'),
+        "concepts/features/#q-y": dict(hostile, a="", q=["not", "text"]),
+    }
+    page.evaluate(
+        "([k, v]) => localStorage.setItem(k, v)", [KEY, json.dumps(stored | evil)]
+    )
 
-    # Reload, at a self-check with no anchor of its own: the review queue links to
-    # such a one by its id, and the page must bring it into view.
-    check_id = unanchored.get_attribute("data-mlsd-check")
-    page.goto("about:blank")  # a new visit, not a reload (that restores the scroll)
-    page.goto(f"{site_url}{PAGE}#{check_id}", wait_until="load")
+    ids = [c.get_attribute("data-mlsd-check") for c in order]
+    landing = [first.evaluate(ANCHOR), second.evaluate(ANCHOR), ids[2]]
+    known_anchor = boxed.evaluate(ANCHOR)
+
+    # The queue, under a malformed hash that must not stop the script.
+    page.goto(site_url + "practice/review/#%E0%A4%A", wait_until="load")
+    queue = page.locator("#mlsd-review")
+    assert queue.locator(".mlsd-review-total").inner_text() == "3 to review · 1 known"
+    assert queue.locator("tr", has_text="Concepts").inner_text().split() == [
+        "Concepts",
+        "3",
+        "1",
+    ]
+    links = queue.locator(".mlsd-review-list li > a")
+    assert links.all_inner_texts() == texts, "oldest first"
+    hrefs = links.evaluate_all("as => as.map(a => a.href)")
+    assert hrefs == [site_url + PAGE + "#" + anchor for anchor in landing]
+    dates = queue.locator("time").evaluate_all("ts => ts.map(t => t.dateTime)")
+    days = ["2026-03-02T09:", "2026-03-03T11:", "2026-03-04T13:"]
+    assert [d[:14] for d in dates] == days
+    assert both_schemes(page, "#mlsd-review") == []
+
+    # Follow the link to the self-check with no anchor of its own: it names its check
+    # id, and the page must bring it into view. The marks persist.
+    links.last.click()
+    page.wait_for_url(f"**/{PAGE}#{ids[2]}")
     assert unanchored.evaluate(
         "e => { const top = e.getBoundingClientRect().top;"
         " return top >= 0 && top < innerHeight / 2 }"
     )
-    assert said(line) == f"Self-checks: 1 of {total} known · 2 to review · Review queue"
+    assert said(line) == f"Self-checks: 1 of {total} known · 3 to review · Review queue"
     assert page.locator(".mlsd-mark").count() == 0
     assert "mlsd-known" in boxed.get_attribute("class")
     assert boxed.locator(".mlsd-badge").inner_text() == "Known"
-    for check in (first, second):
+    for check in order:
         assert check.locator(":scope > summary .mlsd-badge").inner_text() == "To review"
-    assert "mlsd-known" not in toggled.get_attribute("class")
     boxed.locator("details.success > summary").click()
-    pressed = boxed.locator(".mlsd-mark button").evaluate_all(
+    pressed = boxed.locator(".mlsd-mark button:visible").evaluate_all(
         "bs => bs.map(b => b.textContent + '=' + b.getAttribute('aria-pressed'))"
     )
-    assert pressed == ["Knew it=true", "Review again=false"]
+    assert pressed == ["Knew it=true", "Review again=false", "Clear=null"]
+    # Failed again: "Review again" on the oldest one sends it to the back of the queue.
+    page.clock.fast_forward("26:00:00")
+    first.locator("summary").click()
+    first.get_by_role("button", name="Review again").click()
+    assert (
+        status() == "Marked to review again: it moves to the back of the review queue."
+    )
+    assert first.get_by_role("button", name="Review again").get_attribute(
+        "aria-pressed"
+    ) == ("true")
+    stored = json.loads(storage(page)[KEY])
+    at = {i: stored[f"{PAGE}#{i}"]["at"] for i in ids}
+    assert at[ids[0]][:14] == "2026-03-05T15:" and max(at.values()) == at[ids[0]]
+    assert not set(evil) & set(stored), "a write drops what read() refused"
     drawn = ".mlsd-progress-line, .mlsd-known, .mlsd-review"
     assert both_schemes(page, drawn) == []
-    asked = [question(first), question(second)]
-    landing = [first.evaluate(ANCHOR), second.evaluate(ANCHOR)]
-    anchors = {"known": {boxed.evaluate(ANCHOR)}, "review": set(landing)}
-
-    page.goto(site_url + "practice/review/", wait_until="load")
-    queue = page.locator("#mlsd-review")
-    assert queue.locator(".mlsd-review-total").inner_text() == "2 to review · 1 known"
-    assert queue.locator("tr", has_text="Concepts").inner_text().split() == [
-        "Concepts",
-        "2",
-        "1",
-    ]
-    links = queue.locator(".mlsd-review-list li > a")
-    assert links.all_inner_texts() == asked, "oldest first"
-    hrefs = links.evaluate_all("as => as.map(a => a.href)")
-    assert hrefs == [site_url + PAGE + "#" + anchor for anchor in landing]
-    dates = queue.locator("time").evaluate_all("ts => ts.map(t => t.dateTime)")
-    assert dates[0].startswith("2026-03-02T09:") and dates[1].startswith("2026-03-03")
-    assert both_schemes(page, "#mlsd-review") == []
+    anchors = {"known": {known_anchor}, "review": set(landing)}
 
     page.goto(site_url + "concepts/", wait_until="load")
     items = checklist()
-    on_page = [i for i in items if i.page == "concepts/classification-metrics.md"]
-    known = sum(i.anchor in anchors["known"] for i in on_page)
-    review = sum(i.anchor in anchors["review"] for i in on_page)
-    assert known == 1 and review == 2, "the marked questions are on the checklist"
+    listed = [i for i in items if i.page == "concepts/classification-metrics.md"]
+    known = sum(i.anchor in anchors["known"] for i in listed)
+    review = sum(i.anchor in anchors["review"] for i in listed)
+    assert known == 1 and review == 2, (
+        "the anchored marked questions are on the checklist"
+    )
     counts = f"{known} of {len(items)} known · {review} to review"
     assert said(page.locator(".mlsd-progress-line")) == (
         f"Self-checks: {counts} · Review queue"
     )
     assert page.locator("li.mlsd-known").count() == known
+    # The print page (PDF builds) holds every page: the script must leave it alone.
+    src = page.locator("script[src*='progress.js']").get_attribute("src")
+    page.evaluate(
+        "() => { document.querySelector('.mlsd-progress-line').remove();"
+        " document.querySelector('article').append(Object.assign("
+        "document.createElement('section'), {className: 'print-page'})) }"
+    )
+    page.add_script_tag(url=urljoin(page.url, src))
+    assert page.locator(".mlsd-progress-line").count() == 0
     assert page.errors == []
     page.context.close()
 
@@ -226,7 +281,25 @@ MARKS = {
         "t": "Fraud detection",
     },
 }
-SEEDED = {KEY: json.dumps(MARKS), "mlsd:mock:history": '[{"problem": "x", "score": 3}]'}
+# What the mock interview stores (mock.js), as it writes it: JSON values under
+# "mlsd:mock:". The progress tools carry any such key over unchanged; the mock page
+# checks the shapes when it reads them.
+RUN = {"id": 1772442000000, "problem": "fraud-detection", "date": "2026-03-02"}
+MOCK = {
+    "mlsd:mock:run": RUN
+    | {
+        "elapsed": 2160,
+        "since": None,
+        "floor": 6,
+        "ended": True,
+        "scores": [2, 3, None],
+    },
+    "mlsd:mock:history:fraud-detection": [
+        RUN | {"steps": ["Clarification", "Data", "Model"], "scores": [2, 3, None]}
+    ],
+    f"mlsd:mock:notes:{RUN['id']}": "Label delay: chargebacks arrive weeks later.",
+}
+SEEDED = {KEY: json.dumps(MARKS)} | {k: json.dumps(v) for k, v in MOCK.items()}
 
 
 def import_file(page, name: str, text: str) -> str:
@@ -244,65 +317,70 @@ def import_file(page, name: str, text: str) -> str:
 
 
 @pytest.mark.browser
-def test_export_then_import_restores_storage_and_bad_files_change_nothing(
+def test_export_reset_then_import_restores_storage_and_bad_files_change_nothing(
     browser, site_url
 ):
-    hub = site_url + "practice/"
-    old = new_page(browser, "light", viewport=DESKTOP)
-    old.context.add_init_script(
+    """One page load: export, refuse bad files, reset, then import the export over
+    other marks (an import replaces). Reset leaves no "mlsd:" key, so the import lands
+    in what is, for this site, a fresh browser."""
+    page = new_page(browser, "light", viewport=DESKTOP)
+    page.context.add_init_script(
         f"Object.entries({json.dumps(SEEDED)})"
         ".forEach(([k, v]) => localStorage.setItem(k, v))"
     )
-    old.goto(hub, wait_until="load")
-    summary = old.locator(".mlsd-data-summary")
-    assert "1 self-check known, 1 to review and 1 other saved item" in (
+    page.goto(site_url + "practice/#%E0%A4%A", wait_until="load")  # a malformed hash
+    summary = page.locator(".mlsd-data-summary")
+    assert "1 self-check known, 1 to review and 3 other saved items" in (
         summary.text_content()
     )
-    with old.expect_download() as download:
-        old.get_by_role("button", name="Export progress (JSON)").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export progress (JSON)").click()
     exported = json.loads(download.value.path().read_text(encoding="utf-8"))
     assert exported["format"] == "mlsd-guide-progress" and exported["version"] == 1
-    assert exported["items"] == SEEDED == storage(old)
+    assert exported["items"] == SEEDED == storage(page)
 
-    # A fresh profile: nothing of the first one, some progress of its own.
-    new = new_page(browser, "dark", viewport=DESKTOP)
-    new.goto(hub, wait_until="load")
-    new.evaluate("k => localStorage.setItem(k, '{}')", KEY)
-    own = storage(new)
-    broken = dict(exported, items={KEY: json.dumps({"concepts/x/#q-y": {"q": "?"}})})
+    def items(marks: dict, **others: str) -> str:
+        return json.dumps(dict(exported, items={KEY: json.dumps(marks)} | others))
+
+    script = "javascript:alert(document.domain)//#q-x"
+    sound = MARKS["problems/fraud-detection/#q-how-do-you-label-fraud"]
     for name, text, says in [
         ("bad.json", "{not json", "not JSON"),
         ("other.json", '{"format": "something else"}', "not a progress file"),
-        ("state.json", json.dumps(broken), 'the mark "concepts/x/#q-y" has no state'),
+        ("state.json", items({"concepts/x/#q-y": {"q": "?"}}), "has no state"),
+        ("script.json", items({script: sound}), f'the mark "{script}" is not a'),
+        (
+            "mock.json",
+            items({}, **{"mlsd:mock:run": "{"}),
+            '"mlsd:mock:run" is not JSON',
+        ),
     ]:
-        message = import_file(new, name, text)
+        message = import_file(page, name, text)
         assert says in message and "Nothing was changed" in message, message
-        assert storage(new) == own
-    assert "mlsd-data-error" in new.locator(".mlsd-data-status").get_attribute("class")
+        assert storage(page) == SEEDED
+    assert "mlsd-data-error" in page.locator(".mlsd-data-status").get_attribute("class")
 
-    message = import_file(new, "progress.json", json.dumps(exported))
-    assert message.startswith("Imported progress.json"), message
-    assert storage(new) == storage(old) == SEEDED
-    assert (
-        "1 self-check known, 1 to review"
-        in new.locator(".mlsd-data-summary").text_content()
-    )
-
-    reset = new.get_by_role("button", name="Reset progress…")
+    reset = page.get_by_role("button", name="Reset progress…")
     reset.click()
-    assert new.get_by_role("button", name="Cancel").evaluate(
+    assert page.get_by_role("button", name="Cancel").evaluate(
         "b => b === document.activeElement"
     ), "the confirmation takes the focus, on the safe choice"
-    assert both_schemes(new, "#mlsd-data") == []
-    new.get_by_role("button", name="Cancel").click()
-    assert storage(new) == SEEDED
+    assert both_schemes(page, "#mlsd-data") == []
+    page.get_by_role("button", name="Cancel").click()
+    assert storage(page) == SEEDED
     reset.click()
     assert (
-        "Delete 1 self-check known" in new.locator(".mlsd-data-confirm").text_content()
+        "Delete 1 self-check known" in page.locator(".mlsd-data-confirm").text_content()
     )
-    new.get_by_role("button", name="Delete everything").click()
-    assert storage(new) == {}
-    assert new.locator(".mlsd-data-confirm").is_hidden()
-    assert old.errors == [] and new.errors == []
-    old.context.close()
-    new.context.close()
+    page.get_by_role("button", name="Delete everything").click()
+    assert storage(page) == {}
+    assert page.locator(".mlsd-data-confirm").is_hidden()
+
+    own = {"concepts/#q-own": sound | {"q": "Mine", "a": ""}}
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [KEY, json.dumps(own)])
+    message = import_file(page, "progress.json", json.dumps(exported))
+    assert message.startswith("Imported progress.json"), message
+    assert storage(page) == SEEDED, "the file replaces what the browser held"
+    assert "1 self-check known, 1 to review" in summary.text_content()
+    assert page.errors == []
+    page.context.close()

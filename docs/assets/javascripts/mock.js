@@ -2,9 +2,11 @@
 // The phases come from assets/practice/plan.json, generated from
 // snippets/framework/interview_plan.py, the source of the 45-minute plan page; the
 // problems from the page's own list of links. Everything is kept in localStorage under
-// "mlsd:mock:": the run (so a reload loses nothing), the notes and the self-scores of
-// each problem. Time is read from Date.now(), never counted in ticks, so a slow or
-// background tab shows the right time when it wakes.
+// "mlsd:mock:": the run (so a reload loses nothing), its notes (per run: a new attempt
+// starts clean) and each problem's history of self-scores, with the notes copied in.
+// Whatever is stored may have been imported from a file: every value is checked on
+// load. Time is read from Date.now(), never counted in ticks, so a slow or background
+// tab shows the right time when it wakes.
 (function () {
   "use strict";
   var root = document.getElementById("mlsd-mock");
@@ -16,16 +18,17 @@
   }
 
   var KEY = "mlsd:mock:";
-  var SCORES = ["Lean hire", "Hire", "Strong hire"]; // saved as 1, 2, 3
+  // saved as 0..3; an unscored step is null and counts as 0 ("not covered") in the mean
+  var SCORES = ["Not covered", "Lean hire", "Hire", "Strong hire"];
   var TICK_MS = 500;
   function $(name) {
     return document.getElementById("mlsd-mock-" + name);
   }
   var el = {};
   ["fallback", "setup", "problem", "start", "surprise", "run", "title", "prompt",
-    "phase", "phase-left", "total-left", "board", "phases", "controls", "pause", "skip",
-    "finish", "new", "work", "notes", "score", "score-rows", "score-title", "saved",
-    "reference", "history", "record", "problems"].forEach(function (name) {
+    "status", "drive", "phase", "phase-left", "total-left", "board", "away", "phases",
+    "controls", "pause", "skip", "finish", "new", "work", "notes", "score", "score-rows",
+    "score-title", "saved", "reference", "history", "record", "problems"].forEach(function (name) {
     el[name] = $(name);
   });
 
@@ -54,13 +57,60 @@
   function two(n) {
     return (n < 10 ? "0" : "") + n;
   }
-  function mmss(ms) {
-    var seconds = Math.max(0, Math.ceil(ms / 1000));
+  // A count-down shows whole seconds up (0:01 until it is over); a time of day down.
+  function mmss(ms, down) {
+    var seconds = Math.max(0, (down ? Math.floor : Math.ceil)(ms / 1000));
     return Math.floor(seconds / 60) + ":" + two(seconds % 60);
   }
   function today() {
     var now = new Date(Date.now());
     return now.getFullYear() + "-" + two(now.getMonth() + 1) + "-" + two(now.getDate());
+  }
+
+  // ── The shapes of what is stored (anything may arrive by import) ──────────────
+  var DATE = /^\d{4}-\d{2}-\d{2}$/;
+  function finite(v) {
+    return typeof v === "number" && isFinite(v);
+  }
+  function whole(v, lo, hi) {
+    return finite(v) && Math.floor(v) === v && v >= lo && v <= hi;
+  }
+  function isDate(v) {
+    return typeof v === "string" && DATE.test(v);
+  }
+  function optional(v, check) {
+    return v === undefined || v === null || check(v);
+  }
+  function scoresOk(list) {
+    return Array.isArray(list) && list.every(function (s) {
+      return s === null || whole(s, 0, SCORES.length - 1);
+    });
+  }
+  function splitsOk(list) {
+    return Array.isArray(list) && list.every(function (v) { return v === null || finite(v); });
+  }
+  function isText(v) {
+    return typeof v === "string";
+  }
+  function validRun(r) {
+    return !!r && typeof r === "object" && finite(r.id) && !!problem(r.problem) &&
+      isDate(r.date) && finite(r.elapsed) && r.elapsed >= 0 &&
+      (r.since === null || finite(r.since)) && whole(r.floor, 0, plan.phases.length) &&
+      typeof r.ended === "boolean" && scoresOk(r.scores) && optional(r.steer, isText) &&
+      optional(r.splits, splitsOk);
+  }
+  function validEntry(e) {
+    return !!e && typeof e === "object" && finite(e.id) && isDate(e.date) &&
+      Array.isArray(e.steps) && e.steps.every(isText) && scoresOk(e.scores) &&
+      optional(e.notes, isText) && optional(e.steer, isText) && optional(e.splits, splitsOk);
+  }
+  function history(slug) {
+    var list = load("history:" + slug, []);
+    return Array.isArray(list) ? list.filter(validEntry) : [];
+  }
+  function notesOf(id) {
+    var text = load("notes:" + id, "");
+    return typeof text === "string" ? text : "";
   }
 
   // ── The problems: the page's list, in the site's order ────────────────────────
@@ -138,10 +188,12 @@
     return found;
   }
 
-  // ── The run: {id, problem, date, elapsed, since, floor, ended, scores} ────────
+  // ── The run: {id, problem, date, elapsed, since, floor, ended, scores, steer, splits}
   // elapsed: ms run before `since` (the Date.now() of the last start or resume, or
   // null while paused). floor: the first phase not skipped. Skipping a phase starts
   // the next one now; it keeps its planned end, so it inherits the minutes saved.
+  // steer: the step the interviewer asks to go deep on (announced when the deep dive
+  // starts). splits: the elapsed ms at which each phase began (the pace of the run).
   var plan = null;
   var run = null;
   var timer = null;
@@ -149,6 +201,7 @@
   var steps = []; // the rows of the problem's scoring table
   var pending = null; // the debounced save of the notes
   var focusScores = false; // "End now" was pressed: take focus to the self-score
+  var DEEP_DIVE = "Deep dive"; // the phase that opens with the interviewer's steer
 
   function totalMs() {
     return plan.usable_minutes * 60000;
@@ -171,17 +224,37 @@
     if (el.phase.textContent === title + " " + cue) return;
     el.phase.replaceChildren(make("strong", title), " ", make("span", cue, "mlsd-mock__cue"));
   }
+  function cap(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
   function showPhase(i) {
     var phase = plan.phases[i];
     shown = i;
-    announce("Phase " + (i + 1) + " of " + plan.phases.length + ": " + phase.name + ".",
-      phase.prompt.charAt(0).toUpperCase() + phase.prompt.slice(1) + ".");
+    var cue = cap(phase.prompt) + ".";
+    if (phase.name === DEEP_DIVE && run.steer) {
+      cue = "The interviewer asks you to go deep on: " + run.steer + ".";
+    }
+    announce("Phase " + (i + 1) + " of " + plan.phases.length + ": " + phase.name + ".", cue);
     el.board.textContent = "On the board: " + phase.board;
+    markPhases(i, i);
+  }
+  // aria-current on the phase shown, struck through the phases reached before it.
+  function markPhases(current, reached) {
     Array.prototype.forEach.call(el.phases.children, function (item, j) {
-      if (j === i) item.setAttribute("aria-current", "step");
+      if (j === current) item.setAttribute("aria-current", "step");
       else item.removeAttribute("aria-current");
-      item.classList.toggle("mlsd-mock__done", j < i);
+      item.classList.toggle("mlsd-mock__done", j < reached || (current < 0 && j === reached));
     });
+  }
+  // When a phase first shows in a running mock: its start (the planned one, or the
+  // time of the skip that began it early) is the split.
+  function split(i, ms) {
+    if (!run.splits) run.splits = [];
+    if (run.since === null || typeof run.splits[i] === "number") return;
+    var planned = i === 0 ? 0 : plan.phases[i - 1].end * 60000;
+    run.splits[i] = Math.min(ms, planned);
+    for (var j = 0; j < i; j++) if (run.splits[j] === undefined) run.splits[j] = null;
+    save();
   }
   function setText(node, text) {
     if (node.textContent !== text) node.textContent = text;
@@ -193,7 +266,10 @@
       return;
     }
     var i = phaseAt(ms);
-    if (i !== shown) showPhase(i);
+    if (i !== shown) {
+      split(i, ms);
+      showPhase(i);
+    }
     setText(el["phase-left"], mmss(plan.phases[i].end * 60000 - ms));
     setText(el["total-left"], mmss(totalMs() - ms));
   }
@@ -207,13 +283,15 @@
 
   function start(slug) {
     var now = Date.now();
+    clean();
     run = { id: now, problem: slug, date: today(), elapsed: 0, since: now, floor: 0,
-      ended: false, scores: [] };
+      ended: false, scores: [], steer: null, splits: [] };
     save();
     render();
     el.pause.focus();
   }
   function pauseOrResume() {
+    el.away.hidden = true;
     if (run.since === null) {
       run.since = Date.now();
     } else {
@@ -229,6 +307,7 @@
     tick();
   }
   function finish() {
+    el.away.hidden = true;
     var wasActive = el.controls.contains(document.activeElement);
     run.elapsed = elapsed();
     run.since = null;
@@ -238,7 +317,23 @@
     if (wasActive) el.new.focus();
     focusScores = wasActive;
   }
+  // What belongs to one attempt goes with it: a new one starts clean. Its notes live
+  // on in the history if its scores were saved.
+  function clean() {
+    saveNotes();
+    if (run) store("notes:" + run.id, null);
+    steps = [];
+    el.notes.value = "";
+    delete el.notes.dataset.run;
+    el["score-rows"].replaceChildren();
+    el.saved.textContent = "";
+    el.prompt.replaceChildren();
+    el.reference.replaceChildren();
+    el.record.replaceChildren();
+    el.away.hidden = true;
+  }
   function reset() {
+    clean();
     run = null;
     store("run", null);
     render();
@@ -251,8 +346,11 @@
     document.documentElement.classList.toggle("mlsd-mock-recording", active);
     el.setup.hidden = active;
     el.run.hidden = !active;
+    el.status.hidden = !active;
+    el.drive.hidden = !active;
     el.work.hidden = !active;
     if (!active) {
+      root.classList.remove("mlsd-mock--running");
       stopTicking();
       shown = -1;
       renderHistory(el.problem.value);
@@ -262,30 +360,42 @@
     el.problem.value = p.slug;
     el.title.textContent = p.title + " · " + run.date;
     el.controls.hidden = run.ended;
+    root.classList.toggle("mlsd-mock--running", !run.ended); // sticky clocks (extra.css)
     el.new.hidden = !run.ended;
     el.pause.textContent = run.since === null ? "Resume" : "Pause";
-    if (el.notes.dataset.problem !== p.slug) {
-      saveNotes(); // a change typed for the previous problem, not yet saved
-      el.notes.value = load("notes:" + p.slug, "");
-      el.notes.dataset.problem = p.slug;
+    if (el.notes.dataset.run !== String(run.id)) {
+      el.notes.value = notesOf(run.id);
+      el.notes.dataset.run = String(run.id);
     }
+    var id = run.id;
     page(p).then(function (doc) {
+      if (!run || run.id !== id) return; // a newer mock began while this page loaded
       var prompt = section(doc, "the-prompt").filter(function (n) {
         return n.tagName === "BLOCKQUOTE";
       })[0];
       if (prompt) el.prompt.replaceChildren.apply(el.prompt, borrow(prompt, p.url).childNodes);
-    }, failed);
+      // the steer is drawn once, before the deep dive begins
+      var dive = plan.phases.map(function (ph) { return ph.name; }).indexOf(DEEP_DIVE);
+      if (!run.ended && !run.steer && phaseAt(elapsed()) < dive) {
+        run.steer = steerFrom(scoringSteps(doc));
+        save();
+      }
+      renderRecord();
+    }, failed(id));
     if (run.ended) {
       stopTicking();
       shown = -1;
-      announce("Time is up.", "Compare your notes with the design, then score yourself.");
+      var used = elapsed();
+      if (used >= totalMs()) {
+        announce("Time is up.", "Compare your notes with the design, then score yourself.");
+      } else {
+        announce("Mock ended at " + mmss(used, true) + ".",
+          "Compare your notes with the design, then score yourself.");
+      }
       setText(el["phase-left"], mmss(0));
-      setText(el["total-left"], mmss(totalMs() - elapsed()));
-      el.board.textContent = "Time used: " + mmss(elapsed()) + " of " + mmss(totalMs()) + ".";
-      Array.prototype.forEach.call(el.phases.children, function (item) {
-        item.removeAttribute("aria-current");
-        item.classList.add("mlsd-mock__done");
-      });
+      setText(el["total-left"], mmss(totalMs() - used));
+      el.board.textContent = "Time used: " + mmss(used, true) + " of " + mmss(totalMs()) + ".";
+      markPhases(-1, used >= totalMs() ? plan.phases.length : phaseAt(used));
       renderEnd(p);
     } else {
       el.score.hidden = true;
@@ -298,8 +408,29 @@
     renderRecord();
   }
 
+  // The first column of the problem's scoring table: its steps.
+  function scoringSteps(doc) {
+    var table = section(doc, "how-an-interviewer-scores-it").filter(function (n) {
+      return n.querySelector("table");
+    })[0];
+    return table
+      ? Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (row) {
+        return row.cells[0].textContent.trim();
+      })
+      : [];
+  }
+  // The interviewer's steer: one of the steps a deep dive can take (those after the
+  // architecture in the scoring table), at random.
+  function steerFrom(names) {
+    var after = names.indexOf("Architecture");
+    var deep = after < 0 ? names : names.slice(after + 1);
+    return deep.length ? deep[Math.floor(Math.random() * deep.length)] : null;
+  }
+
   function renderEnd(p) {
+    var id = run.id;
     page(p).then(function (doc) {
+      if (!run || run.id !== id) return;
       var parts = [];
       var summary = Array.prototype.filter.call(doc.querySelectorAll("details"), function (d) {
         var title = d.querySelector(":scope > summary");
@@ -321,14 +452,9 @@
       el.reference.replaceChildren.apply(el.reference, parts);
       el.reference.hidden = false;
       scrollable(el.reference);
-      var table = scoring.filter(function (n) { return n.querySelector("table"); })[0];
-      steps = table
-        ? Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (row) {
-          return row.cells[0].textContent.trim();
-        })
-        : [];
+      steps = scoringSteps(doc);
       renderScoreForm();
-    }, failed);
+    }, failed(id));
   }
 
   function renderScoreForm() {
@@ -340,8 +466,8 @@
         var input = make("input");
         input.type = "radio";
         input.name = "mlsd-mock-score-" + i;
-        input.value = String(j + 1);
-        input.checked = run.scores[i] === j + 1;
+        input.value = String(j);
+        input.checked = run.scores[i] === j;
         choice.append(input, " " + label);
         set.appendChild(choice);
       });
@@ -361,85 +487,112 @@
   }
 
   function renderHistory(slug) {
-    var history = load("history:" + slug, []);
-    el.history.hidden = history.length === 0;
-    if (!history.length) {
+    var past = history(slug);
+    el.history.hidden = past.length === 0;
+    if (!past.length) {
       el.history.replaceChildren();
       return;
     }
-    var names = steps.length && run && run.problem === slug ? steps : history[history.length - 1].steps;
+    var names = steps.length && run && run.problem === slug ? steps : past[past.length - 1].steps;
     var table = make("table", null, "mlsd-table");
     var head = table.createTHead().insertRow();
-    ["Date"].concat(names, ["Mean"]).forEach(function (name) {
+    ["Date"].concat(names, ["Scored", "Mean", "Deep dive on"]).forEach(function (name) {
       var th = make("th", name);
       th.scope = "col";
       head.appendChild(th);
     });
     var body = table.createTBody();
-    history.forEach(function (entry) {
+    var notes = [];
+    past.forEach(function (entry) {
       var row = body.insertRow();
       var th = make("th", entry.date);
       th.scope = "row";
       row.appendChild(th);
-      var given = [];
+      var given = 0;
+      var sum = 0;
       names.forEach(function (name) {
         var k = entry.steps.indexOf(name);
-        var score = k < 0 ? null : entry.scores[k];
-        if (score) given.push(score);
-        row.insertCell().textContent = score ? String(score) : "–";
+        var score = k < 0 || entry.scores[k] === undefined ? null : entry.scores[k];
+        if (score !== null) {
+          given += 1;
+          sum += score;
+        }
+        row.insertCell().textContent = score === null ? "–" : String(score);
       });
-      var mean = given.length
-        ? (given.reduce(function (a, b) { return a + b; }, 0) / given.length).toFixed(1)
-        : "–";
-      row.insertCell().textContent = mean;
+      row.insertCell().textContent = given + " of " + names.length;
+      row.insertCell().textContent = names.length ? (sum / names.length).toFixed(1) : "–";
+      row.insertCell().textContent = entry.steer || "–";
+      if (entry.notes) {
+        var fold = make("details", null, "mlsd-mock__past-notes");
+        fold.appendChild(make("summary", "Your notes of " + entry.date));
+        fold.appendChild(make("div", entry.notes, "mlsd-mock__record-notes"));
+        notes.push(fold);
+      }
     });
     var wrap = make("div", null, "md-typeset__scrollwrap");
     var inner = make("div", null, "md-typeset__table");
     inner.appendChild(table);
     wrap.appendChild(inner);
     var title = problem(slug) ? problem(slug).title : slug;
-    el.history.replaceChildren(
+    el.history.replaceChildren.apply(el.history, [
       make("p", "Your past mocks on " + title, "mlsd-mock__label"),
-      make("p", "1 = lean hire, 2 = hire, 3 = strong hire, – = not scored; the mean is " +
-        "over the steps scored.", "mlsd-mock__legend"),
-      wrap
-    );
+      make("p", "0 = not covered, 1 = lean hire, 2 = hire, 3 = strong hire, – = not " +
+        "scored; the mean is over all " + names.length + " steps, an unscored step " +
+        "counting as 0.", "mlsd-mock__legend"),
+      wrap,
+    ].concat(notes));
     scrollable(el.history);
   }
 
   // The one-page record that print shows instead of the page (extra.css).
+  // The pace: when each phase began ("Deep dive 9:12").
+  function pace(splits) {
+    return (splits || []).map(function (ms, i) {
+      return typeof ms === "number" && plan.phases[i]
+        ? plan.phases[i].name + " " + mmss(ms, true)
+        : "";
+    }).filter(Boolean).join(" · ");
+  }
   function renderRecord() {
     if (!run) return;
     var p = problem(run.problem);
     var parts = [
       make("p", "Mock interview: " + p.title, "mlsd-mock__record-title"),
-      make("p", "Date " + run.date + " · time used " + mmss(elapsed()) + " of " +
+      make("p", "Date " + run.date + " · time used " + mmss(elapsed(), true) + " of " +
         mmss(totalMs())),
       make("p", el.prompt.textContent.trim(), "mlsd-mock__record-prompt"),
-      make("p", "Notes", "mlsd-mock__label"),
-      make("div", el.notes.value || "(none)", "mlsd-mock__record-notes"),
     ];
+    if (run.steer) {
+      parts.push(make("p", "The interviewer asked to go deep on: " + run.steer + "."));
+    }
+    if (pace(run.splits)) parts.push(make("p", "Phases began at: " + pace(run.splits) + "."));
+    parts.push(make("p", "Notes", "mlsd-mock__label"),
+      make("div", el.notes.value || "(none)", "mlsd-mock__record-notes"));
     if (steps.length) {
       var scores = chosenScores();
       parts.push(make("p", "Self-score", "mlsd-mock__label"));
       var list = make("ul", null, "mlsd-mock__record-scores");
       steps.forEach(function (step, i) {
-        list.appendChild(make("li", step + ": " + (scores[i] ? SCORES[scores[i] - 1] : "–")));
+        var score = scores[i] === null ? "–" : SCORES[scores[i]];
+        list.appendChild(make("li", step + ": " + score));
       });
       parts.push(list);
     }
     el.record.replaceChildren.apply(el.record, parts);
   }
 
-  function failed(error) {
-    el.prompt.textContent = "Could not load the problem page (" + error.message + ").";
+  function failed(id) {
+    return function (error) {
+      if (!run || run.id !== id) return;
+      el.prompt.textContent = "Could not load the problem page (" + error.message + ").";
+    };
   }
 
   // ── Events ───────────────────────────────────────────────────────────────────
   function saveNotes() {
     if (pending !== null) clearTimeout(pending);
     pending = null;
-    if (el.notes.dataset.problem) store("notes:" + el.notes.dataset.problem, el.notes.value);
+    if (el.notes.dataset.run) store("notes:" + el.notes.dataset.run, el.notes.value);
   }
   el.notes.addEventListener("input", function () {
     if (pending !== null) clearTimeout(pending);
@@ -465,6 +618,7 @@
   el.finish.addEventListener("click", finish);
   el.new.addEventListener("click", reset);
   el.score.addEventListener("change", function () {
+    if (!run) return;
     run.scores = chosenScores();
     save();
     renderRecord();
@@ -473,11 +627,13 @@
     event.preventDefault();
     run.scores = chosenScores();
     save();
-    var history = load("history:" + run.problem, []).filter(function (entry) {
+    saveNotes();
+    var past = history(run.problem).filter(function (entry) {
       return entry.id !== run.id;
     });
-    history.push({ id: run.id, date: run.date, steps: steps, scores: run.scores });
-    store("history:" + run.problem, history);
+    past.push({ id: run.id, date: run.date, steps: steps, scores: run.scores,
+      notes: el.notes.value, steer: run.steer || null, splits: run.splits || [] });
+    store("history:" + run.problem, past);
     el.saved.textContent = "Saved: " + run.date + ". It is in your past mocks below.";
     renderHistory(run.problem);
   });
@@ -494,14 +650,25 @@
         el.phases.appendChild(make("li", phase.name + " (" + phase.minutes + " min)"));
       });
       var saved = load("run", null);
-      var valid = saved && problem(saved.problem) && typeof saved.elapsed === "number" &&
-        typeof saved.floor === "number" && Array.isArray(saved.scores);
-      run = valid ? saved : null;
-      el.fallback.hidden = true;
-      root.hidden = false;
+      run = validRun(saved) ? saved : null;
+      if (saved !== null && !run) store("run", null);
+      // Left running for longer than its time left (a tab closed mid-mock): pause
+      // where it was, and let the reader resume or end it.
+      if (run && !run.ended && run.since !== null &&
+        Date.now() - run.since > totalMs() - run.elapsed) {
+        run.since = null;
+        save();
+        el.away.hidden = false;
+      }
+      root.hidden = false; // before render(): it measures the tables it draws
       render();
+      el.fallback.hidden = true; // only once render() has succeeded
     })
-    .catch(function () {
+    .catch(function (error) {
       // the fallback text stays: run the phases with any timer
+      stopTicking();
+      root.hidden = true;
+      el.fallback.hidden = false;
+      console.error("mock interview:", error);
     });
 })();

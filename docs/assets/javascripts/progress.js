@@ -7,12 +7,21 @@
 //
 // At load: one query for the page's self-checks, a class on the marked ones (their
 // summary shows the state even when closed) and a one-line count above the title. The
-// two buttons are made only when a self-check is first opened. The review queue
+// buttons ("Knew it", "Review again", and "Clear" while marked) are made only when a
+// self-check is first opened. The review queue
 // (#mlsd-review) and the data tools (#mlsd-data) render only on their own pages.
+//
+// Stored data is not trusted (an imported file, or anything else that wrote to
+// localStorage): a mark is used only if its id is a site-relative lower-case page path
+// and a check id, and its fields are strings of the expected shapes (markProblem).
 (function () {
   "use strict";
   var KEY = "mlsd:progress:v1";
   var PREFIX = "mlsd:";
+  var MOCK = "mlsd:mock:";
+  var PAGE = /^(?:[a-z0-9-]+\/)*$/; // "", "concepts/", "concepts/features/"
+  var MARK_ID = /^(?:[a-z0-9-]+\/)*#q-[a-z0-9-]+$/;
+  var ANCHOR = /^[\w-]*$/;
   var FORMAT = "mlsd-guide-progress";
   var STATES = { known: "Known", review: "To review" };
   var CHECKLIST = "concepts/";
@@ -25,17 +34,25 @@
   }
   var root = new URL(base, location.href);
   var here = pagePath(location.href);
-  var checks = document.querySelectorAll("article [data-mlsd-check]");
+  // The print page (PDF builds) holds every page: it is no page of its own to mark.
+  if (document.querySelector("#print-site-page, .print-page") || /^print_page\//.test(here)) {
+    return;
+  }
+  var checks = PAGE.test(here) ? document.querySelectorAll("article [data-mlsd-check]") : [];
   var live = null;
 
   // ── Storage ────────────────────────────────────────────────────────────────
+  // The sound marks only: a malformed one is ignored (and dropped at the next write).
   function read() {
+    var data;
     try {
-      var data = JSON.parse(localStorage.getItem(KEY) || "{}");
-      return isObject(data) ? data : {};
+      data = JSON.parse(localStorage.getItem(KEY) || "{}");
     } catch (error) {
       return {};
     }
+    var marks = {};
+    if (isObject(data)) for (var id in data) if (!markProblem(id, data[id])) marks[id] = data[id];
+    return marks;
   }
   function write(data) {
     try {
@@ -117,16 +134,19 @@
       badge.remove();
     }
     check.querySelectorAll(".mlsd-mark button").forEach(function (button) {
-      button.setAttribute("aria-pressed", String(button.value === state));
+      var toggle = button.value === "known" || button.value === "review";
+      if (toggle) button.setAttribute("aria-pressed", String(button.value === state));
+      else button.hidden = !state; // "Clear", only while there is a mark
     });
   }
+  // Set a state (pressing it again refreshes its date: a question marked "review" again
+  // goes to the back of the queue), or clear the mark (state null).
   function mark(check, state) {
     var data = read();
     var id = here + "#" + check.getAttribute("data-mlsd-check");
     var was = data[id] && data[id].state;
-    if (was === state) {
+    if (!state) {
       delete data[id];
-      state = null;
     } else {
       data[id] = {
         state: state,
@@ -140,7 +160,13 @@
     show(check, state);
     count(data);
     say(
-      state === "known" ? "Marked as known." : state ? "Marked to review again." : "Mark removed."
+      state === "known"
+        ? "Marked as known."
+        : state && was === "review"
+          ? "Marked to review again: it moves to the back of the review queue."
+          : state
+            ? "Marked to review again."
+            : "Mark removed."
     );
   }
   function buttons(check) {
@@ -162,6 +188,14 @@
       });
       group.appendChild(button);
     });
+    var clear = element("button", "Clear", "mlsd-mark-clear");
+    clear.type = "button";
+    clear.setAttribute("aria-label", "Clear the mark");
+    clear.addEventListener("click", function () {
+      mark(check, null);
+      group.firstChild.focus(); // this button hides: keep the focus in the group
+    });
+    group.appendChild(clear);
     check.appendChild(group);
     if (!live) say(""); // the live region exists before the first announcement
     var stored = read()[here + "#" + check.getAttribute("data-mlsd-check")];
@@ -189,7 +223,7 @@
       if (!title) return;
       line = document.createElement("p");
       line.className = "mlsd-progress-line";
-      var label = element("span", "Self-checks: ", "mlsd-visually-hidden");
+      var label = element("span", "Self-checks: ", "mlsd-progress-label");
       var link = element("a", "Review queue");
       link.href = new URL("practice/review/", root).href;
       line.append(label, element("span"), " · ", link);
@@ -219,7 +253,12 @@
   }
   // A review link to a self-check without an anchor of its own names its check id.
   function reveal() {
-    var hash = decodeURIComponent(location.hash.slice(1));
+    var hash;
+    try {
+      hash = decodeURIComponent(location.hash.slice(1));
+    } catch (error) {
+      return; // a malformed hash ("#%E0%A4%A"): nothing to reveal
+    }
     if (!hash || document.getElementById(hash)) return;
     var check = document.querySelector('[data-mlsd-check="' + CSS.escape(hash) + '"]');
     if (check) check.scrollIntoView();
@@ -281,9 +320,12 @@
     review.forEach(function (item) {
       var id = item[0], entry = item[1];
       var page = id.slice(0, id.indexOf("#"));
+      var url = new URL(page, root);
+      url.hash = entry.a || id.slice(page.length + 1);
+      if (url.origin !== location.origin) return; // read() checked it; be sure anyway
       var li = element("li");
       var link = element("a", entry.q || id);
-      link.href = new URL(page, root).href + "#" + (entry.a || id.slice(page.length + 1));
+      link.href = url.href;
       li.appendChild(link);
       var where = " " + (entry.t || page) + " · marked ";
       var meta = element("span", where, "mlsd-review-meta");
@@ -300,7 +342,25 @@
   function isObject(value) {
     return !!value && typeof value === "object" && !Array.isArray(value);
   }
-  // What is wrong with an export file, in words, or "" when it is sound.
+  // What is wrong with one stored mark, in words, or "" when it is sound.
+  function markProblem(id, entry) {
+    var mark = 'the mark "' + id + '"';
+    if (!MARK_ID.test(id)) return mark + ' is not a "page/#q-..." id of this site.';
+    if (!isObject(entry) || (entry.state !== "known" && entry.state !== "review")) {
+      return mark + ' has no state "known" or "review".';
+    }
+    if (typeof entry.at !== "string" || isNaN(Date.parse(entry.at))) {
+      return mark + " has no valid date.";
+    }
+    if (typeof entry.q !== "string") return mark + " has no question text.";
+    if (typeof entry.a !== "string" || !ANCHOR.test(entry.a)) {
+      return mark + " has no valid anchor (letters, digits, - and _ only).";
+    }
+    if (typeof entry.t !== "string") return mark + " has no page title.";
+    return "";
+  }
+  // What is wrong with an export file, in words, or "" when it is sound. The mock
+  // interview's items must be JSON; the mock page checks their shapes when it reads them.
   function problem(data) {
     if (!isObject(data)) return "the file holds no JSON object.";
     if (data.format !== FORMAT) {
@@ -316,6 +376,13 @@
         return 'the item "' + key + '" does not start with "' + PREFIX + '".';
       }
       if (typeof items[key] !== "string") return 'the item "' + key + '" is not a string.';
+      if (key.indexOf(MOCK) === 0) {
+        try {
+          JSON.parse(items[key]);
+        } catch (error) {
+          return 'the item "' + key + '" is not JSON.';
+        }
+      }
     }
     if (!(KEY in items)) return "";
     var marks;
@@ -326,16 +393,8 @@
     }
     if (!isObject(marks)) return "the self-check marks are not an object.";
     for (var id in marks) {
-      var entry = marks[id];
-      var mark = 'the mark "' + id + '"';
-      if (!/^[^#]*#q-[\w-]+$/.test(id)) return mark + ' is not a "page#q-..." id.';
-      if (!isObject(entry) || !(entry.state in STATES)) {
-        return mark + ' has no state "known" or "review".';
-      }
-      if (typeof entry.at !== "string" || isNaN(Date.parse(entry.at))) {
-        return mark + " has no valid date.";
-      }
-      if (typeof entry.q !== "string") return mark + " has no question text.";
+      var wrong = markProblem(id, marks[id]);
+      if (wrong) return wrong;
     }
     return "";
   }
@@ -463,8 +522,8 @@
   document.addEventListener(
     "toggle",
     function (event) {
-      var check = event.target.open && event.target.closest("[data-mlsd-check]");
-      if (check) buttons(check);
+      var check = event.target.open && event.target.closest("article [data-mlsd-check]");
+      if (check && checks.length) buttons(check); // none on a page with no sound path
     },
     true
   );
