@@ -355,14 +355,22 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     assert not page.locator("#mlsd-mock-reference").is_visible()
     assert page.locator("#mlsd-mock-score-rows fieldset").count() == 0
 
-    # A run left open longer than its time left (a closed tab): paused, not ended.
-    page.evaluate("""() => { const key = 'mlsd:mock:run';
-      const run = JSON.parse(localStorage.getItem(key));
-      run.since -= 40 * 60000; localStorage.setItem(key, JSON.stringify(run)); }""")
+    # A run left open longer than its time left (a closed tab, 40 minutes away, in
+    # phase 3): paused where the reader left, not at its start and not ended. The page
+    # stores the time reached when it is hidden; the next load finds it 40 minutes old.
+    page.clock.run_for(12 * 60_000)
+    left, phase = text(page, "total-left"), text(page, "phase")
+    page.add_init_script(
+        """if (!sessionStorage.getItem('aged')) {
+          sessionStorage.setItem('aged', '1');
+          const key = 'mlsd:mock:run', run = JSON.parse(localStorage.getItem(key));
+          run.since -= 40 * 60000; localStorage.setItem(key, JSON.stringify(run)); }"""
+    )
     page.reload(wait_until="load")
     page.locator("#mlsd-mock-away").wait_for(timeout=5_000)
     assert text(page, "pause") == "Resume"
-    assert text(page, "total-left") == mmss(usable)
+    assert (text(page, "total-left"), text(page, "phase")) == (left, phase)
+    assert phase.startswith("Phase 3 of"), phase
 
     # "Surprise me" draws another problem from Math.random: two seeds, two problems.
     slugs = [Path(path).stem for _, path in nav_worked_problems()]

@@ -218,6 +218,18 @@
   function save() {
     store("run", run);
   }
+  // Leaving the page (a closed tab, a reload, another app on a phone): store the time
+  // reached, so a run found stale on return pauses there, not at its last pause.
+  function rebase() {
+    if (!run || run.ended || run.since === null) return;
+    run.elapsed = elapsed();
+    run.since = Date.now();
+    save();
+  }
+  window.addEventListener("pagehide", rebase);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") rebase();
+  });
 
   // The live region: it changes only when the phase does (the clocks are not live).
   function announce(title, cue) {
@@ -656,6 +668,9 @@
       // where it was, and let the reader resume or end it.
       if (run && !run.ended && run.since !== null &&
         Date.now() - run.since > totalMs() - run.elapsed) {
+        // At least the last phase it reached, should the page have closed unseen.
+        run.elapsed = Math.max.apply(null, [run.elapsed].concat(
+          (run.splits || []).filter(function (t) { return typeof t === "number"; })));
         run.since = null;
         save();
         el.away.hidden = false;
