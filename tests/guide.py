@@ -203,12 +203,24 @@ def imported_modules(
     return {m for m in found if m == "snippets" or m.startswith("snippets.")}
 
 
-def import_graph() -> dict[str, set[str]]:
-    sources = snippet_sources()
+def graph_of(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """Who imports whom among ``sources`` (name -> the snippets modules it imports)."""
     return {
         name: imported_modules(name, source, is_package, sources)
         for name, (source, is_package) in sources.items()
     }
+
+
+@functools.cache
+def _sources_and_graph() -> tuple[dict[str, tuple[str, bool]], dict[str, set[str]]]:
+    # Parsed once per process: every module's AST walk costs 0.4 s, and each test
+    # module's first output asked for it again. Tests do not edit snippets/ as they run.
+    sources = snippet_sources()
+    return sources, graph_of(sources)
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {name: set(found) for name, found in _sources_and_graph()[1].items()}
 
 
 def import_closure(module: str, graph: dict[str, set[str]] | None = None) -> set[str]:
@@ -243,11 +255,10 @@ _NUMERIC_ENV = (
 
 def output_key(module: str, sources: dict[str, tuple[str, bool]] | None = None) -> str:
     """A digest of everything ``python -m <module>``'s output depends on."""
-    sources = snippet_sources() if sources is None else sources
-    graph = {
-        name: imported_modules(name, source, is_package, sources)
-        for name, (source, is_package) in sources.items()
-    }
+    if sources is None:
+        sources, graph = _sources_and_graph()
+    else:
+        graph = graph_of(sources)
     digest = hashlib.sha256()
     for name in sorted(import_closure(module, graph)):
         digest.update(f"{name}\0{sources[name][0]}\0".encode())
