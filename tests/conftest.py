@@ -31,6 +31,7 @@ def pytest_configure(config):
 GROUPED_BY_MODULE = ("common", "concepts", "framework", "problems", "test_fonts.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the marks into node ids
 def pytest_collection_modifyitems(config, items):
     tests = Path(__file__).parent
     for item in items:
