@@ -15,7 +15,9 @@ Both get page numbers in their contents. Chromium cannot print a target's page n
 (CSS ``target-counter`` is not supported), so the printer measures it: a first pass puts
 a marker at each target, finds on which PDF page each marker landed (``pdftotext``), and
 a second pass prints the numbers. The markers are absolutely positioned, so the first
-pass lays out exactly like the second.
+pass lays out exactly like the second; and it paints nothing but the markers
+(``visibility: hidden`` keeps every box where it is), which halves its time and leaves
+pdftotext a few words to read.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ _PLACE_MARKERS = """
   return n;
 }
 """
+# Pass 1 paints only the markers: hidden boxes keep their size and place (CSS 2.2,
+# 11.2), so the pages break where they will in pass 2, at half the cost (16 s, not 35 s,
+# a pass on the book measured here).
+_MEASURE_ONLY = (
+    "body * { visibility: hidden !important; }"
+    " .mlsd-page-marker { visibility: visible !important; }"
+)
 # Pass 2: the measured numbers in, the markers out.
 _WRITE_NUMBERS = """
 (pages) => {
@@ -120,7 +129,9 @@ def print_page(page, out: Path, contents: str | None = None) -> Path:
     if placed == 0:
         raise ValueError(f"no contents link matches {contents!r}")
     first_pass = out.with_suffix(".pass1.pdf")
+    measure_only = page.add_style_tag(content=_MEASURE_ONLY)
     _print(page, first_pass, final=False)
+    measure_only.evaluate("(style) => style.remove()")
     pages = marker_pages(pdf_pages_text(first_pass))
     first_pass.unlink()
     missing = placed - len(pages)
