@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from mlsd_docs.site import serve
+from mlsd_docs.site import new_page, serve
 
 
 @pytest.fixture
@@ -66,3 +66,11 @@ def test_prefix_must_be_a_path():
         serve(".", "mlsd-guide"),
     ):
         pass
+
+
+def test_new_page_rejects_a_bad_scheme_or_search_flag_before_opening_anything():
+    # The browser is never touched: the arguments are checked first.
+    with pytest.raises(ValueError, match="color_scheme must be 'light' or 'dark'"):
+        new_page(None, "blue")
+    with pytest.raises(TypeError, match="search must be True or False"):
+        new_page(None, "light", search="no")

@@ -26,11 +26,12 @@ FAILING_IMPACTS = {"serious", "critical"}
 
 @pytest.fixture
 def visit(browser, site_url):
-    """Open a page in a fresh tab that records errors and blocks other hosts."""
+    """Open a page in a fresh tab that records errors and blocks other hosts; with
+    ``search=True`` the tab loads the real search index (new_page)."""
     pages = []
 
-    def _visit(path: str, color_scheme: str = "light"):
-        page = new_page(browser, color_scheme)
+    def _visit(path: str, color_scheme: str = "light", search: bool = False):
+        page = new_page(browser, color_scheme, search=search)
         pages.append(page)
         # "load", not "networkidle" (500 ms of quiet per visit): checks that need the
         # search index wait for their results.
@@ -110,7 +111,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def tab(browser, site_url):
     """One tab for the whole module: visiting a page is a goto, in light at 1280 px."""
-    page = new_page(browser, "light", viewport=DESKTOP)
+    page = new_page(browser, "light", search=False, viewport=DESKTOP)  # no search
 
     def _open(path: str):
         page.errors.clear()
@@ -278,7 +279,7 @@ def test_diagrams_are_drawn_in_the_font_they_were_measured_in(visit):
 
 
 def test_search_finds_the_demo_page(visit):
-    hrefs = search_hrefs(visit(""), "calibrated")
+    hrefs = search_hrefs(visit("", search=True), "calibrated")
     assert any("classification-metrics" in href for href in hrefs), hrefs
 
 
@@ -310,15 +311,15 @@ def search_hrefs(page, query: str) -> list[str]:
 )
 def test_search_ranks_the_teaching_page_above_reference(visit, query, teaching_page):
     """Reference pages carry a low search boost: the page that teaches comes first."""
-    hrefs = search_hrefs(visit(""), query)
+    hrefs = search_hrefs(visit("", search=True), query)
     assert teaching_page in hrefs[0], hrefs[:4]
     assert not any("reference/" in href for href in hrefs[:4]), hrefs[:4]
 
 
 def test_the_search_index_waits_until_the_page_has_loaded(visit):
-    """Material asks for the 0.4 MB index at start-up; overrides/main.html holds that
-    request until the load event (it competed with the first paint on slow phones)."""
-    page = visit("")
+    """Material asks for the index (1.8 MB) at start-up; overrides/main.html holds
+    that request until the load event (it competed with the first paint on phones)."""
+    page = visit("", search=True)
     page.wait_for_function(
         """() => performance.getEntriesByType('resource')
             .some(e => e.name.endsWith('/search/search_index.json'))""",
@@ -334,8 +335,18 @@ def test_the_search_index_waits_until_the_page_has_loaded(visit):
     )
 
 
+INDEX = "fetch('search/search_index.json').then((r) => r.json())"
+
+
+def test_a_tab_that_never_searches_gets_the_index_without_documents(visit):
+    emptied = visit("").evaluate(INDEX)
+    real = visit("", search=True).evaluate(INDEX)
+    assert len(real["docs"]) > 100 and emptied["docs"] == []
+    assert emptied["config"] == real["config"]
+
+
 def test_search_works_from_the_keyboard_alone(visit):
-    page = visit("")
+    page = visit("", search=True)
     page.keyboard.press("/")  # Material's shortcut focuses the search field
     focused = page.evaluate(
         "document.activeElement.classList.contains('md-search__input')"

@@ -159,7 +159,11 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     phases = ip.phases()
     fraud = fraud_page()
     page = new_page(
-        browser, "light", viewport={"width": 1280, "height": 800}, timezone_id="UTC"
+        browser,
+        "light",
+        search=False,
+        viewport={"width": 1280, "height": 800},
+        timezone_id="UTC",
     )
     page.clock.install(time=START)
     page.add_init_script(SEEDED_RANDOM)

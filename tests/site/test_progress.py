@@ -109,7 +109,7 @@ def test_the_hub_links_each_download_at_the_site_root(built_site):
 
 @pytest.mark.browser
 def test_marks_persist_count_on_the_checklist_and_queue_oldest_first(browser, site_url):
-    page = new_page(browser, "light", viewport=DESKTOP)
+    page = new_page(browser, "light", search=False, viewport=DESKTOP)
 
     def after(anchor: str):
         return page.locator(f"{AFTER.format(anchor)}[data-mlsd-check]")
@@ -323,7 +323,7 @@ def test_export_reset_then_import_restores_storage_and_bad_files_change_nothing(
     """One page load: export, refuse bad files, reset, then import the export over
     other marks (an import replaces). Reset leaves no "mlsd:" key, so the import lands
     in what is, for this site, a fresh browser."""
-    page = new_page(browser, "light", viewport=DESKTOP)
+    page = new_page(browser, "light", search=False, viewport=DESKTOP)
     page.context.add_init_script(
         f"Object.entries({json.dumps(SEEDED)})"
         ".forEach(([k, v]) => localStorage.setItem(k, v))"
