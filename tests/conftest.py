@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (seeded from each test's name): a
+# run on CI fails only where a run here fails. Found by chance once, a boundary case
+# belongs in the test as an explicit example.
+settings.register_profile("mlsd", derandomize=True, database=None)
+settings.load_profile("mlsd")
 
 
 def pytest_addoption(parser):
