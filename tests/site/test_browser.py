@@ -154,31 +154,6 @@ def to_dark_phone(page) -> None:
     assert running == 0, f"{running} colour transitions still running after the switch"
 
 
-# Blocks far from the screen are not laid out until the reader comes near
-# (content-visibility: auto), and scroll-regions.js makes a wide table or diagram
-# focusable only then. Bring each such region to the screen, as a reader scrolling
-# down would, before axe checks that every scrolling region takes the keyboard.
-READ_THROUGH = """
-async () => {
-  const frames = () => new Promise((done) =>
-    requestAnimationFrame(() => requestAnimationFrame(done)));
-  const regions = '.md-typeset__scrollwrap, .diagram, .math--block';
-  for (const region of document.querySelectorAll(`article :is(${regions})`)) {
-    region.scrollIntoView({block: 'center'});
-    await frames();
-  }
-  window.scrollTo(0, 0);
-  await frames();
-}
-"""
-
-
-# Then every block is rendered for the checks: in a block the browser skipped, axe
-# read the background wrong (#212121 behind the light scheme's text, 1.3:1, where the
-# screen shows white once the block is drawn), and heights are placeholders (120 px).
-ALL_RENDERED = ".md-content .md-typeset > * { content-visibility: visible !important; }"
-
-
 # Each diagram label is HTML in a fixed-size <foreignObject> that clips its overflow:
 # report every label whose laid-out text is larger than its box.
 OVERFLOWING_LABELS = """
@@ -271,8 +246,6 @@ def test_every_page_on_a_desktop_in_light_and_a_phone_in_dark(tab, path):
     of the page that is code. Then at 390 px in dark: contrast holds and no text runs
     off the screen."""
     page = tab(path)
-    page.evaluate(READ_THROUGH)
-    page.add_style_tag(content=ALL_RENDERED)
     overflowing = page.evaluate(OVERFLOWING_LABELS)
     assert not overflowing, f"/{path}: labels cut off by their boxes: {overflowing}"
     share = page.evaluate(CODE_SHARE)

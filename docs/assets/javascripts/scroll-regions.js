@@ -4,17 +4,11 @@
 // tabindex="0" (and tables, which have no name, a region role and a name). Measure all,
 // then write: one layout, not one per region. document$ is Material's page observable
 // (it fires once per page load).
-//
-// Blocks far from the screen are not laid out (content-visibility: auto, extra.css):
-// such a region measures as not overflowing, so each block is measured again when it
-// comes near the screen (the browser's contentvisibilityautostatechange, which does not
-// bubble: caught on the way down).
 (function () {
-  var SELECTOR = ".md-typeset__scrollwrap, .diagram, .math--block";
-
-  function label(root) {
-    var regions = Array.prototype.slice.call(root.querySelectorAll(SELECTOR));
-    if (root.matches && root.matches(SELECTOR)) regions.push(root);
+  function label() {
+    var regions = document.querySelectorAll(
+      ".md-typeset__scrollwrap, .diagram, .math--block"
+    );
     var overflowing = [];
     regions.forEach(function (region) {
       if (region.scrollWidth > region.clientWidth && !region.hasAttribute("tabindex")) {
@@ -32,20 +26,10 @@
       }
     });
   }
-  function labelAll() {
-    label(document);
-  }
   if (window.document$) {
-    window.document$.subscribe(labelAll);
+    window.document$.subscribe(label);
   } else {
-    document.addEventListener("DOMContentLoaded", labelAll);
+    document.addEventListener("DOMContentLoaded", label);
   }
-  window.addEventListener("resize", labelAll);
-  document.addEventListener(
-    "contentvisibilityautostatechange",
-    function (event) {
-      if (!event.skipped) label(event.target);
-    },
-    true
-  );
+  window.addEventListener("resize", label);
 })();
