@@ -217,6 +217,8 @@ def test_marks_persist_count_on_the_checklist_and_queue_oldest_first(browser, si
     for check in order:
         assert check.locator(":scope > summary .mlsd-badge").inner_text() == "To review"
     boxed.locator("details.success > summary").click()
+    # The buttons are made on the toggle event, after the click returns.
+    boxed.locator(".mlsd-mark button:visible").first.wait_for()
     pressed = boxed.locator(".mlsd-mark button:visible").evaluate_all(
         "bs => bs.map(b => b.textContent + '=' + b.getAttribute('aria-pressed'))"
     )
