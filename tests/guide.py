@@ -277,6 +277,8 @@ def cached_output(module: str, cache: Path) -> str:
     if saved.is_file():
         return saved.read_text(encoding="utf-8")
     output = _run_module(module)
+    if output_key(module, snippet_sources()) != key:  # edited as it ran: keep nothing
+        return output
     cache.mkdir(parents=True, exist_ok=True)
     for stale in cache.glob(f"{module}.*.txt"):
         stale.unlink()

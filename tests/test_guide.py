@@ -99,10 +99,23 @@ def test_a_cached_output_is_reused_until_its_key_changes(tmp_path, monkeypatch):
         return f"run {len(runs)}\n"
 
     monkeypatch.setattr(guide, "_run_module", fake_run)
-    monkeypatch.setattr(guide, "output_key", lambda module: "k1")
+    monkeypatch.setattr(guide, "output_key", lambda module, sources=None: "k1")
     assert guide.cached_output("snippets.x", tmp_path) == "run 1\n"
     assert guide.cached_output("snippets.x", tmp_path) == "run 1\n"
     assert runs == ["snippets.x"]
-    monkeypatch.setattr(guide, "output_key", lambda module: "k2")
+    monkeypatch.setattr(guide, "output_key", lambda module, sources=None: "k2")
     assert guide.cached_output("snippets.x", tmp_path) == "run 2\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snippets.x.k2.txt"]
+
+
+def test_an_output_whose_code_changed_while_it_ran_is_not_kept(tmp_path, monkeypatch):
+    # The key before the run comes from the sources read at the start of the process;
+    # the one after, from the files as they are now.
+    monkeypatch.setattr(guide, "_run_module", lambda module: "new code's output\n")
+    monkeypatch.setattr(
+        guide,
+        "output_key",
+        lambda module, sources=None: "old" if sources is None else "new",
+    )
+    assert guide.cached_output("snippets.x", tmp_path) == "new code's output\n"
+    assert list(tmp_path.iterdir()) == []
