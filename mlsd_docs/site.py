@@ -230,6 +230,10 @@ def new_page(
 
             try:
                 body = _emptied_index(route.request.url)
+            except (OSError, ValueError):  # unreadable: let the real request decide
+                route.fallback()
+                return
+            try:
                 route.fulfill(body=body, content_type="application/json")
             except PlaywrightError:
                 if not page.is_closed():  # a test may close the tab before it comes
