@@ -34,10 +34,24 @@ def header(results: dict) -> list[str]:
     info = results.get("machine", {})
     if not info:
         return ["Measured by `make bench`."]
-    return [
+    text = (
         f"Measured by `make bench` on {info['date']} at commit `{info['commit']}`: "
         f"{info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}."
+    )
+    stamp = {"commit": info.get("commit"), "date": info.get("date")}
+    older = [
+        f"{SECTIONS.get(name, 'test suite')} at `{when.get('commit')}` on "
+        f"{when.get('date')}"
+        for name, when in results.get("provenance", {}).items()
+        if when != stamp and name in results
     ]
+    if older:
+        text += (
+            " Carried over from an earlier run, because this one did not measure them: "
+            + "; ".join(older)
+            + "."
+        )
+    return [text]
 
 
 def budgets_section(results: dict) -> list[str]:

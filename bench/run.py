@@ -5,6 +5,10 @@
     python bench/run.py only lighthouse    measure only the named sections
     python bench/run.py render             rewrite results.md from results.json
 
+A run that skips sections keeps their previous results from results.json, each marked
+with the commit and date it was measured at (the report names them), so a long section
+such as ann need not be re-run when nothing it measures changed.
+
 Sections: build, page_weight, search, lighthouse, tests, ann. Speed and size targets
 live here, never in timed tests. Measuring is in measure.py, lighthouse.py and
 suite.py; budgets, verdicts and the Markdown in report.py.
@@ -106,6 +110,36 @@ def sections_from(argv: list[str]) -> set[str]:
     return named if only else set(SECTIONS) - named
 
 
+def merge(previous: dict, new: dict, measured: set[str]) -> dict:
+    """New results for the measured sections, previous ones for the rest.
+
+    ``provenance`` maps each section to the commit and date it was measured at; a
+    section carried over keeps the stamp it had (or the previous run's machine stamp).
+    """
+    if not isinstance(previous, dict) or not isinstance(new, dict):
+        raise TypeError("previous and new results must be dicts")
+    unknown = set(measured) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown sections {sorted(unknown)}; known: {SECTIONS}")
+    stamp = {key: new.get("machine", {}).get(key) for key in ("commit", "date")}
+    old_stamp = {
+        key: previous.get("machine", {}).get(key) for key in ("commit", "date")
+    }
+    old_provenance = previous.get("provenance", {})
+    merged: dict = {"machine": new.get("machine", {})}
+    provenance: dict = {}
+    for name in SECTIONS:
+        if name in measured:
+            if name in new:
+                merged[name] = new[name]
+                provenance[name] = stamp
+        elif name in previous:
+            merged[name] = previous[name]
+            provenance[name] = old_provenance.get(name, old_stamp)
+    merged["provenance"] = provenance
+    return merged
+
+
 def write(results: dict) -> None:
     """Write results.json and results.md (the page includes the latter)."""
     text = report.markdown(results)
@@ -121,7 +155,13 @@ def main(argv: list[str]) -> None:
         (OUT / "results.md").write_text(report.markdown(results), encoding="utf-8")
         print(report.markdown(results))
         return
-    write(measure_all(sections_from(argv)))
+    sections = sections_from(argv)
+    results = measure_all(sections)
+    previous_file = OUT / "results.json"
+    if previous_file.exists():
+        previous = json.loads(previous_file.read_text(encoding="utf-8"))
+        results = merge(previous, results, sections)
+    write(results)
     print("[bench] wrote bench/results.md and bench/results.json")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import budgets, lighthouse, report, suite
+from bench import budgets, lighthouse, report, run, suite
 
 
 def scores(performance=100, accessibility=100, best=100, seo=100, **extra) -> dict:
@@ -292,3 +292,39 @@ def test_make_check_runs_first_with_its_output_cache_emptied(monkeypatch, tmp_pa
     assert timed["check"]["summaries"] == timed["check_programs_run"]["summaries"]
     text = "\n".join(report.suite_section({"tests": timed}))
     assert "With that cache emptied" in text, text
+
+
+def test_a_partial_run_keeps_skipped_sections_with_their_stamp(results):
+    previous = {**results, "machine": {**results["machine"], "commit": "old0001"}}
+    new = {
+        "machine": {**results["machine"], "commit": "new0002", "date": "2026-02-02"},
+        "lighthouse": {"error": "fresh"},
+    }
+    merged = run.merge(previous, new, {"lighthouse"})
+    assert merged["lighthouse"] == {"error": "fresh"}
+    assert merged["ann"] == previous["ann"]
+    assert merged["machine"]["commit"] == "new0002"
+    assert merged["provenance"]["lighthouse"] == {
+        "commit": "new0002",
+        "date": "2026-02-02",
+    }
+    assert merged["provenance"]["ann"] == {"commit": "old0001", "date": "2026-01-01"}
+    header = report.header(merged)[0]
+    assert "ANN at `old0001` on 2026-01-01" in header
+    assert "Lighthouse at" not in header
+    # A second partial run keeps the first stamp of a section it skips again.
+    again = run.merge(
+        merged, {"machine": {"commit": "new0003", "date": "2026-03-03"}}, {"ann"}
+    )
+    assert again["provenance"]["lighthouse"] == {
+        "commit": "new0002",
+        "date": "2026-02-02",
+    }
+    assert "ann" not in again and "ann" not in again["provenance"]
+
+
+def test_merge_rejects_unknown_sections_and_non_dicts(results):
+    with pytest.raises(ValueError, match="unknown sections"):
+        run.merge(results, results, {"lighthose"})
+    with pytest.raises(TypeError, match="must be dicts"):
+        run.merge([], results, {"ann"})
