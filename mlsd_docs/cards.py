@@ -46,7 +46,14 @@ from mlsd_docs.html_tree import (
     serialize,
 )
 from mlsd_docs.self_checks import CHECK_ATTRIBUTE
-from mlsd_docs.site import ROOT, mkdocs_config, nav_pages, site_url
+from mlsd_docs.site import (
+    mkdocs_config,
+    nav_pages,
+    parsed_site,
+    require_built_site,
+    site_argument,
+    site_url,
+)
 
 # The guide's title as a book: the deck's name and the e-book's title.
 BOOK_TITLE = "Machine-learning system design interviews: a runnable guide"
@@ -206,9 +213,7 @@ def page_cards(site: Path, path: str, url: str) -> list[Card]:
 
 def collect_cards(site: Path, config: dict | None = None) -> list[Card]:
     """Every self-check of every nav page, in nav order."""
-    site = Path(site)
-    if not (site / "index.html").is_file():
-        raise ValueError(f"{site} is not a built site (no index.html)")
+    site = require_built_site(site)
     config = config or mkdocs_config()
     url = site_url(config)
     cards = [
@@ -295,14 +300,12 @@ def build(site: Path, out_dir: Path) -> tuple[Path, Path, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    site_help = "the built site to read (default: site/)"
     out_help = f"where to write {APKG_NAME} and {CSV_NAME} (default: the site)"
-    parser.add_argument("--site", type=Path, default=ROOT / "site", help=site_help)
+    site_argument(parser)
     parser.add_argument("--out-dir", type=Path, default=None, help=out_help)
     args = parser.parse_args(argv)
-    if not (args.site / "index.html").is_file():
-        parser.error(f"{args.site} is not a built site (no index.html); run make build")
-    apkg, csv_path, count = build(args.site, args.out_dir or args.site)
+    site = parsed_site(parser, args)
+    apkg, csv_path, count = build(site, args.out_dir or site)
     print(f"{count} cards: {apkg} and {csv_path}")
 
 

@@ -51,7 +51,14 @@ from mlsd_docs.html_tree import (
     plain_text,
     serialize,
 )
-from mlsd_docs.site import ROOT, mkdocs_config, nav_pages, site_url
+from mlsd_docs.site import (
+    mkdocs_config,
+    nav_pages,
+    parsed_site,
+    require_built_site,
+    site_argument,
+    site_url,
+)
 
 EPUB_NAME = "mlsd-guide.epub"
 OPF_PATH = "OEBPS/content.opf"
@@ -370,9 +377,7 @@ def chapters_of(config: dict) -> list[Chapter]:
 
 def build_epub(site: Path, out: Path, config: dict | None = None) -> Path:
     """Write the EPUB of the built site to out."""
-    site = Path(site)
-    if not (site / "index.html").is_file():
-        raise ValueError(f"{site} is not a built site (no index.html)")
+    site = require_built_site(site)
     config = config or mkdocs_config()
     url = site_url(config)
     chapters = chapters_of(config)
@@ -429,14 +434,12 @@ def build_epub(site: Path, out: Path, config: dict | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    site_help = "the built site to read (default: site/)"
     out_help = f"the EPUB file to write (default: <site>/{EPUB_NAME})"
-    parser.add_argument("--site", type=Path, default=ROOT / "site", help=site_help)
+    site_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help=out_help)
     args = parser.parse_args(argv)
-    if not (args.site / "index.html").is_file():
-        parser.error(f"{args.site} is not a built site (no index.html); run make build")
-    out = build_epub(args.site, args.out or args.site / EPUB_NAME)
+    site = parsed_site(parser, args)
+    out = build_epub(site, args.out or site / EPUB_NAME)
     problems = validate(out)
     for problem in problems:
         print(f"EPUB problem: {problem}", file=sys.stderr)

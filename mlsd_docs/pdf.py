@@ -28,7 +28,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from mlsd_docs.site import ROOT, build, chromium, serve, site_path_prefix
+from mlsd_docs.site import (
+    ROOT,
+    build,
+    chromium,
+    require_built_site,
+    serve,
+    site_path_prefix,
+)
 
 MARGIN_MM = {"top": 14, "bottom": 14, "left": 12, "right": 12}
 BOOK_CONTENTS = "#print-page-toc a[href*='#']"
@@ -183,8 +190,7 @@ def build_interview_edition(site: Path, out: Path, browser=None) -> dict:
 
     Returns what went in: ``{"problems": n, "answers": m}``.
     """
-    if not (site / "index.html").is_file():
-        raise FileNotFoundError(f"{site} is not a built site (no index.html)")
+    site = require_built_site(site)
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def run(own_browser) -> dict:

@@ -265,6 +265,35 @@ _MkdocsLoader.add_multi_constructor(
 )
 
 
+def require_built_site(site: Path | str) -> Path:
+    """``site`` as a Path, or ValueError when it is not a built site (no index.html)."""
+    if not isinstance(site, (str, os.PathLike)):
+        raise TypeError(f"site must be a path, got {type(site).__name__}")
+    site = Path(site)
+    if not (site / "index.html").is_file():
+        raise ValueError(f"{site} is not a built site (no index.html); run make build")
+    return site
+
+
+def site_argument(parser) -> None:
+    """Add ``--site`` (the built site a command reads, default site/) to an argparse
+    parser; read it back with ``parsed_site(parser, args)``."""
+    parser.add_argument(
+        "--site",
+        type=Path,
+        default=ROOT / "site",
+        help="the built site to read (default: site/)",
+    )
+
+
+def parsed_site(parser, args) -> Path:
+    """The ``--site`` argument, checked: a usage error when it is not a built site."""
+    try:
+        return require_built_site(args.site)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def mkdocs_config(config: Path = ROOT / "mkdocs.yml") -> dict:
     """mkdocs.yml as data, its !ENV / !!python tags read as None."""
     return yaml.load(config.read_text(encoding="utf-8"), Loader=_MkdocsLoader)

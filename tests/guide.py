@@ -24,8 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from filelock import FileLock
+
+from mlsd_docs import site
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -403,45 +404,20 @@ def replace_fence_body(page: str, fence: Fence, new_body: str) -> None:
     prose.cache_clear()
 
 
-class _MkdocsLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml without resolving its !ENV and !!python tags."""
-
-
-_MkdocsLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-_MkdocsLoader.add_multi_constructor(
-    "tag:yaml.org,2002:python/", lambda lo, su, no: None
-)
-
-
 @functools.cache
 def mkdocs_config() -> dict:
-    return yaml.load(
-        (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_MkdocsLoader
-    )
+    """mkdocs.yml as data (read once per process; see mlsd_docs.site)."""
+    return site.mkdocs_config(ROOT / "mkdocs.yml")
 
 
 def nav_pages() -> list[str]:
     """Every Markdown file of the nav, in nav order."""
-    found: list[str] = []
-
-    def walk(items):
-        for item in items:
-            value = next(iter(item.values())) if isinstance(item, dict) else item
-            if isinstance(value, list):
-                walk(value)
-            elif value.endswith(".md"):
-                found.append(value)
-
-    walk(mkdocs_config()["nav"])
-    return found
+    return [page.markdown for page in site.nav_pages(mkdocs_config())]
 
 
 def page_url(name: str) -> str:
     """The site-relative URL of a page: 'concepts/x.md' -> 'concepts/x/'."""
-    stem = name.removesuffix(".md")
-    if stem == "index" or stem.endswith("/index"):
-        return stem.removesuffix("index")
-    return stem + "/"
+    return site.NavPage(name, None, ()).path
 
 
 # One line of the checklist (docs/concepts/index.md): "12. [Question?](page.md#anchor)",

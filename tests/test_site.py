@@ -1,7 +1,9 @@
-"""The one static server tests, bench and the PDF printer share."""
+"""The one static server tests, bench and the PDF printer share, and the built-site
+argument of the commands that read a build (cards, EPUB, PDF)."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import socket
 import time
@@ -10,7 +12,14 @@ import urllib.request
 
 import pytest
 
-from mlsd_docs.site import new_page, serve
+from mlsd_docs import cards, epub
+from mlsd_docs.site import (
+    new_page,
+    parsed_site,
+    require_built_site,
+    serve,
+    site_argument,
+)
 
 
 @pytest.fixture
@@ -74,3 +83,33 @@ def test_new_page_rejects_a_bad_scheme_or_search_flag_before_opening_anything():
         new_page(None, "blue")
     with pytest.raises(TypeError, match="search must be True or False"):
         new_page(None, "light", search="no")
+
+
+def test_a_built_site_needs_its_index(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"is not a built site \(no index.html\); run make build"
+    ):
+        require_built_site(tmp_path)
+    with pytest.raises(TypeError, match="site must be a path, got int"):
+        require_built_site(3)
+    (tmp_path / "index.html").write_text("<p>home</p>")
+    assert require_built_site(str(tmp_path)) == tmp_path
+
+
+def test_the_site_argument_is_a_usage_error_when_not_built(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="x")
+    site_argument(parser)
+    with pytest.raises(SystemExit) as exit_info:
+        parsed_site(parser, parser.parse_args(["--site", str(tmp_path)]))
+    assert exit_info.value.code == 2
+    assert "is not a built site" in capsys.readouterr().err
+    (tmp_path / "index.html").write_text("<p>home</p>")
+    assert parsed_site(parser, parser.parse_args(["--site", str(tmp_path)])) == tmp_path
+
+
+@pytest.mark.parametrize("command", [cards.main, epub.main])
+def test_cards_and_epub_refuse_a_folder_that_is_not_a_build(command, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command(["--site", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert f"{tmp_path} is not a built site" in capsys.readouterr().err
