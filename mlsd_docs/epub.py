@@ -155,17 +155,13 @@ def flatten_tabs(tree: Node) -> None:
 
 def fix_content_models(tree: Node) -> None:
     """What browsers forgive and EPUB's schemas do not: a paragraph inside a diagram
-    label's span becomes a block span; a MathML operator (a token, text only) that
-    holds markup becomes an mrow."""
+    label's span becomes a block span. (MathML operators holding markup are flattened
+    where the formulas are made, mlsd_docs.math, so the site's MathML is valid too.)"""
     for label in tree.find_all("foreignObject"):
         for element in label.iter():
             if element.tag == "p":
                 element.tag = "span"
                 element.attrs["class"] = "label-line"
-    for element in tree.find_all("mo"):
-        if element.elements():
-            element.tag = "mrow"
-            element.attrs.clear()
 
 
 def add_namespaces(tree: Node) -> None:

@@ -61,6 +61,33 @@ def _check(latex: str, mathml: str) -> None:
             raise ValueError(f"incomplete {element.tag} in formula {latex!r}")
 
 
+# What a token's markup becomes when it is flattened to text: the spacing commands
+# latex2mathml writes as <mspace> (\, \: \; \quad) become a thin space.
+_SPACE = "\u2009"
+
+
+def _flatten_operators(mathml: str) -> str:
+    r"""An <mo> is a token: text only. latex2mathml puts markup in one for
+    ``\mathop{\mathrm{arg\,max}}`` (an mrow of letters and an mspace), which MathML
+    Core does not allow (browsers guess; EPUB's schema refuses it). Its letters become
+    the operator's text, spaces a thin space: ``<mo>arg max</mo>``."""
+    if "<mo><m" not in mathml and "<mo ><m" not in mathml:
+        return mathml
+    root = ElementTree.fromstring(mathml)
+    for mo in root.iter("mo"):
+        if len(mo) == 0:
+            continue
+        text = "".join(
+            _SPACE if element.tag == "mspace" else (element.text or "")
+            for element in mo.iter()
+            if element is not mo
+        )
+        for child in list(mo):
+            mo.remove(child)
+        mo.text = (mo.text or "") + text
+    return ElementTree.tostring(root, encoding="unicode", short_empty_elements=True)
+
+
 def to_mathml(latex: str, display: str = "inline") -> str:
     """MathML for one LaTeX formula; a ValueError naming it if it is malformed."""
     if not isinstance(latex, str):
@@ -75,6 +102,7 @@ def to_mathml(latex: str, display: str = "inline") -> str:
         raise ValueError(f"cannot convert formula {latex!r}: {error}") from error
     mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
     _check(latex, mathml)
+    mathml = _flatten_operators(mathml)
     return mathml
 
 

@@ -72,3 +72,19 @@ def test_escaped_braces_are_not_counted():
 def test_the_extension_needs_arithmatex_first():
     with pytest.raises(ValueError, match="arithmatex"):
         markdown.markdown("x", extensions=["mlsd_docs.math"])
+
+
+@pytest.mark.parametrize("display", ["inline", "block"])
+def test_an_operator_name_is_text_only_as_mathml_requires(display):
+    # latex2mathml alone puts an mrow of letters and an mspace inside the <mo>.
+    mathml = to_mathml(r"\mathop{\mathrm{arg\,max}}_{i \notin Y} x", display)
+    operators = list(ElementTree.fromstring(mathml).iter("mo"))
+    assert all(len(mo) == 0 for mo in operators), mathml
+    assert [mo.text for mo in operators] == ["arg\u2009max", "\u2209"]
+
+
+def test_formulas_without_such_operators_keep_the_converter_output():
+    assert to_mathml(r"\operatorname{Var}(x)") == (
+        '<math display="inline"><mrow><mo>Var</mo><mo stretchy="false">&#x00028;</mo>'
+        '<mi>x</mi><mo stretchy="false">&#x00029;</mo></mrow></math>'
+    )
