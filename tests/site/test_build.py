@@ -81,6 +81,33 @@ def test_built_site_loads_nothing_from_another_host(built_site):
     )
 
 
+class _Scripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocking: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        deferred = {"defer", "async"} & attributes.keys()
+        module = attributes.get("type") == "module"
+        if tag == "script" and attributes.get("src") and not (deferred or module):
+            self.blocking.append(attributes["src"])
+
+
+def test_only_materials_own_bundle_blocks_the_parser(built_site):
+    # Our scripts are deferred (mkdocs.yml): a synchronous one that arrives before the
+    # first paint counts as render-blocking, which cost problem pages FCP in Lighthouse.
+    blocking = set()
+    for html_file in built_site.rglob("*.html"):
+        parser = _Scripts()
+        parser.feed(html_file.read_text(encoding="utf-8"))
+        blocking |= {src.rsplit("/", 1)[-1] for src in parser.blocking}
+    assert blocking, "Material's bundle should be found"
+    assert all(re.fullmatch(r"bundle\.[0-9a-f]+\.min\.js", s) for s in blocking), (
+        blocking
+    )
+
+
 def test_no_cdn_hosts_anywhere_in_the_built_assets(built_site):
     cdn = re.compile(r"fonts\.googleapis|fonts\.gstatic|unpkg\.com|cdn\.jsdelivr|cdnjs")
     hits = [
