@@ -15,6 +15,7 @@ In ``mkdocs.yml``, after ``pymdownx.arithmatex``::
 from __future__ import annotations
 
 import html
+import re
 from xml.etree import ElementTree
 
 from latex2mathml.converter import convert
@@ -64,6 +65,14 @@ def _check(latex: str, mathml: str) -> None:
 # What a token's markup becomes when it is flattened to text: the spacing commands
 # latex2mathml writes as <mspace> (\, \: \; \quad) become a thin space.
 _SPACE = "\u2009"
+_MO_WITH_MARKUP = re.compile(r"<mo\b[^>]*(?<!/)>[^<]*<m")
+
+
+def _text(element: ElementTree.Element) -> str:
+    """An element's text as one string, an <mspace> as a thin space, then its tail."""
+    inner = _SPACE if element.tag == "mspace" else (element.text or "")
+    inner += "".join(_text(child) for child in element)
+    return inner + (element.tail or "")
 
 
 def _flatten_operators(mathml: str) -> str:
@@ -71,20 +80,16 @@ def _flatten_operators(mathml: str) -> str:
     ``\mathop{\mathrm{arg\,max}}`` (an mrow of letters and an mspace), which MathML
     Core does not allow (browsers guess; EPUB's schema refuses it). Its letters become
     the operator's text, spaces a thin space: ``<mo>arg max</mo>``."""
-    if "<mo><m" not in mathml and "<mo ><m" not in mathml:
+    if not _MO_WITH_MARKUP.search(mathml):
         return mathml
     root = ElementTree.fromstring(mathml)
     for mo in root.iter("mo"):
         if len(mo) == 0:
             continue
-        text = "".join(
-            _SPACE if element.tag == "mspace" else (element.text or "")
-            for element in mo.iter()
-            if element is not mo
-        )
+        text = (mo.text or "") + "".join(_text(child) for child in mo)
         for child in list(mo):
             mo.remove(child)
-        mo.text = (mo.text or "") + text
+        mo.text = text
     return ElementTree.tostring(root, encoding="unicode", short_empty_elements=True)
 
 

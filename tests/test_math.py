@@ -88,3 +88,18 @@ def test_formulas_without_such_operators_keep_the_converter_output():
         '<math display="inline"><mrow><mo>Var</mo><mo stretchy="false">&#x00028;</mo>'
         '<mi>x</mi><mo stretchy="false">&#x00029;</mo></mrow></math>'
     )
+
+
+def test_flattening_keeps_attributes_tails_and_spaces_and_nothing_else():
+    from mlsd_docs.math import _flatten_operators
+
+    flat = _flatten_operators(
+        '<math><mo stretchy="false"><mrow><mi>a</mi><mspace width="1em" />'
+        "<mi>b</mi></mrow>c</mo><mover><mi>x</mi><mo>^</mo></mover></math>"
+    )
+    assert flat == (
+        '<math><mo stretchy="false">a\u2009bc</mo>'
+        "<mover><mi>x</mi><mo>^</mo></mover></math>"
+    )
+    untouched = "<math><mo>(</mo><mi>a</mi><mo /></math>"
+    assert _flatten_operators(untouched) is untouched
