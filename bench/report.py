@@ -30,6 +30,10 @@ RUNS = {
 }
 
 
+TITLES = {**SECTIONS, "tests": "test suite"}
+MACHINE = ("cores", "memory_gib", "python", "platform")
+
+
 def header(results: dict) -> list[str]:
     info = results.get("machine", {})
     if not info:
@@ -38,13 +42,21 @@ def header(results: dict) -> list[str]:
         f"Measured by `make bench` on {info['date']} at commit `{info['commit']}`: "
         f"{info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}."
     )
-    stamp = {"commit": info.get("commit"), "date": info.get("date")}
-    older = [
-        f"{SECTIONS.get(name, 'test suite')} at `{when.get('commit')}` on "
-        f"{when.get('date')}"
-        for name, when in results.get("provenance", {}).items()
-        if when != stamp and name in results
-    ]
+    older = []
+    for name, when in results.get("provenance", {}).items():
+        if name not in results or when.get("commit") == info.get("commit"):
+            continue
+        line = (
+            f"{TITLES.get(name, name)} at `{when.get('commit')}` on {when.get('date')}"
+        )
+        elsewhere = [k for k in MACHINE if k in when and when[k] != info.get(k)]
+        if elsewhere:
+            line += (
+                " on another machine ("
+                + ", ".join(f"{k} {when[k]}" for k in elsewhere)
+                + ")"
+            )
+        older.append(line)
     if older:
         text += (
             " Carried over from an earlier run, because this one did not measure them: "

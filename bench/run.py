@@ -110,21 +110,36 @@ def sections_from(argv: list[str]) -> set[str]:
     return named if only else set(SECTIONS) - named
 
 
+def previous_results(path: Path) -> dict | None:
+    """The last run's results to merge with, or None (with a warning) if unreadable."""
+    if not path.exists():
+        return None
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"[bench] not merging with {path}: {error}", file=sys.stderr)
+        return None
+    if not isinstance(previous, dict):
+        print(f"[bench] not merging with {path}: not a JSON object", file=sys.stderr)
+        return None
+    return previous
+
+
 def merge(previous: dict, new: dict, measured: set[str]) -> dict:
     """New results for the measured sections, previous ones for the rest.
 
-    ``provenance`` maps each section to the commit and date it was measured at; a
-    section carried over keeps the stamp it had (or the previous run's machine stamp).
+    ``provenance`` maps each section to the machine record (commit, date, cores,
+    memory, Python, platform) it was measured with; a section carried over keeps the
+    record it had (or the previous run's machine). A measured section replaces the
+    previous one even when it failed: the report then says it failed this time.
     """
     if not isinstance(previous, dict) or not isinstance(new, dict):
         raise TypeError("previous and new results must be dicts")
     unknown = set(measured) - set(SECTIONS)
     if unknown:
         raise ValueError(f"unknown sections {sorted(unknown)}; known: {SECTIONS}")
-    stamp = {key: new.get("machine", {}).get(key) for key in ("commit", "date")}
-    old_stamp = {
-        key: previous.get("machine", {}).get(key) for key in ("commit", "date")
-    }
+    stamp = dict(new.get("machine", {}))
+    old_stamp = dict(previous.get("machine", {}))
     old_provenance = previous.get("provenance", {})
     merged: dict = {"machine": new.get("machine", {})}
     provenance: dict = {}
@@ -156,10 +171,9 @@ def main(argv: list[str]) -> None:
         print(report.markdown(results))
         return
     sections = sections_from(argv)
-    results = measure_all(sections)
-    previous_file = OUT / "results.json"
-    if previous_file.exists():
-        previous = json.loads(previous_file.read_text(encoding="utf-8"))
+    previous = previous_results(OUT / "results.json")  # read first: a bad file costs
+    results = measure_all(sections)  # a warning now, not the measurements later
+    if previous is not None:
         results = merge(previous, results, sections)
     write(results)
     print("[bench] wrote bench/results.md and bench/results.json")

@@ -58,35 +58,57 @@ def _check(latex: str, mathml: str) -> None:
     for element in ElementTree.fromstring(mathml).iter():
         if (element.text or "").startswith("\\"):
             raise ValueError(f"unknown command {element.text!r} in formula {latex!r}")
+        empty = not (element.text or "").strip() and not len(element)
+        if element.tag == "mo" and empty and element.get("fence") != "true":  # \left.
+            raise ValueError(f"empty operator in formula {latex!r} (\\operatorname*?)")
         if element.tag in ARITY and len(element) != ARITY[element.tag]:
             raise ValueError(f"incomplete {element.tag} in formula {latex!r}")
 
 
-# What a token's markup becomes when it is flattened to text: the spacing commands
-# latex2mathml writes as <mspace> (\, \: \; \quad) become a thin space.
-_SPACE = "\u2009"
+# What a token's markup becomes when it is flattened to text: letters stay letters,
+# and the spaces latex2mathml writes as <mspace> (\, \: \; \quad \qquad) become the
+# Unicode space of that width (thin, medium mathematical, four-per-em, em, two ems).
+_SPACES = {
+    "0.167em": "\u2009",
+    "0.222em": "\u205f",
+    "0.278em": "\u2005",
+    "1em": "\u2003",
+    "2em": "\u2003\u2003",
+}
+_TEXT_ONLY = {"mi", "mn", "mo", "mtext", "mrow", "mspace"}
 _MO_WITH_MARKUP = re.compile(r"<mo\b[^>]*(?<!/)>[^<]*<m")
 
 
-def _text(element: ElementTree.Element) -> str:
-    """An element's text as one string, an <mspace> as a thin space, then its tail."""
-    inner = _SPACE if element.tag == "mspace" else (element.text or "")
-    inner += "".join(_text(child) for child in element)
+def _text(element: ElementTree.Element, latex: str) -> str:
+    """An element's text as one string, an <mspace> as a space, then its tail."""
+    if element.tag not in _TEXT_ONLY:
+        raise ValueError(
+            f"<{element.tag}> inside an operator name in formula {latex!r}"
+        )
+    if element.tag == "mspace":
+        width = element.get("width", "")
+        if width not in _SPACES:
+            raise ValueError(f"a {width or 'bare'} space in an operator in {latex!r}")
+        inner = _SPACES[width]
+    else:
+        inner = element.text or ""
+    inner += "".join(_text(child, latex) for child in element)
     return inner + (element.tail or "")
 
 
-def _flatten_operators(mathml: str) -> str:
+def _flatten_operators(mathml: str, latex: str = "") -> str:
     r"""An <mo> is a token: text only. latex2mathml puts markup in one for
     ``\mathop{\mathrm{arg\,max}}`` (an mrow of letters and an mspace), which MathML
     Core does not allow (browsers guess; EPUB's schema refuses it). Its letters become
-    the operator's text, spaces a thin space: ``<mo>arg max</mo>``."""
+    the operator's text and its spaces Unicode spaces: ``<mo>arg\u2009max</mo>``.
+    Anything but letters and spaces there (``\mathop{x^2}``) is refused."""
     if not _MO_WITH_MARKUP.search(mathml):
         return mathml
     root = ElementTree.fromstring(mathml)
     for mo in root.iter("mo"):
         if len(mo) == 0:
             continue
-        text = (mo.text or "") + "".join(_text(child) for child in mo)
+        text = (mo.text or "") + "".join(_text(child, latex) for child in mo)
         for child in list(mo):
             mo.remove(child)
         mo.text = text
@@ -107,7 +129,7 @@ def to_mathml(latex: str, display: str = "inline") -> str:
         raise ValueError(f"cannot convert formula {latex!r}: {error}") from error
     mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
     _check(latex, mathml)
-    mathml = _flatten_operators(mathml)
+    mathml = _flatten_operators(mathml, latex)
     return mathml
 
 

@@ -28,10 +28,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from mlsd_docs.fonts import FAMILY
 from mlsd_docs.site import (
     ROOT,
     build,
     chromium,
+    parsed_site,
     require_built_site,
     serve,
     site_path_prefix,
@@ -123,13 +125,24 @@ def _print(page, out: Path, final: bool = True) -> Path:
     return out
 
 
+_LOAD_FONTS = """
+async (family) => {
+  await Promise.all([`16px "${family}"`, `bold 16px "${family}"`].map(
+    (font) => document.fonts.load(font)));
+  await document.fonts.ready;
+  return true;
+}
+"""
+
+
 def print_page(page, out: Path, contents: str | None = None) -> Path:
     """Print an open page to out; number its contents' links if a selector is given."""
     page.evaluate("window.mlsdPrepareForPrint && window.mlsdPrepareForPrint()")
     page.emulate_media(media="print")
-    # The print styles switch to the site's own fonts: wait until they are loaded,
-    # or Chromium lays out the first pages in a fallback font.
-    page.evaluate("document.fonts.ready.then(() => true)")
+    # The print styles switch to the site's own fonts: load both faces and wait, or
+    # Chromium lays out the first pages in a fallback font (nothing preloads them, so
+    # fonts.ready alone could resolve before they were asked for).
+    page.evaluate(_LOAD_FONTS, FAMILY)
     if contents is None:
         return _print(page, out)
     placed = page.evaluate(_PLACE_MARKERS, contents)
@@ -170,7 +183,7 @@ def _in_browser(browser, work):
 def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
     """Print the book (the print page of an MLSD_PDF build) to out."""
     if not (print_site / "print_page" / "index.html").is_file():
-        raise FileNotFoundError(
+        raise ValueError(
             f"{print_site} has no print_page/: build it with MLSD_PDF=true"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         "--web-site", type=Path, default=ROOT / "site", help="the normal build"
     )
     args = parser.parse_args(argv)
+    # Refuse a wrong path before minutes of printing, not after.
+    if args.site and not (args.site / "print_page" / "index.html").is_file():
+        parser.error(f"{args.site} has no print_page/: build it with MLSD_PDF=true")
+    if args.edition:
+        parsed_site(parser, args, "web_site")
     print_site = args.site or build_print_site(ROOT / ".cache" / "print-site")
     build_pdf(print_site, args.out.resolve())
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")

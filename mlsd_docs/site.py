@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import gzip as gzip_module
@@ -275,7 +276,7 @@ def require_built_site(site: Path | str) -> Path:
     return site
 
 
-def site_argument(parser) -> None:
+def site_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--site`` (the built site a command reads, default site/) to an argparse
     parser; read it back with ``parsed_site(parser, args)``."""
     parser.add_argument(
@@ -286,12 +287,16 @@ def site_argument(parser) -> None:
     )
 
 
-def parsed_site(parser, args) -> Path:
-    """The ``--site`` argument, checked: a usage error when it is not a built site."""
+def parsed_site(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, name: str = "site"
+) -> Path:
+    """The built-site argument ``name`` (``--site`` by default), checked: a usage
+    error (exit status 2) when it is not a built site."""
     try:
-        return require_built_site(args.site)
+        return require_built_site(getattr(args, name))
     except ValueError as error:
-        parser.error(str(error))
+        parser.error(str(error))  # exits
+        raise AssertionError("unreachable") from error
 
 
 def mkdocs_config(config: Path = ROOT / "mkdocs.yml") -> dict:
@@ -316,10 +321,19 @@ class NavPage:
     @property
     def path(self) -> str:
         """The site-relative URL path: 'concepts/x.md' -> 'concepts/x/'."""
-        stem = self.markdown.removesuffix(".md")
-        if stem == "index" or stem.endswith("/index"):
-            return stem.removesuffix("index")
-        return stem + "/"
+        return page_path(self.markdown)
+
+
+def page_path(markdown: str) -> str:
+    """The site-relative URL of a Markdown page: 'concepts/x.md' -> 'concepts/x/'."""
+    if not isinstance(markdown, str) or not markdown.endswith(".md"):
+        raise ValueError(
+            f"expected a Markdown page path ending in .md, got {markdown!r}"
+        )
+    stem = markdown.removesuffix(".md")
+    if stem == "index" or stem.endswith("/index"):
+        return stem.removesuffix("index")
+    return stem + "/"
 
 
 def nav_pages(config: dict | None = None) -> list[NavPage]:

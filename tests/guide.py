@@ -415,9 +415,7 @@ def nav_pages() -> list[str]:
     return [page.markdown for page in site.nav_pages(mkdocs_config())]
 
 
-def page_url(name: str) -> str:
-    """The site-relative URL of a page: 'concepts/x.md' -> 'concepts/x/'."""
-    return site.NavPage(name, None, ()).path
+page_url = site.page_path  # 'concepts/x.md' -> 'concepts/x/'
 
 
 # One line of the checklist (docs/concepts/index.md): "12. [Question?](page.md#anchor)",

@@ -296,31 +296,49 @@ def test_make_check_runs_first_with_its_output_cache_emptied(monkeypatch, tmp_pa
 
 def test_a_partial_run_keeps_skipped_sections_with_their_stamp(results):
     previous = {**results, "machine": {**results["machine"], "commit": "old0001"}}
-    new = {
-        "machine": {**results["machine"], "commit": "new0002", "date": "2026-02-02"},
-        "lighthouse": {"error": "fresh"},
-    }
+    new_machine = {**results["machine"], "commit": "new0002", "date": "2026-02-02"}
+    new = {"machine": new_machine, "lighthouse": {"error": "fresh"}}
     merged = run.merge(previous, new, {"lighthouse"})
-    assert merged["lighthouse"] == {"error": "fresh"}
+    assert merged["lighthouse"] == {"error": "fresh"}  # a failure replaces, honestly
     assert merged["ann"] == previous["ann"]
     assert merged["machine"]["commit"] == "new0002"
-    assert merged["provenance"]["lighthouse"] == {
-        "commit": "new0002",
-        "date": "2026-02-02",
-    }
-    assert merged["provenance"]["ann"] == {"commit": "old0001", "date": "2026-01-01"}
+    assert merged["provenance"]["lighthouse"] == new_machine
+    assert merged["provenance"]["ann"] == previous["machine"]
     header = report.header(merged)[0]
-    assert "ANN at `old0001` on 2026-01-01" in header
+    assert "ANN at `old0001` on 2026-01-01." in header
+    assert "another machine" not in header
     assert "Lighthouse at" not in header
     # A second partial run keeps the first stamp of a section it skips again.
-    again = run.merge(
-        merged, {"machine": {"commit": "new0003", "date": "2026-03-03"}}, {"ann"}
-    )
-    assert again["provenance"]["lighthouse"] == {
-        "commit": "new0002",
-        "date": "2026-02-02",
-    }
+    third = {**results["machine"], "commit": "new0003", "date": "2026-03-03"}
+    again = run.merge(merged, {"machine": third}, {"ann"})
+    assert again["provenance"]["lighthouse"] == new_machine
     assert "ann" not in again and "ann" not in again["provenance"]
+    assert "Lighthouse at `new0002` on 2026-02-02" in report.header(again)[0]
+
+
+def test_a_section_from_another_machine_says_so(results):
+    old_machine = {**results["machine"], "commit": "old0001", "cores": 8}
+    merged = run.merge(
+        {**results, "machine": old_machine},
+        {"machine": {**results["machine"], "commit": "new0002"}},
+        {"lighthouse"},
+    )
+    assert (
+        "ANN at `old0001` on 2026-01-01 on another machine (cores 8)"
+        in (report.header(merged)[0])
+    )
+
+
+def test_an_unreadable_previous_file_is_not_merged(tmp_path, capsys):
+    assert run.previous_results(tmp_path / "absent.json") is None
+    bad = tmp_path / "results.json"
+    bad.write_text("<<<<<<< HEAD\n{}", encoding="utf-8")
+    assert run.previous_results(bad) is None
+    assert "not merging with" in capsys.readouterr().err
+    bad.write_text("[1, 2]", encoding="utf-8")
+    assert run.previous_results(bad) is None
+    bad.write_text('{"ann": {}}', encoding="utf-8")
+    assert run.previous_results(bad) == {"ann": {}}
 
 
 def test_merge_rejects_unknown_sections_and_non_dicts(results):

@@ -98,8 +98,27 @@ def test_flattening_keeps_attributes_tails_and_spaces_and_nothing_else():
         "<mi>b</mi></mrow>c</mo><mover><mi>x</mi><mo>^</mo></mover></math>"
     )
     assert flat == (
-        '<math><mo stretchy="false">a\u2009bc</mo>'
+        '<math><mo stretchy="false">a\u2003bc</mo>'
         "<mover><mi>x</mi><mo>^</mo></mover></math>"
     )
     untouched = "<math><mo>(</mo><mi>a</mi><mo /></math>"
     assert _flatten_operators(untouched) is untouched
+
+
+@pytest.mark.parametrize(
+    ("latex", "message"),
+    [
+        (r"\mathop{x^2}", "<msup> inside an operator name"),
+        (r"\operatorname*{arg\,max}", "empty operator"),
+    ],
+)
+def test_an_operator_that_cannot_be_text_fails_the_build(latex, message):
+    with pytest.raises(ValueError, match=message):
+        to_mathml(latex)
+
+
+def test_operator_spaces_keep_their_width_and_a_null_fence_is_allowed():
+    quad = ElementTree.fromstring(to_mathml(r"\mathop{\mathrm{a\quad b}} x"))
+    assert next(quad.iter("mo")).text == "a\u2003b"
+    fence = ElementTree.fromstring(to_mathml(r"\left. x \right|"))
+    assert [mo.get("fence") for mo in fence.iter("mo")] == ["true", "true"]

@@ -12,9 +12,10 @@ import urllib.request
 
 import pytest
 
-from mlsd_docs import cards, epub
+from mlsd_docs import cards, epub, pdf
 from mlsd_docs.site import (
     new_page,
+    page_path,
     parsed_site,
     require_built_site,
     serve,
@@ -113,3 +114,33 @@ def test_cards_and_epub_refuse_a_folder_that_is_not_a_build(command, tmp_path, c
         command(["--site", str(tmp_path)])
     assert exit_info.value.code == 2
     assert f"{tmp_path} is not a built site" in capsys.readouterr().err
+
+
+def test_the_pdf_command_checks_both_sites_before_printing(
+    tmp_path, capsys, monkeypatch
+):
+    def no_printing(*args, **kwargs):
+        raise AssertionError("printed before the arguments were checked")
+
+    monkeypatch.setattr(pdf, "build_pdf", no_printing)
+    monkeypatch.setattr(pdf, "build_print_site", no_printing)
+    out = str(tmp_path / "book.pdf")
+    with pytest.raises(SystemExit) as exit_info:
+        pdf.main([out, "--site", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "has no print_page/" in capsys.readouterr().err
+    (tmp_path / "print_page").mkdir()
+    (tmp_path / "print_page" / "index.html").write_text("<p>book</p>")
+    edition = ["--edition", str(tmp_path / "e.pdf"), "--web-site", str(tmp_path / "no")]
+    with pytest.raises(SystemExit) as exit_info:
+        pdf.main([out, "--site", str(tmp_path), *edition])
+    assert exit_info.value.code == 2
+    assert "is not a built site" in capsys.readouterr().err
+
+
+def test_a_page_path_is_its_url(tmp_path):
+    assert page_path("index.md") == ""
+    assert page_path("concepts/index.md") == "concepts/"
+    assert page_path("concepts/features.md") == "concepts/features/"
+    with pytest.raises(ValueError, match=r"ending in \.md"):
+        page_path("concepts/features")

@@ -12,6 +12,7 @@ import pytest
 from guide import ROOT, nav_pages, page_url
 
 from mlsd_docs import cards, epub
+from mlsd_docs.fonts import FAMILY
 from mlsd_docs.site import new_page
 
 pytestmark = pytest.mark.browser
@@ -155,9 +156,13 @@ def to_dark_phone(page) -> None:
 
 
 # Each diagram label is HTML in a fixed-size <foreignObject> that clips its overflow:
-# report every label whose laid-out text is larger than its box.
+# report every label whose laid-out text is larger than its box. The font is not
+# preloaded, so ask for it (fonts.ready alone may resolve before anyone has).
 OVERFLOWING_LABELS = """
-async () => {
+async (family) => {
+  if (document.querySelector('.diagram svg')) {
+    await document.fonts.load(`16px "${family}"`);
+  }
   await document.fonts.ready;
   const found = [];
   for (const box of document.querySelectorAll('.diagram svg foreignObject')) {
@@ -176,7 +181,7 @@ async () => {
   return found;
 }
 """
-DIAGRAM_FONT = "MLSD DejaVu Sans"
+DIAGRAM_FONT = FAMILY
 
 
 # Code a reader sees without opening anything, as a share of the article's height at
@@ -246,7 +251,7 @@ def test_every_page_on_a_desktop_in_light_and_a_phone_in_dark(tab, path):
     of the page that is code. Then at 390 px in dark: contrast holds and no text runs
     off the screen."""
     page = tab(path)
-    overflowing = page.evaluate(OVERFLOWING_LABELS)
+    overflowing = page.evaluate(OVERFLOWING_LABELS, DIAGRAM_FONT)
     assert not overflowing, f"/{path}: labels cut off by their boxes: {overflowing}"
     share = page.evaluate(CODE_SHARE)
     assert share <= MAX_CODE_SHARE, f"/{path}: code is {share:.0%} of the page"
