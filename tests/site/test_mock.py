@@ -7,7 +7,8 @@ interviewer's steer, pause, skip, notes and the run across a reload, the end wit
 problem's design and scoring table, a saved self-score in the history, axe in both
 schemes with a focused button, the printed record; then a second attempt that starts
 clean, a late page that must not write into a newer run, a run left open too long,
-"surprise me" under two seeds, and malformed storage.
+"surprise me" under two seeds, and malformed storage. A short mock then checks that a
+phase skipped to while paused keeps when it began.
 """
 
 from __future__ import annotations
@@ -411,6 +412,67 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     page.select_option("#mlsd-mock-problem", PROBLEM)
     assert page.locator("#mlsd-mock-history tbody tr").count() == 1
     assert page.errors == [] and page.foreign == [], (page.errors, page.foreign)
+    page.context.close()
+
+
+# ── One case at a time, each on a fresh fraud mock ────────────────────────────
+STORED_RUN = "JSON.parse(localStorage.getItem('mlsd:mock:run'))"
+
+
+def started(browser, site_url):
+    """A tab whose fraud mock began at START (fake clock, steer seeded at 0.5), its
+    problem page loaded (the steer is drawn then)."""
+    page = new_page(browser, "light", search=False, timezone_id="UTC")
+    page.clock.install(time=START)
+    page.add_init_script(SEEDED_RANDOM)
+    page.goto(site_url + URL, wait_until="load")
+    page.locator("#mlsd-mock-setup").wait_for()
+    page.select_option("#mlsd-mock-problem", PROBLEM)
+    page.click("#mlsd-mock-start")
+    prompt_loaded(page)
+    return page
+
+
+def prompt_loaded(page) -> None:
+    page.wait_for_function(
+        "t => document.getElementById('mlsd-mock-prompt').textContent.includes(t)",
+        arg=fraud_page()["prompt"][:40],
+    )
+
+
+def record(page) -> str:
+    """The printed record of the attempt, as it would be printed now."""
+    page.evaluate("dispatchEvent(new Event('beforeprint'))")
+    return page.locator("#mlsd-mock-record").text_content()
+
+
+@BROWSER
+def test_a_phase_skipped_to_while_paused_keeps_when_it_began(browser, site_url):
+    phases = ip.phases()
+    page = started(browser, site_url)
+    page.clock.run_for(60_000)
+    page.click("#mlsd-mock-pause")
+    page.clock.run_for(60_000)  # paused: the mock stays at 1:00
+    page.click("#mlsd-mock-skip")
+    assert text(page, "phase").startswith(f"Phase 2 of {len(phases)}: {phases[1].name}")
+    # It began at the time the paused mock stands at (a minute, and the few real ms
+    # the clicks took: the fake clock also runs on its own).
+    paused = page.evaluate(STORED_RUN)
+    assert paused["since"] is None and paused["splits"] == [0, paused["elapsed"]]
+    assert 60_000 <= paused["elapsed"] < 120_000, paused
+    # Never rewritten: not by a reload, a resume or the ticks of its phase.
+    page.reload(wait_until="load")
+    prompt_loaded(page)
+    page.click("#mlsd-mock-pause")
+    page.clock.run_for(30_000)
+    page.click("#mlsd-mock-skip")  # running: the deep dive begins 30 s later
+    splits = page.evaluate(STORED_RUN)["splits"]
+    assert splits[:2] == paused["splits"] and splits[2] >= splits[1] + 30_000, splits
+    began = " · ".join(
+        f"{phase.name} {mmss(ms // 1000)}" for phase, ms in zip(phases[:3], splits, strict=True)
+    )
+    assert f"Phases began at: {began}." in record(page)
+    assert page.errors == [], page.errors
     page.context.close()
 
 

@@ -258,11 +258,11 @@
       item.classList.toggle("mlsd-mock__done", j < reached || (current < 0 && j === reached));
     });
   }
-  // When a phase first shows in a running mock: its start (the planned one, or the
-  // time of the skip that began it early) is the split.
+  // When a phase first shows: its start (the planned one, or the time of the skip
+  // that began it early, the frozen time if paused) is the split, never rewritten.
   function split(i, ms) {
     if (!run.splits) run.splits = [];
-    if (run.since === null || typeof run.splits[i] === "number") return;
+    if (typeof run.splits[i] === "number") return;
     var planned = i === 0 ? 0 : plan.phases[i - 1].end * 60000;
     run.splits[i] = Math.min(ms, planned);
     for (var j = 0; j < i; j++) if (run.splits[j] === undefined) run.splits[j] = null;
