@@ -7,8 +7,9 @@ interviewer's steer, pause, skip, notes and the run across a reload, the end wit
 problem's design and scoring table, a saved self-score in the history, axe in both
 schemes with a focused button, the printed record; then a second attempt that starts
 clean, a late page that must not write into a newer run, a run left open too long,
-"surprise me" under two seeds, and malformed storage. A short mock then checks that a
-phase skipped to while paused keeps when it began.
+"surprise me" under two seeds, and malformed storage. Two short mocks each check one
+case: a phase skipped to while paused keeps when it began, and the steer is on the
+record only once the deep dive began.
 """
 
 from __future__ import annotations
@@ -446,6 +447,14 @@ def record(page) -> str:
     return page.locator("#mlsd-mock-record").text_content()
 
 
+def end_and_save(page) -> None:
+    """End now, score the first step, save."""
+    page.click("#mlsd-mock-finish")
+    page.check('input[name="mlsd-mock-score-0"][value="1"]')
+    page.click("#mlsd-mock-score button[type=submit]")
+    assert "Saved" in text(page, "saved")
+
+
 @BROWSER
 def test_a_phase_skipped_to_while_paused_keeps_when_it_began(browser, site_url):
     phases = ip.phases()
@@ -472,6 +481,45 @@ def test_a_phase_skipped_to_while_paused_keeps_when_it_began(browser, site_url):
         f"{phase.name} {mmss(ms // 1000)}" for phase, ms in zip(phases[:3], splits, strict=True)
     )
     assert f"Phases began at: {began}." in record(page)
+    assert page.errors == [], page.errors
+    page.context.close()
+
+
+@BROWSER
+def test_the_steer_is_on_the_record_only_once_the_deep_dive_began(browser, site_url):
+    phases = ip.phases()
+    deep = deep_steps(fraud_page()["steps"])
+    steer = deep[int(0.5 * len(deep))]
+    assert deep[0] != steer  # so that a second draw (at 0) would show below
+    history = "#mlsd-mock-history tbody tr"
+    # Ended before the deep dive: drawn (a reload would keep it), never given.
+    page = started(browser, site_url)
+    assert page.evaluate(STORED_RUN)["steer"] == steer
+    assert "go deep on" not in record(page)
+    end_and_save(page)
+    assert "go deep on" not in record(page)
+    assert page.locator(history).last.locator("td").last.inner_text() == "–"
+    # A second attempt, reloaded where a new draw would pick another step: the deep
+    # dive announces the step drawn at the start, and it is on the record from then.
+    page.click("#mlsd-mock-new")
+    page.select_option("#mlsd-mock-problem", PROBLEM)
+    page.click("#mlsd-mock-start")
+    prompt_loaded(page)
+    page.add_init_script("window.mlsdRandom = 0;")
+    page.reload(wait_until="load")
+    prompt_loaded(page)
+    page.click("#mlsd-mock-skip")
+    assert "go deep on" not in record(page)
+    page.click("#mlsd-mock-skip")
+    assert page.locator("#mlsd-mock-phase").text_content() == (
+        f"Phase 3 of {len(phases)}: {phases[2].name}. "
+        f"The interviewer asks you to go deep on: {steer}."
+    )
+    assert f"The interviewer asked to go deep on: {steer}." in record(page)
+    end_and_save(page)
+    rows = page.locator(history)
+    assert rows.count() == 2
+    assert rows.last.locator("td").last.inner_text() == steer
     assert page.errors == [], page.errors
     page.context.close()
 

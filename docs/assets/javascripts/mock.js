@@ -192,8 +192,9 @@
   // elapsed: ms run before `since` (the Date.now() of the last start or resume, or
   // null while paused). floor: the first phase not skipped. Skipping a phase starts
   // the next one now; it keeps its planned end, so it inherits the minutes saved.
-  // steer: the step the interviewer asks to go deep on (announced when the deep dive
-  // starts). splits: the elapsed ms at which each phase began (the pace of the run).
+  // steer: the step the interviewer asks to go deep on, drawn before the deep dive (so
+  // a reload keeps it) but announced, printed and saved only once the dive has begun.
+  // splits: the elapsed ms at which each phase began (the pace of the run).
   var plan = null;
   var run = null;
   var timer = null;
@@ -209,6 +210,14 @@
   function elapsed() {
     var ms = run.elapsed + (run.since === null ? 0 : Date.now() - run.since);
     return Math.min(Math.max(0, ms), totalMs());
+  }
+  function diveIndex() {
+    return plan.phases.map(function (ph) { return ph.name; }).indexOf(DEEP_DIVE);
+  }
+  // The steer the attempt has been given: none before its deep dive began.
+  function steerGiven() {
+    var dive = diveIndex();
+    return run.steer && dive >= 0 && phaseAt(elapsed()) >= dive ? run.steer : null;
   }
   function phaseAt(ms) {
     var i = 0;
@@ -387,8 +396,7 @@
       })[0];
       if (prompt) el.prompt.replaceChildren.apply(el.prompt, borrow(prompt, p.url).childNodes);
       // the steer is drawn once, before the deep dive begins
-      var dive = plan.phases.map(function (ph) { return ph.name; }).indexOf(DEEP_DIVE);
-      if (!run.ended && !run.steer && phaseAt(elapsed()) < dive) {
+      if (!run.ended && !run.steer && phaseAt(elapsed()) < diveIndex()) {
         run.steer = steerFrom(scoringSteps(doc));
         save();
       }
@@ -574,9 +582,8 @@
         mmss(totalMs())),
       make("p", el.prompt.textContent.trim(), "mlsd-mock__record-prompt"),
     ];
-    if (run.steer) {
-      parts.push(make("p", "The interviewer asked to go deep on: " + run.steer + "."));
-    }
+    var steer = steerGiven();
+    if (steer) parts.push(make("p", "The interviewer asked to go deep on: " + steer + "."));
     if (pace(run.splits)) parts.push(make("p", "Phases began at: " + pace(run.splits) + "."));
     parts.push(make("p", "Notes", "mlsd-mock__label"),
       make("div", el.notes.value || "(none)", "mlsd-mock__record-notes"));
@@ -644,7 +651,7 @@
       return entry.id !== run.id;
     });
     past.push({ id: run.id, date: run.date, steps: steps, scores: run.scores,
-      notes: el.notes.value, steer: run.steer || null, splits: run.splits || [] });
+      notes: el.notes.value, steer: steerGiven(), splits: run.splits || [] });
     store("history:" + run.problem, past);
     el.saved.textContent = "Saved: " + run.date + ". It is in your past mocks below.";
     renderHistory(run.problem);
