@@ -7,9 +7,9 @@ interviewer's steer, pause, skip, notes and the run across a reload, the end wit
 problem's design and scoring table, a saved self-score in the history, axe in both
 schemes with a focused button, the printed record; then a second attempt that starts
 clean, a late page that must not write into a newer run, a run left open too long,
-"surprise me" under two seeds, and malformed storage. Two short mocks each check one
-case: a phase skipped to while paused keeps when it began, and the steer is on the
-record only once the deep dive began.
+"surprise me" under two seeds, and malformed storage. Three short mocks each check one
+case: a phase skipped to while paused keeps when it began, the steer is on the record
+only once the deep dive began, and "New mock" asks before it discards unsaved notes.
 """
 
 from __future__ import annotations
@@ -520,6 +520,65 @@ def test_the_steer_is_on_the_record_only_once_the_deep_dive_began(browser, site_
     rows = page.locator(history)
     assert rows.count() == 2
     assert rows.last.locator("td").last.inner_text() == steer
+    assert page.errors == [], page.errors
+    page.context.close()
+
+
+@BROWSER
+def test_a_new_mock_asks_before_it_discards_unsaved_notes(browser, site_url):
+    notes = "issuer, 50M cards"
+    page = started(browser, site_url)
+    page.fill("#mlsd-mock-notes", notes)
+    page.click("#mlsd-mock-finish")
+    page.locator("#mlsd-mock-score fieldset").first.wait_for()
+    question = page.locator("#mlsd-mock-unsaved")
+    focused = "document.activeElement.id"
+    # By keyboard: New mock asks in the page, and "keep" (the safe answer) has focus.
+    page.focus("#mlsd-mock-new")
+    page.keyboard.press("Enter")
+    assert question.is_visible()
+    assert question.inner_text().startswith(
+        "Your notes on this attempt are not saved"
+    ), question.inner_text()
+    assert not page.locator("#mlsd-mock-new").is_visible()
+    assert page.evaluate(focused) == "mlsd-mock-keep"
+    page.add_style_tag(content=NO_TRANSITIONS)
+    violations = axe_violations(page, skip_chrome=True)
+    assert not violations, "\n".join(violations)
+    # Keep: the attempt stays as it was; focus goes to the self-score that saves them.
+    page.keyboard.press("Enter")
+    assert not question.is_visible()
+    assert page.locator("#mlsd-mock-new").is_visible()
+    assert page.input_value("#mlsd-mock-notes") == notes
+    assert page.evaluate(focused) == "mlsd-mock-score-title"
+    # Escape keeps them too.
+    page.focus("#mlsd-mock-new")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert not question.is_visible()
+    assert page.evaluate(focused) == "mlsd-mock-score-title"
+    # Dark, at phone width, with the destructive answer under focus: readable.
+    page.focus("#mlsd-mock-new")
+    page.keyboard.press("Enter")
+    to_dark_phone(page)
+    page.focus("#mlsd-mock-discard")
+    violations = axe_violations(page, rules=["color-contrast"], skip_chrome=True)
+    assert not violations, "(dark, focused) " + "\n".join(violations)
+    cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
+    assert not cut_off, f"at 390 px, cut off at the right: {cut_off}"
+    # Discard: a new mock begins with the setup; the notes are gone from storage too.
+    page.keyboard.press("Enter")
+    assert page.locator("#mlsd-mock-setup").is_visible()
+    assert page.evaluate(focused) == "mlsd-mock-problem"
+    kept = "Object.keys(localStorage).filter(k => k.startsWith('mlsd:mock:notes:'))"
+    assert page.evaluate(kept) == []
+    # Saved with the scores, the notes are safe: New mock does not ask.
+    page.click("#mlsd-mock-start")
+    prompt_loaded(page)
+    page.fill("#mlsd-mock-notes", notes)
+    end_and_save(page)
+    page.click("#mlsd-mock-new")
+    assert page.locator("#mlsd-mock-setup").is_visible()
     assert page.errors == [], page.errors
     page.context.close()
 

@@ -28,7 +28,8 @@
   ["fallback", "setup", "problem", "start", "surprise", "run", "title", "prompt",
     "status", "drive", "phase", "phase-left", "total-left", "board", "away", "phases",
     "controls", "pause", "skip", "finish", "new", "work", "notes", "score", "score-rows",
-    "score-title", "saved", "reference", "history", "record", "problems"].forEach(function (name) {
+    "score-title", "saved", "reference", "history", "record", "problems", "unsaved", "keep",
+    "discard"].forEach(function (name) {
     el[name] = $(name);
   });
 
@@ -360,6 +361,30 @@
     render();
     el.problem.focus();
   }
+  // "New mock" after an attempt whose notes are not in its saved entry asks first, in
+  // the page: the safe answer, keep them, has the focus (Escape answers it too).
+  function notesUnsaved() {
+    var text = el.notes.value;
+    return text.trim() !== "" && !history(run.problem).some(function (entry) {
+      return entry.id === run.id && entry.notes === text;
+    });
+  }
+  function asking(on) {
+    el.unsaved.hidden = !on;
+    el.new.hidden = on;
+  }
+  function newMock() {
+    if (!notesUnsaved()) {
+      reset();
+      return;
+    }
+    asking(true);
+    el.keep.focus();
+  }
+  function keepNotes() {
+    asking(false);
+    (el.score.hidden ? el.notes : el["score-title"]).focus();
+  }
 
   // ── Views ────────────────────────────────────────────────────────────────────
   function render() {
@@ -369,6 +394,7 @@
     el.run.hidden = !active;
     el.status.hidden = !active;
     el.drive.hidden = !active;
+    el.unsaved.hidden = true;
     el.work.hidden = !active;
     if (!active) {
       root.classList.remove("mlsd-mock--running");
@@ -635,7 +661,12 @@
   el.pause.addEventListener("click", pauseOrResume);
   el.skip.addEventListener("click", skip);
   el.finish.addEventListener("click", finish);
-  el.new.addEventListener("click", reset);
+  el.new.addEventListener("click", newMock);
+  el.keep.addEventListener("click", keepNotes);
+  el.discard.addEventListener("click", reset);
+  el.unsaved.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") keepNotes();
+  });
   el.score.addEventListener("change", function () {
     if (!run) return;
     run.scores = chosenScores();
@@ -654,6 +685,7 @@
       notes: el.notes.value, steer: steerGiven(), splits: run.splits || [] });
     store("history:" + run.problem, past);
     el.saved.textContent = "Saved: " + run.date + ". It is in your past mocks below.";
+    if (!el.unsaved.hidden) asking(false); // the question is answered
     renderHistory(run.problem);
   });
 
