@@ -9,7 +9,8 @@ schemes with a focused button, the printed record; then a second attempt that st
 clean, a late page that must not write into a newer run, a run left open too long,
 "surprise me" under two seeds, and malformed storage. Three short mocks each check one
 case: a phase skipped to while paused keeps when it began, the steer is on the record
-only once the deep dive began, and "New mock" asks before it discards unsaved notes.
+only once the deep dive began, and "New mock" asks before it deletes notes or
+scores that are not in the history (never saved, or changed since).
 """
 
 from __future__ import annotations
@@ -538,7 +539,7 @@ def test_a_new_mock_asks_before_it_discards_unsaved_notes(browser, site_url):
     page.keyboard.press("Enter")
     assert question.is_visible()
     assert question.inner_text().startswith(
-        "Your notes on this attempt are not saved"
+        "Your latest notes and scores are not in your past mocks"
     ), question.inner_text()
     assert not page.locator("#mlsd-mock-new").is_visible()
     assert page.evaluate(focused) == "mlsd-mock-keep"
@@ -572,12 +573,35 @@ def test_a_new_mock_asks_before_it_discards_unsaved_notes(browser, site_url):
     assert page.evaluate(focused) == "mlsd-mock-problem"
     kept = "Object.keys(localStorage).filter(k => k.startsWith('mlsd:mock:notes:'))"
     assert page.evaluate(kept) == []
-    # Saved with the scores, the notes are safe: New mock does not ask.
+    # Saved with the scores, the notes are safe: New mock does not ask ...
     page.click("#mlsd-mock-start")
     prompt_loaded(page)
     page.fill("#mlsd-mock-notes", notes)
     end_and_save(page)
     page.click("#mlsd-mock-new")
+    assert page.locator("#mlsd-mock-setup").is_visible()
+    # ... but notes changed after saving are not in the history: it asks, and saving
+    # again answers the question.
+    page.click("#mlsd-mock-start")
+    prompt_loaded(page)
+    page.fill("#mlsd-mock-notes", notes)
+    end_and_save(page)
+    page.fill("#mlsd-mock-notes", notes + ", and a second thought")
+    page.click("#mlsd-mock-new")
+    assert question.is_visible()
+    page.click("#mlsd-mock-score button[type=submit]")
+    assert not question.is_visible()
+    assert page.locator("#mlsd-mock-new").is_visible()
+    page.click("#mlsd-mock-new")
+    assert page.locator("#mlsd-mock-setup").is_visible()
+    # Self-scores chosen but never saved count too, even with no notes.
+    page.click("#mlsd-mock-start")
+    prompt_loaded(page)
+    page.click("#mlsd-mock-finish")
+    page.check('input[name="mlsd-mock-score-0"][value="2"]')
+    page.click("#mlsd-mock-new")
+    assert question.is_visible()
+    page.click("#mlsd-mock-discard")
     assert page.locator("#mlsd-mock-setup").is_visible()
     assert page.errors == [], page.errors
     page.context.close()

@@ -361,20 +361,26 @@
     render();
     el.problem.focus();
   }
-  // "New mock" after an attempt whose notes are not in its saved entry asks first, in
-  // the page: the safe answer, keep them, has the focus (Escape answers it too).
-  function notesUnsaved() {
-    var text = el.notes.value;
-    return text.trim() !== "" && !history(run.problem).some(function (entry) {
-      return entry.id === run.id && entry.notes === text;
-    });
+  // "New mock" after an attempt whose notes or self-scores are not in its saved entry
+  // (never saved, or changed since) asks first, in the page: the safe answer, keep
+  // them, has the focus (Escape answers it too).
+  function workUnsaved() {
+    var text = el.notes.value, scores = chosenScores();
+    var saved = history(run.problem).filter(function (entry) {
+      return entry.id === run.id;
+    })[0];
+    var scored = scores.some(function (s) { return s !== null; });
+    if (!saved) return text.trim() !== "" || scored;
+    var sameScores = scores.length === saved.scores.length &&
+      scores.every(function (s, i) { return s === saved.scores[i]; });
+    return saved.notes !== text || !sameScores;
   }
   function asking(on) {
     el.unsaved.hidden = !on;
     el.new.hidden = on;
   }
   function newMock() {
-    if (!notesUnsaved()) {
+    if (!workUnsaved()) {
       reset();
       return;
     }
@@ -383,7 +389,9 @@
   }
   function keepNotes() {
     asking(false);
-    (el.score.hidden ? el.notes : el["score-title"]).focus();
+    var target = el.score.hidden ? el.notes : el["score-title"];
+    target.focus();
+    target.scrollIntoView({ block: "nearest" });
   }
 
   // ── Views ────────────────────────────────────────────────────────────────────
