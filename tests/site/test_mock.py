@@ -287,12 +287,7 @@ def test_a_whole_mock_on_a_controlled_clock(browser, site_url):
     page.focus("#mlsd-mock-new")
     violations = axe_violations(page, skip_chrome=True)
     assert not violations, "\n".join(violations)
-    to_dark_phone(page)
-    page.focus("#mlsd-mock-new")
-    violations = axe_violations(page, rules=["color-contrast"], skip_chrome=True)
-    assert not violations, "(dark, focused) " + "\n".join(violations)
-    cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
-    assert not cut_off, f"at 390 px, cut off at the right: {cut_off}"
+    assert_readable_dark_phone(page, "#mlsd-mock-new")
     # Each score choice is a target at least 24 px tall (WCAG 2.2, 2.5.8).
     target = page.locator("#mlsd-mock-score fieldset label").first.bounding_box()
     assert target["height"] >= 24, target
@@ -435,6 +430,16 @@ def started(browser, site_url):
     return page
 
 
+def assert_readable_dark_phone(page, focused: str) -> None:
+    """In dark at 390 px, with `focused` under focus: contrast holds, nothing is cut."""
+    to_dark_phone(page)
+    page.focus(focused)
+    violations = axe_violations(page, rules=["color-contrast"], skip_chrome=True)
+    assert not violations, "(dark, focused) " + "\n".join(violations)
+    cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
+    assert not cut_off, f"at 390 px, cut off at the right: {cut_off}"
+
+
 def prompt_loaded(page) -> None:
     page.wait_for_function(
         "t => document.getElementById('mlsd-mock-prompt').textContent.includes(t)",
@@ -561,12 +566,7 @@ def test_a_new_mock_asks_before_it_discards_unsaved_notes(browser, site_url):
     # Dark, at phone width, with the destructive answer under focus: readable.
     page.focus("#mlsd-mock-new")
     page.keyboard.press("Enter")
-    to_dark_phone(page)
-    page.focus("#mlsd-mock-discard")
-    violations = axe_violations(page, rules=["color-contrast"], skip_chrome=True)
-    assert not violations, "(dark, focused) " + "\n".join(violations)
-    cut_off = page.evaluate(OFF_THE_RIGHT_EDGE)
-    assert not cut_off, f"at 390 px, cut off at the right: {cut_off}"
+    assert_readable_dark_phone(page, "#mlsd-mock-discard")
     # Discard: a new mock begins with the setup; the notes are gone from storage too.
     page.keyboard.press("Enter")
     assert page.locator("#mlsd-mock-setup").is_visible()
