@@ -180,12 +180,18 @@ def _in_browser(browser, work):
         return work(own_browser)
 
 
-def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
-    """Print the book (the print page of an MLSD_PDF build) to out."""
-    if not (print_site / "print_page" / "index.html").is_file():
+def require_print_site(print_site: Path) -> Path:
+    """print_site, or ValueError when it is not an MLSD_PDF build (no print_page/)."""
+    if not (Path(print_site) / "print_page" / "index.html").is_file():
         raise ValueError(
             f"{print_site} has no print_page/: build it with MLSD_PDF=true"
         )
+    return Path(print_site)
+
+
+def build_pdf(print_site: Path, out: Path, browser=None) -> Path:
+    """Print the book (the print page of an MLSD_PDF build) to out."""
+    print_site = require_print_site(print_site)
     out.parent.mkdir(parents=True, exist_ok=True)
     with serve(print_site, site_path_prefix()) as base:
         url = base + "print_page/"
@@ -233,8 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     # Refuse a wrong path before minutes of printing, not after.
-    if args.site and not (args.site / "print_page" / "index.html").is_file():
-        parser.error(f"{args.site} has no print_page/: build it with MLSD_PDF=true")
+    try:
+        if args.site:
+            require_print_site(args.site)
+    except ValueError as error:
+        parser.error(str(error))
     if args.edition:
         parsed_site(parser, args, "web_site")
     print_site = args.site or build_print_site(ROOT / ".cache" / "print-site")

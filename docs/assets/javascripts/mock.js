@@ -387,7 +387,7 @@
     asking(true);
     el.keep.focus();
   }
-  function keepNotes() {
+  function keepWork() {
     asking(false);
     var target = el.score.hidden ? el.notes : el["score-title"];
     target.focus();
@@ -670,10 +670,10 @@
   el.skip.addEventListener("click", skip);
   el.finish.addEventListener("click", finish);
   el.new.addEventListener("click", newMock);
-  el.keep.addEventListener("click", keepNotes);
+  el.keep.addEventListener("click", keepWork);
   el.discard.addEventListener("click", reset);
   el.unsaved.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") keepNotes();
+    if (event.key === "Escape") keepWork();
   });
   el.score.addEventListener("change", function () {
     if (!run) return;
