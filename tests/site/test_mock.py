@@ -544,7 +544,7 @@ def test_a_new_mock_asks_before_it_discards_unsaved_notes(browser, site_url):
     page.keyboard.press("Enter")
     assert question.is_visible()
     assert question.inner_text().startswith(
-        "Your latest notes and scores are not in your past mocks"
+        "Your notes or scores have changes not in your past mocks"
     ), question.inner_text()
     assert not page.locator("#mlsd-mock-new").is_visible()
     assert page.evaluate(focused) == "mlsd-mock-keep"
